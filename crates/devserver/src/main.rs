@@ -1,0 +1,104 @@
+//! `make dev`: the whole product on one machine. Starts moto (unless `AWS_ENDPOINT_URL` names a
+//! running one), creates the deployed resources in it, and serves every function's router at
+//! its API Gateway paths on 127.0.0.1:$PORT. Ctrl-C stops everything it started.
+
+use std::{collections::HashMap, net::SocketAddr, path::Path};
+
+use artforge_devstack::{moto::MotoServer, resources};
+use artforge_dynamo::DynamoStore;
+use artforge_http::config::Env;
+use base64::Engine;
+
+type Error = Box<dyn std::error::Error + Send + Sync>;
+
+/// A per-checkout random session key, kept in the git-ignored `.local/` so sessions survive a
+/// restart of the dev server.
+fn local_jwt_keys(root: &Path) -> Result<String, Error> {
+    let path = root.join(".local/jwt-keys");
+    if let Ok(existing) = std::fs::read_to_string(&path) {
+        return Ok(existing.trim().to_owned());
+    }
+    let mut secret = [0u8; 32];
+    aws_lc_rs::rand::fill(&mut secret).map_err(|_| "no randomness for the local JWT key")?;
+    let keys = format!(
+        "local:{}",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(secret)
+    );
+    std::fs::create_dir_all(root.join(".local"))?;
+    std::fs::write(&path, &keys)?;
+    Ok(keys)
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    tracing_subscriber_init();
+    let root = artforge_devstack::workspace_root();
+    let port: u16 = Env::process().parsed_or("PORT", 3000)?;
+
+    let (moto, endpoint) = match std::env::var("AWS_ENDPOINT_URL") {
+        Ok(endpoint) => (None, endpoint),
+        Err(_) => {
+            let server = MotoServer::start(0)?;
+            let endpoint = server.endpoint();
+            (Some(server), endpoint)
+        }
+    };
+    let aws = artforge_devstack::sdk_config(&endpoint).await;
+    let provisioned =
+        resources::provision(&aws, resources::Names::prefixed("artforge-local")).await?;
+
+    let env = Env::with_defaults(HashMap::from([
+        ("TABLE_NAME", provisioned.names.table.clone()),
+        ("BUCKET_NAME", provisioned.names.bucket.clone()),
+        ("QUEUE_URL", provisioned.queue_url.clone()),
+        ("JWT_KEYS", local_jwt_keys(&root)?),
+        ("SESSION_COOKIE_SECURE", "false".to_owned()),
+        (
+            "CORS_ALLOWED_ORIGINS",
+            format!("http://localhost:{port},http://127.0.0.1:{port}"),
+        ),
+    ]));
+
+    let dynamo = aws_sdk_dynamodb::Client::new(&aws);
+    let auth_config = auth::Config::from_env(&env)?;
+    let auth = auth::router(auth::AuthState::new(
+        &auth_config,
+        DynamoStore::new(dynamo.clone(), auth_config.table_name.clone()),
+    ));
+
+    let origins = artforge_http::cors::origins_from(
+        &env.optional("CORS_ALLOWED_ORIGINS").unwrap_or_default(),
+    );
+    let app = axum::Router::new()
+        .merge(auth)
+        .layer(artforge_http::cors::layer(&origins));
+
+    let address = SocketAddr::from(([127, 0, 0, 1], port));
+    let listener = tokio::net::TcpListener::bind(address).await?;
+    println!("Artforge is running at http://{address}");
+    println!("  AWS stand-in (moto): {endpoint}");
+    println!(
+        "  table {}, bucket {}",
+        provisioned.names.table, provisioned.names.bucket
+    );
+    println!("Ctrl-C stops it.");
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async {
+            tokio::signal::ctrl_c().await.ok();
+        })
+        .await?;
+    drop(moto);
+    println!("stopped");
+    Ok(())
+}
+
+fn tracing_subscriber_init() {
+    use tracing_subscriber::{EnvFilter, fmt};
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("info,aws_config=warn,aws_smithy_runtime=warn"));
+    fmt()
+        .with_env_filter(filter)
+        .with_target(false)
+        .compact()
+        .init();
+}

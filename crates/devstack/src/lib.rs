@@ -1,0 +1,38 @@
+//! The local AWS stand-in: [`moto`] starts moto's server on loopback, [`resources`] creates in
+//! it the table, bucket and queues that `template.yaml` deploys (a test holds the two equal),
+//! and [`sdk_config`] points the AWS SDK at it.
+
+pub mod moto;
+pub mod resources;
+
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+
+/// The region every local resource lives in.
+pub const LOCAL_REGION: &str = "us-east-1";
+
+/// SDK configuration for the stand-in at `endpoint`, with moto's dummy credentials.
+pub async fn sdk_config(endpoint: &str) -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .region(Region::new(LOCAL_REGION))
+        .endpoint_url(endpoint)
+        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+            "testing",
+            "testing",
+            None,
+            None,
+            "artforge-local",
+        ))
+        .load()
+        .await
+}
+
+/// The workspace's root, where `scripts/` and `.venv/` are.
+pub fn workspace_root() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .ancestors()
+        .nth(2)
+        .map_or_else(
+            || std::path::PathBuf::from("."),
+            std::path::Path::to_path_buf,
+        )
+}

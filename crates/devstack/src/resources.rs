@@ -1,0 +1,139 @@
+//! The deployed resources, created locally: the table (shape from `artforge_dynamo::schema`),
+//! the private image bucket, and the generation queue with its dead-letter queue.
+
+use aws_config::SdkConfig;
+use aws_sdk_sqs::types::QueueAttributeName;
+
+/// A queue's settings as `template.yaml` deploys them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QueueShape {
+    pub visibility_timeout_secs: u32,
+    pub retention_secs: u32,
+    /// Deliveries before a message moves to the dead-letter queue (`None`: no DLQ).
+    pub max_receive_count: Option<u32>,
+}
+
+/// The generation worker's queue: visibility six times the worker's 150 s timeout, three
+/// deliveries, then the dead-letter queue.
+pub const GENERATION_QUEUE: QueueShape = QueueShape {
+    visibility_timeout_secs: 900,
+    retention_secs: 345_600,
+    max_receive_count: Some(3),
+};
+
+/// Where dead generation messages wait for the handler that fails and refunds their jobs.
+pub const GENERATION_DLQ: QueueShape = QueueShape {
+    visibility_timeout_secs: 900,
+    retention_secs: 1_209_600,
+    max_receive_count: None,
+};
+
+/// Names of the local resources.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Names {
+    pub table: String,
+    pub bucket: String,
+    pub queue: String,
+    pub dead_letter_queue: String,
+}
+
+impl Names {
+    /// Every name with the same prefix, e.g. `artforge-local`.
+    pub fn prefixed(prefix: &str) -> Self {
+        Self {
+            table: format!("{prefix}-table"),
+            bucket: format!("{prefix}-images"),
+            queue: format!("{prefix}-generation"),
+            dead_letter_queue: format!("{prefix}-generation-dlq"),
+        }
+    }
+}
+
+/// What the functions need to find the created resources.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Provisioned {
+    pub names: Names,
+    pub queue_url: String,
+    pub dead_letter_queue_url: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ProvisionError {
+    #[error("creating the table failed")]
+    Table(#[from] artforge_dynamo::schema::CreateError),
+    #[error("creating the {0} failed")]
+    Other(
+        &'static str,
+        #[source] Box<dyn std::error::Error + Send + Sync>,
+    ),
+}
+
+fn other<E: std::error::Error + Send + Sync + 'static>(
+    what: &'static str,
+) -> impl FnOnce(E) -> ProvisionError {
+    move |e| ProvisionError::Other(what, Box::new(e))
+}
+
+async fn create_queue(
+    sqs: &aws_sdk_sqs::Client,
+    name: &str,
+    shape: QueueShape,
+    dead_letter_arn: Option<&str>,
+) -> Result<String, ProvisionError> {
+    let mut request = sqs
+        .create_queue()
+        .queue_name(name)
+        .attributes(
+            QueueAttributeName::VisibilityTimeout,
+            shape.visibility_timeout_secs.to_string(),
+        )
+        .attributes(
+            QueueAttributeName::MessageRetentionPeriod,
+            shape.retention_secs.to_string(),
+        );
+    if let (Some(arn), Some(count)) = (dead_letter_arn, shape.max_receive_count) {
+        request = request.attributes(
+            QueueAttributeName::RedrivePolicy,
+            format!(r#"{{"deadLetterTargetArn":"{arn}","maxReceiveCount":{count}}}"#),
+        );
+    }
+    let out = request.send().await.map_err(other("queue"))?;
+    Ok(out.queue_url().unwrap_or_default().to_owned())
+}
+
+/// Creates the table, bucket and queues named by `names`.
+pub async fn provision(config: &SdkConfig, names: Names) -> Result<Provisioned, ProvisionError> {
+    let dynamo = aws_sdk_dynamodb::Client::new(config);
+    artforge_dynamo::schema::create_table(&dynamo, &names.table).await?;
+
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(config)
+            .force_path_style(true)
+            .build(),
+    );
+    s3.create_bucket()
+        .bucket(&names.bucket)
+        .send()
+        .await
+        .map_err(other("bucket"))?;
+
+    let sqs = aws_sdk_sqs::Client::new(config);
+    let dead_letter_queue_url =
+        create_queue(&sqs, &names.dead_letter_queue, GENERATION_DLQ, None).await?;
+    let dlq_arn = sqs
+        .get_queue_attributes()
+        .queue_url(&dead_letter_queue_url)
+        .attribute_names(QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .map_err(other("dead-letter queue"))?
+        .attributes()
+        .and_then(|a| a.get(&QueueAttributeName::QueueArn).cloned())
+        .unwrap_or_default();
+    let queue_url = create_queue(&sqs, &names.queue, GENERATION_QUEUE, Some(&dlq_arn)).await?;
+    Ok(Provisioned {
+        names,
+        queue_url,
+        dead_letter_queue_url,
+    })
+}

@@ -1,0 +1,175 @@
+//! The capabilities the functions need from storage, each a narrow trait that an adapter
+//! implements. Handlers name only the ports they use.
+
+use std::future::Future;
+
+use time::OffsetDateTime;
+
+use crate::{
+    CreditCause, Credits, DisplayName, Email, InsufficientCredits, LedgerEntry, Movement,
+    PasswordHash, User, UserId, throttle::FailureWindow,
+};
+
+/// A page of a list, newest first. `after` is the store's own position of the last item seen;
+/// the HTTP layer seals it into a tamper-evident cursor before a client sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageRequest {
+    pub limit: u16,
+    pub after: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    /// Where the next page starts, or `None` when the data is exhausted.
+    pub next: Option<String>,
+}
+
+/// What can go wrong in a store, in the domain's words. Adapters keep the SDK error as source.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("the email is already registered")]
+    EmailTaken,
+    #[error(transparent)]
+    InsufficientCredits(#[from] InsufficientCredits),
+    #[error("no such item")]
+    NotFound,
+    #[error("a cursor position does not belong to this list")]
+    BadPosition,
+    #[error("too much contention on one item; gave up after retrying")]
+    Contention,
+    #[error("the store is unavailable")]
+    Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
+    #[error("an item in the store is malformed: {0}")]
+    Corrupt(String),
+}
+
+/// Everything needed to open an account; the signup grant is applied with it, atomically.
+#[derive(Debug, Clone)]
+pub struct NewAccount {
+    pub id: UserId,
+    pub email: Email,
+    pub name: Option<DisplayName>,
+    pub password_hash: PasswordHash,
+    pub signup_credits: Credits,
+    pub created_at: OffsetDateTime,
+}
+
+/// What a ledger movement did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LedgerOutcome {
+    /// The movement happened, now.
+    Applied {
+        entry: LedgerEntry,
+        shortfall: Credits,
+    },
+    /// This cause had already moved credits; nothing changed.
+    AlreadyApplied { balance: Credits },
+}
+
+impl LedgerOutcome {
+    pub fn balance(&self) -> Credits {
+        match self {
+            Self::Applied { entry, .. } => entry.balance_after,
+            Self::AlreadyApplied { balance } => *balance,
+        }
+    }
+}
+
+/// User accounts and their credentials.
+pub trait Accounts: Send + Sync {
+    /// Opens an account with its signup credits in one atomic step; `EmailTaken` when the
+    /// address is in use, in any case.
+    fn create(&self, account: NewAccount) -> impl Future<Output = Result<User, StoreError>> + Send;
+
+    /// The account and its password hash, for a login.
+    fn credentials(
+        &self,
+        email: &Email,
+    ) -> impl Future<Output = Result<Option<(User, PasswordHash)>, StoreError>> + Send;
+
+    /// The account and its password hash, for a password change.
+    fn credentials_of(
+        &self,
+        user: UserId,
+    ) -> impl Future<Output = Result<Option<(User, PasswordHash)>, StoreError>> + Send;
+
+    fn get(&self, user: UserId) -> impl Future<Output = Result<Option<User>, StoreError>> + Send;
+
+    fn rename(
+        &self,
+        user: UserId,
+        name: &DisplayName,
+    ) -> impl Future<Output = Result<User, StoreError>> + Send;
+
+    /// Replaces the password hash and raises the token version (revoking every token issued
+    /// before), only if the version is still `expected_version`.
+    fn change_password(
+        &self,
+        user: UserId,
+        hash: &PasswordHash,
+        expected_version: u64,
+    ) -> impl Future<Output = Result<User, StoreError>> + Send;
+
+    /// Raises the token version, revoking every token of the user.
+    fn revoke_all_tokens(
+        &self,
+        user: UserId,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// Whether an issued token may still be used.
+pub trait Sessions: Send + Sync {
+    /// True when the user exists, `token_version` is current and the token was not revoked.
+    fn is_active(
+        &self,
+        user: UserId,
+        token_version: u64,
+        token_id: &str,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Revokes one token until it would have expired anyway.
+    fn revoke(
+        &self,
+        user: UserId,
+        token_id: &str,
+        expires_at: OffsetDateTime,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// Failed-login counting per email address.
+pub trait LoginThrottle: Send + Sync {
+    fn failures(
+        &self,
+        email: &Email,
+    ) -> impl Future<Output = Result<Option<FailureWindow>, StoreError>> + Send;
+
+    /// Counts one failure in the window that is open at `now` (a new one when the last closed).
+    fn record_failure(
+        &self,
+        email: &Email,
+        now: OffsetDateTime,
+        window: time::Duration,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    fn clear(&self, email: &Email) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// The credit ledger: every change of a balance goes through `apply`.
+pub trait Ledger: Send + Sync {
+    /// Moves credits for `cause` at most once: balance update, effect guard and ledger entry in
+    /// one atomic step. A debit the balance cannot cover fails with `InsufficientCredits`.
+    fn apply(
+        &self,
+        user: UserId,
+        cause: &CreditCause,
+        movement: Movement,
+    ) -> impl Future<Output = Result<LedgerOutcome, StoreError>> + Send;
+
+    /// The user's ledger entries, newest first.
+    fn history(
+        &self,
+        user: UserId,
+        page: PageRequest,
+    ) -> impl Future<Output = Result<Page<LedgerEntry>, StoreError>> + Send;
+}

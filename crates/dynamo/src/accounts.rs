@@ -1,0 +1,260 @@
+//! User profiles, the unique-email lock and password changes.
+
+use artforge_domain::{
+    CreditCause, Credits, DisplayName, Email, PasswordHash, StoreError, User, UserId,
+    ports::{Accounts, NewAccount},
+};
+use aws_sdk_dynamodb::{
+    operation::{transact_write_items::TransactWriteItemsError, update_item::UpdateItemError},
+    types::{Put, ReturnValue, TransactWriteItem},
+};
+
+use crate::{
+    DynamoStore,
+    attrs::{self, Item, get_n, get_s},
+    error::{Cancelled, cancellation_reasons, unavailable},
+    keys, ledger,
+};
+
+/// Attempts at opening an account when transactions on the same email collide.
+const CREATE_ATTEMPTS: u32 = 5;
+
+fn user_from_item(item: &Item) -> Result<User, StoreError> {
+    let pk = get_s(item, keys::PK)?;
+    let id = pk
+        .strip_prefix("USER#")
+        .and_then(|id| id.parse().ok())
+        .ok_or_else(|| StoreError::Corrupt(format!("{pk} is not a user key")))?;
+    let email = Email::parse(get_s(item, "email")?)
+        .map_err(|e| StoreError::Corrupt(format!("stored email: {e}")))?;
+    let name = match attrs::get_opt_s(item, "name")? {
+        Some(raw) => Some(
+            DisplayName::parse(raw)
+                .map_err(|e| StoreError::Corrupt(format!("stored name: {e}")))?,
+        ),
+        None => None,
+    };
+    Ok(User {
+        id,
+        email,
+        name,
+        credits: Credits::new(get_n(item, "credits")?),
+        token_version: get_n(item, "tokenVersion")?,
+        created_at: attrs::get_time(item, "createdAt")?,
+    })
+}
+
+fn hash_from_item(item: &Item) -> Result<PasswordHash, StoreError> {
+    Ok(PasswordHash::from_phc(
+        get_s(item, "passwordHash")?.to_owned(),
+    ))
+}
+
+fn put(table: &str, item: Item) -> Result<TransactWriteItem, StoreError> {
+    Put::builder()
+        .table_name(table)
+        .set_item(Some(item))
+        .condition_expression("attribute_not_exists(pk)")
+        .build()
+        .map(|p| TransactWriteItem::builder().put(p).build())
+        .map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+impl DynamoStore {
+    async fn profile(&self, user: UserId) -> Result<Option<Item>, StoreError> {
+        let out = self
+            .client()
+            .get_item()
+            .table_name(self.table())
+            .set_key(Some(attrs::key(keys::user(user), keys::PROFILE)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(out.item)
+    }
+
+    async fn update_profile(
+        &self,
+        request: aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder,
+        on_condition_failure: StoreError,
+    ) -> Result<User, StoreError> {
+        match request.return_values(ReturnValue::AllNew).send().await {
+            Ok(out) => user_from_item(
+                out.attributes()
+                    .ok_or(StoreError::NotFound)
+                    .map(|a| a as &Item)?,
+            ),
+            Err(err) => match err.as_service_error() {
+                Some(UpdateItemError::ConditionalCheckFailedException(_)) => {
+                    Err(on_condition_failure)
+                }
+                _ => Err(unavailable(err)),
+            },
+        }
+    }
+}
+
+impl Accounts for DynamoStore {
+    async fn create(&self, account: NewAccount) -> Result<User, StoreError> {
+        let cause = CreditCause::Signup;
+        let credits = account.signup_credits;
+        let mut lock = attrs::key(keys::email_lock(&account.email), keys::EMAIL_LOCK_SK);
+        lock.insert("userId".into(), attrs::s(account.id.to_string()));
+
+        let mut profile = attrs::key(keys::user(account.id), keys::PROFILE);
+        profile.insert("email".into(), attrs::s(account.email.as_str()));
+        if let Some(name) = &account.name {
+            profile.insert("name".into(), attrs::s(name.as_str()));
+        }
+        profile.insert(
+            "passwordHash".into(),
+            attrs::s(account.password_hash.as_phc()),
+        );
+        profile.insert("credits".into(), attrs::n(credits.get()));
+        profile.insert("tokenVersion".into(), attrs::n(0));
+        profile.insert("createdAt".into(), attrs::timestamp(account.created_at));
+
+        // The profile is created holding the signup credits, so its creation is the ledger's
+        // balance update; the guard and the entry come from the ledger mechanism.
+        let delta = i64::try_from(credits.get())
+            .map_err(|_| StoreError::Corrupt("signup credits overflow".into()))?;
+        let (movement, _entry) =
+            ledger::movement_items(self, account.id, &cause, delta, credits, account.created_at)?;
+        let mut items = vec![put(self.table(), lock)?, put(self.table(), profile)?];
+        items.extend(movement);
+
+        for _ in 0..CREATE_ATTEMPTS {
+            let result = self
+                .client()
+                .transact_write_items()
+                .set_transact_items(Some(items.clone()))
+                .send()
+                .await;
+            let reasons = match result {
+                Ok(_) => {
+                    return Ok(User {
+                        id: account.id,
+                        email: account.email,
+                        name: account.name,
+                        credits,
+                        token_version: 0,
+                        created_at: account.created_at,
+                    });
+                }
+                Err(err) => match err.as_service_error() {
+                    Some(TransactWriteItemsError::TransactionCanceledException(c)) => {
+                        cancellation_reasons(c.cancellation_reasons())
+                    }
+                    _ => return Err(unavailable(err)),
+                },
+            };
+            if reasons.first() == Some(&Cancelled::ConditionFailed) {
+                return Err(StoreError::EmailTaken);
+            }
+            if reasons.contains(&Cancelled::ConditionFailed) {
+                // A fresh ULID collided with an existing item: cannot happen in practice.
+                return Err(StoreError::Corrupt(
+                    "a new account's items already exist".into(),
+                ));
+            }
+            // Another transaction on the same email is in flight; once it commits, the
+            // retry sees the lock and reports EmailTaken.
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        Err(StoreError::Contention)
+    }
+
+    async fn credentials(&self, email: &Email) -> Result<Option<(User, PasswordHash)>, StoreError> {
+        let out = self
+            .client()
+            .get_item()
+            .table_name(self.table())
+            .set_key(Some(attrs::key(
+                keys::email_lock(email),
+                keys::EMAIL_LOCK_SK,
+            )))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        let Some(lock) = out.item else {
+            return Ok(None);
+        };
+        let user: UserId = get_s(&lock, "userId")?
+            .parse()
+            .map_err(|_| StoreError::Corrupt("email lock holds no user id".into()))?;
+        self.credentials_of(user).await
+    }
+
+    async fn credentials_of(
+        &self,
+        user: UserId,
+    ) -> Result<Option<(User, PasswordHash)>, StoreError> {
+        match self.profile(user).await? {
+            Some(item) => Ok(Some((user_from_item(&item)?, hash_from_item(&item)?))),
+            None => Ok(None),
+        }
+    }
+
+    async fn get(&self, user: UserId) -> Result<Option<User>, StoreError> {
+        self.profile(user)
+            .await?
+            .map(|item| user_from_item(&item))
+            .transpose()
+    }
+
+    async fn rename(&self, user: UserId, name: &DisplayName) -> Result<User, StoreError> {
+        let request = self
+            .client()
+            .update_item()
+            .table_name(self.table())
+            .set_key(Some(attrs::key(keys::user(user), keys::PROFILE)))
+            .update_expression("SET #name = :name")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_names("#name", "name")
+            .expression_attribute_values(":name", attrs::s(name.as_str()));
+        self.update_profile(request, StoreError::NotFound).await
+    }
+
+    async fn change_password(
+        &self,
+        user: UserId,
+        hash: &PasswordHash,
+        expected_version: u64,
+    ) -> Result<User, StoreError> {
+        let request = self
+            .client()
+            .update_item()
+            .table_name(self.table())
+            .set_key(Some(attrs::key(keys::user(user), keys::PROFILE)))
+            .update_expression("SET passwordHash = :hash, tokenVersion = tokenVersion + :one")
+            .condition_expression("tokenVersion = :expected")
+            .expression_attribute_values(":hash", attrs::s(hash.as_phc()))
+            .expression_attribute_values(":one", attrs::n(1))
+            .expression_attribute_values(":expected", attrs::n(expected_version));
+        self.update_profile(request, StoreError::Contention).await
+    }
+
+    async fn revoke_all_tokens(&self, user: UserId) -> Result<(), StoreError> {
+        let result = self
+            .client()
+            .update_item()
+            .table_name(self.table())
+            .set_key(Some(attrs::key(keys::user(user), keys::PROFILE)))
+            .update_expression("ADD tokenVersion :one")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":one", attrs::n(1))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(err) => match err.as_service_error() {
+                Some(UpdateItemError::ConditionalCheckFailedException(_)) => {
+                    Err(StoreError::NotFound)
+                }
+                _ => Err(unavailable(err)),
+            },
+        }
+    }
+}

@@ -1,0 +1,64 @@
+//! Reading and writing attribute values without panicking on malformed items.
+
+use std::{collections::HashMap, str::FromStr};
+
+use artforge_domain::StoreError;
+use aws_sdk_dynamodb::types::AttributeValue;
+use time::{OffsetDateTime, format_description::well_known::Rfc3339};
+
+pub type Item = HashMap<String, AttributeValue>;
+
+pub fn s(value: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(value.into())
+}
+
+pub fn n(value: impl ToString) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}
+
+pub fn timestamp(at: OffsetDateTime) -> AttributeValue {
+    // Rfc3339 formatting fails only for years outside 0..=9999.
+    AttributeValue::S(at.format(&Rfc3339).unwrap_or_default())
+}
+
+pub fn get_s<'a>(item: &'a Item, name: &str) -> Result<&'a str, StoreError> {
+    match item.get(name) {
+        Some(AttributeValue::S(v)) => Ok(v),
+        _ => Err(StoreError::Corrupt(format!(
+            "attribute {name} is not a string"
+        ))),
+    }
+}
+
+pub fn get_opt_s<'a>(item: &'a Item, name: &str) -> Result<Option<&'a str>, StoreError> {
+    match item.get(name) {
+        None | Some(AttributeValue::Null(_)) => Ok(None),
+        Some(AttributeValue::S(v)) => Ok(Some(v)),
+        Some(_) => Err(StoreError::Corrupt(format!(
+            "attribute {name} is not a string"
+        ))),
+    }
+}
+
+pub fn get_n<T: FromStr>(item: &Item, name: &str) -> Result<T, StoreError> {
+    match item.get(name) {
+        Some(AttributeValue::N(v)) => v
+            .parse()
+            .map_err(|_| StoreError::Corrupt(format!("attribute {name} is out of range"))),
+        _ => Err(StoreError::Corrupt(format!(
+            "attribute {name} is not a number"
+        ))),
+    }
+}
+
+pub fn get_time(item: &Item, name: &str) -> Result<OffsetDateTime, StoreError> {
+    OffsetDateTime::parse(get_s(item, name)?, &Rfc3339)
+        .map_err(|_| StoreError::Corrupt(format!("attribute {name} is not a timestamp")))
+}
+
+pub fn key(pk: String, sk: impl Into<String>) -> Item {
+    HashMap::from([
+        (crate::keys::PK.to_owned(), s(pk)),
+        (crate::keys::SK.to_owned(), s(sk)),
+    ])
+}

@@ -1,0 +1,38 @@
+//! Key construction for every item of the single table (DESIGN §4).
+
+use artforge_domain::{Email, UserId};
+
+pub const PK: &str = "pk";
+pub const SK: &str = "sk";
+
+pub fn user(user: UserId) -> String {
+    format!("USER#{user}")
+}
+
+pub const PROFILE: &str = "PROFILE";
+
+pub fn email_lock(email: &Email) -> String {
+    format!("EMAIL#{email}")
+}
+
+pub const EMAIL_LOCK_SK: &str = "EMAIL";
+
+pub const LEDGER_PREFIX: &str = "LEDGER#";
+
+pub fn ledger_entry(id: &str) -> String {
+    format!("{LEDGER_PREFIX}{id}")
+}
+
+pub fn effect(effect_key: &str) -> String {
+    format!("EFFECT#{effect_key}")
+}
+
+pub fn revoked_token(token_id: &str) -> String {
+    format!("REVOKED#{token_id}")
+}
+
+pub fn login_failures(email: &Email) -> String {
+    format!("LOGIN#{email}")
+}
+
+pub const LOGIN_FAILURES_SK: &str = "FAILURES";

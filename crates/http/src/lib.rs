@@ -1,0 +1,38 @@
+//! HTTP plumbing every function shares, so each handler only says what it does:
+//!
+//! - [`problem`]: errors as RFC 9457 problem details with stable codes;
+//! - [`json`]: JSON-only request bodies with a size cap, and JSON responses;
+//! - [`query`]: query strings whose bad values are a 422, and list pages with sealed cursors;
+//! - [`token`]: HS256 session tokens chosen by `kid`; [`cookie`]: the session cookie;
+//! - [`auth`]: the extractor that turns a cookie or bearer token into a signed-in user;
+//! - [`cursor`]: opaque, tamper-evident list cursors bound to a user and a list;
+//! - [`request_id`]: a request id on every response, log line and problem body;
+//! - [`cors`], [`config`]: configured origins and environment reading.
+
+pub mod auth;
+pub mod config;
+pub mod cookie;
+pub mod cors;
+pub mod cursor;
+pub mod json;
+pub mod problem;
+pub mod query;
+pub mod request_id;
+pub mod token;
+
+pub use auth::{Authenticator, SignedIn};
+pub use json::Json;
+pub use problem::{ApiError, ErrorCode};
+pub use query::Query;
+
+/// Routes that no function answers, and methods a route does not take, as problem bodies.
+pub fn fallbacks<S: Clone + Send + Sync + 'static>(router: axum::Router<S>) -> axum::Router<S> {
+    router
+        .fallback(|| async { ApiError::new(ErrorCode::NotFound, "no such route") })
+        .method_not_allowed_fallback(|| async {
+            ApiError::new(
+                ErrorCode::MethodNotAllowed,
+                "the route does not take this method",
+            )
+        })
+}

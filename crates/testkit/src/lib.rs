@@ -1,0 +1,50 @@
+//! Test-only helpers (a dev-dependency, never linked into a function): one moto server per test
+//! process, started on first use, and a fresh table per test so tests run in parallel.
+
+use std::sync::OnceLock;
+
+use artforge_devstack::moto::MotoServer;
+use artforge_dynamo::DynamoStore;
+use aws_config::SdkConfig;
+
+/// Session keys for tests: two keys, as during a rotation. Never used outside tests.
+pub const JWT_KEYS: &str = "test-1:dGVzdC1rZXktMS0tMzItYnl0ZXMtb2YtcmFuZG9tLWRhdGEh,test-0:dGVzdC1rZXktMC0tMzItYnl0ZXMtb2YtcmFuZG9tLWRhdGEh";
+pub const JWT_ISSUER: &str = "artforge-test";
+pub const JWT_AUDIENCE: &str = "artforge-test-web";
+
+/// The moto endpoint: `ARTFORGE_MOTO_ENDPOINT` if set, else a server this process starts once.
+pub fn moto_endpoint() -> String {
+    static SERVER: OnceLock<Result<MotoServer, String>> = OnceLock::new();
+    if let Ok(endpoint) = std::env::var("ARTFORGE_MOTO_ENDPOINT") {
+        return endpoint;
+    }
+    match SERVER.get_or_init(|| {
+        MotoServer::start(0).map_err(|e| format!("{e}: {:?}", std::error::Error::source(&e)))
+    }) {
+        Ok(server) => server.endpoint(),
+        Err(e) => panic!("moto is needed by this test: {e}"),
+    }
+}
+
+pub async fn sdk_config() -> SdkConfig {
+    artforge_devstack::sdk_config(&moto_endpoint()).await
+}
+
+/// A unique name, for tables and other per-test resources.
+pub fn unique(prefix: &str) -> String {
+    format!(
+        "{prefix}-{}",
+        ulid::Ulid::generate().to_string().to_lowercase()
+    )
+}
+
+/// A store over a new, empty table of the deployed shape.
+pub async fn fresh_store() -> DynamoStore {
+    let config = sdk_config().await;
+    let client = aws_sdk_dynamodb::Client::new(&config);
+    let table = unique("t");
+    if let Err(e) = artforge_dynamo::schema::create_table(&client, &table).await {
+        panic!("creating test table {table}: {e:?}");
+    }
+    DynamoStore::new(client, table)
+}

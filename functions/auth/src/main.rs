@@ -1,0 +1,17 @@
+//! The auth Lambda: wiring only. Tracing, config and the DynamoDB client are built once at
+//! init; the router serves every invocation.
+
+use artforge_dynamo::DynamoStore;
+use auth::{AuthState, Config};
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    lambda_http::tracing::init_default_subscriber();
+    let config = Config::from_env(&artforge_http::config::Env::process())?;
+    let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let store = DynamoStore::new(
+        aws_sdk_dynamodb::Client::new(&aws),
+        config.table_name.clone(),
+    );
+    lambda_http::run(auth::router(AuthState::new(&config, store))).await
+}
