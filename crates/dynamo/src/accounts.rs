@@ -95,6 +95,31 @@ impl DynamoStore {
     }
 }
 
+impl DynamoStore {
+    /// The user holding `email`'s lock, if any.
+    async fn email_holder(&self, email: &Email) -> Result<Option<UserId>, StoreError> {
+        let out = self
+            .client()
+            .get_item()
+            .table_name(self.table())
+            .set_key(Some(attrs::key(
+                keys::email_lock(email),
+                keys::EMAIL_LOCK_SK,
+            )))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        out.item
+            .map(|lock| {
+                get_s(&lock, "userId")?
+                    .parse()
+                    .map_err(|_| StoreError::Corrupt("email lock holds no user id".into()))
+            })
+            .transpose()
+    }
+}
+
 impl Accounts for DynamoStore {
     async fn create(&self, account: NewAccount) -> Result<User, StoreError> {
         let cause = CreditCause::Signup;
@@ -124,6 +149,14 @@ impl Accounts for DynamoStore {
         let mut items = vec![put(self.table(), lock)?, put(self.table(), profile)?];
         items.extend(movement);
 
+        let created = User {
+            id: account.id,
+            email: account.email.clone(),
+            name: account.name.clone(),
+            credits,
+            token_version: 0,
+            created_at: account.created_at,
+        };
         for _ in 0..CREATE_ATTEMPTS {
             let result = self
                 .client()
@@ -132,16 +165,7 @@ impl Accounts for DynamoStore {
                 .send()
                 .await;
             let reasons = match result {
-                Ok(_) => {
-                    return Ok(User {
-                        id: account.id,
-                        email: account.email,
-                        name: account.name,
-                        credits,
-                        token_version: 0,
-                        created_at: account.created_at,
-                    });
-                }
+                Ok(_) => return Ok(created),
                 Err(err) => match err.as_service_error() {
                     Some(TransactWriteItemsError::TransactionCanceledException(c)) => {
                         cancellation_reasons(c.cancellation_reasons())
@@ -150,6 +174,11 @@ impl Accounts for DynamoStore {
                 },
             };
             if reasons.first() == Some(&Cancelled::ConditionFailed) {
+                // A transport failure can hide this very transaction's success from us, and the
+                // SDK's retry then meets our own lock: the lock names who holds the email.
+                if self.email_holder(&account.email).await? == Some(account.id) {
+                    return Ok(created);
+                }
                 return Err(StoreError::EmailTaken);
             }
             if reasons.contains(&Cancelled::ConditionFailed) {
@@ -166,25 +195,10 @@ impl Accounts for DynamoStore {
     }
 
     async fn credentials(&self, email: &Email) -> Result<Option<(User, PasswordHash)>, StoreError> {
-        let out = self
-            .client()
-            .get_item()
-            .table_name(self.table())
-            .set_key(Some(attrs::key(
-                keys::email_lock(email),
-                keys::EMAIL_LOCK_SK,
-            )))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(unavailable)?;
-        let Some(lock) = out.item else {
-            return Ok(None);
-        };
-        let user: UserId = get_s(&lock, "userId")?
-            .parse()
-            .map_err(|_| StoreError::Corrupt("email lock holds no user id".into()))?;
-        self.credentials_of(user).await
+        match self.email_holder(email).await? {
+            Some(user) => self.credentials_of(user).await,
+            None => Ok(None),
+        }
     }
 
     async fn credentials_of(

@@ -104,12 +104,13 @@ pub(crate) fn movement_items(
 }
 
 impl DynamoStore {
-    /// Reads the balance and whether `cause` already moved credits, in one consistent read.
+    /// Reads the balance and, if `cause` already moved credits, the key of the ledger entry it
+    /// wrote, in one consistent read.
     async fn balance_and_guard(
         &self,
         user: UserId,
         cause: &CreditCause,
-    ) -> Result<(Credits, bool), StoreError> {
+    ) -> Result<(Credits, Option<String>), StoreError> {
         let get = |sk: String| {
             Get::builder()
                 .table_name(self.table())
@@ -130,7 +131,10 @@ impl DynamoStore {
         let item = |i: usize| responses.get(i).and_then(|r| r.item());
         let profile: &Item = item(0).ok_or(StoreError::NotFound)?;
         let balance = Credits::new(get_n(profile, "credits")?);
-        Ok((balance, item(1).is_some()))
+        let guard = item(1)
+            .map(|g| attrs::get_s(g, "entry").map(str::to_owned))
+            .transpose()?;
+        Ok((balance, guard))
     }
 
     /// Applies `movement` for `cause` together with `extra` items, all or nothing.
@@ -141,10 +145,18 @@ impl DynamoStore {
         movement: Movement,
         extra: Vec<TransactWriteItem>,
     ) -> Result<LedgerOutcome, ApplyError> {
+        // The movement last sent: if a transport failure hid its success and the SDK's retry
+        // then found the guard in place, the guard names this entry, and it is ours.
+        let mut sent: Option<(LedgerEntry, Credits)> = None;
         for attempt in 0..MAX_ATTEMPTS {
-            let (balance, applied) = self.balance_and_guard(user, cause).await?;
-            if applied {
-                return Ok(LedgerOutcome::AlreadyApplied { balance });
+            let (balance, guard) = self.balance_and_guard(user, cause).await?;
+            if let Some(entry_key) = guard {
+                return Ok(match sent {
+                    Some((entry, shortfall)) if keys::ledger_entry(&entry.id) == entry_key => {
+                        LedgerOutcome::Applied { entry, shortfall }
+                    }
+                    _ => LedgerOutcome::AlreadyApplied { balance },
+                });
             }
             let settlement = settle(balance, movement).map_err(StoreError::from)?;
             let now = OffsetDateTime::now_utc();
@@ -170,6 +182,7 @@ impl DynamoStore {
             items.extend(guard_and_entry);
             let first_extra = items.len();
             items.extend(extra.iter().cloned());
+            sent = Some((entry.clone(), settlement.shortfall));
 
             let result = self
                 .client()

@@ -88,7 +88,7 @@ pub enum CreateError {
     #[error("the table definition is invalid")]
     Build(#[from] aws_sdk_dynamodb::error::BuildError),
     #[error("creating the table failed")]
-    Create(#[from] SdkError<CreateTableError>),
+    Create(#[from] Box<SdkError<CreateTableError>>),
     #[error("enabling time to live failed")]
     Ttl(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
@@ -123,7 +123,8 @@ pub async fn create_table(client: &Client, name: &str) -> Result<(), CreateError
         .key_schema(key(shape.sort, KeyType::Range)?)
         .set_global_secondary_indexes(Some(indexes))
         .send()
-        .await?;
+        .await
+        .map_err(Box::new)?;
     client
         .update_time_to_live()
         .table_name(name)

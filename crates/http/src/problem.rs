@@ -241,6 +241,33 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// The one mapping of store failures to HTTP, shared by every function.
+impl From<artforge_domain::StoreError> for ApiError {
+    fn from(err: artforge_domain::StoreError) -> Self {
+        use artforge_domain::StoreError as E;
+        match err {
+            E::EmailTaken => Self::new(
+                ErrorCode::EmailTaken,
+                "an account with this email already exists",
+            ),
+            E::InsufficientCredits(e) => Self::new(
+                ErrorCode::InsufficientCredits,
+                format!(
+                    "this needs {} credits and the balance is {}",
+                    e.needed, e.balance
+                ),
+            ),
+            E::NotFound => Self::new(ErrorCode::NotFound, "not found"),
+            E::BadPosition => Self::new(
+                ErrorCode::InvalidCursor,
+                "the cursor is not valid for this list",
+            ),
+            e @ (E::Contention | E::Unavailable(_)) => Self::unavailable(e),
+            e @ E::Corrupt(_) => Self::internal(e),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use http_body_util::BodyExt;
@@ -296,33 +323,6 @@ mod tests {
             ErrorCode::ServiceUnavailable,
         ] {
             assert_eq!(serde_json::to_value(code).ok(), Some(code.as_str().into()));
-        }
-    }
-}
-
-/// The one mapping of store failures to HTTP, shared by every function.
-impl From<artforge_domain::StoreError> for ApiError {
-    fn from(err: artforge_domain::StoreError) -> Self {
-        use artforge_domain::StoreError as E;
-        match err {
-            E::EmailTaken => Self::new(
-                ErrorCode::EmailTaken,
-                "an account with this email already exists",
-            ),
-            E::InsufficientCredits(e) => Self::new(
-                ErrorCode::InsufficientCredits,
-                format!(
-                    "this needs {} credits and the balance is {}",
-                    e.needed, e.balance
-                ),
-            ),
-            E::NotFound => Self::new(ErrorCode::NotFound, "not found"),
-            E::BadPosition => Self::new(
-                ErrorCode::InvalidCursor,
-                "the cursor is not valid for this list",
-            ),
-            e @ (E::Contention | E::Unavailable(_)) => Self::unavailable(e),
-            e @ E::Corrupt(_) => Self::internal(e),
         }
     }
 }

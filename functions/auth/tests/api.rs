@@ -107,12 +107,12 @@ async fn an_unknown_email_costs_a_full_password_verification() {
         }
     };
     // Medians of three, so one slow call does not decide.
-    let mut wrong = vec![
+    let mut wrong = [
         time("ada@example.com").await,
         time("ada@example.com").await,
         time("ada@example.com").await,
     ];
-    let mut unknown = vec![
+    let mut unknown = [
         time("nobody@example.com").await,
         time("nobody@example.com").await,
         time("nobody@example.com").await,

@@ -1,0 +1,186 @@
+//! The local stack and the tests create resources from Rust definitions; `template.yaml` deploys
+//! them. These tests hold the two equal, so what is tested is what is deployed.
+
+use artforge_devstack::resources::{GENERATION_DLQ, GENERATION_QUEUE, QueueShape};
+use artforge_dynamo::schema::{KeyAttribute, TABLE};
+use serde_norway::Value;
+
+fn template() -> Value {
+    let path = artforge_devstack::workspace_root().join("template.yaml");
+    let text = std::fs::read_to_string(&path).expect("template.yaml");
+    serde_norway::from_str(&text).expect("valid YAML")
+}
+
+fn resource<'a>(template: &'a Value, name: &str) -> &'a Value {
+    let resource = &template["Resources"][name];
+    assert!(!resource.is_null(), "template.yaml has no resource {name}");
+    &resource["Properties"]
+}
+
+fn text(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        Value::Number(n) => n.to_string(),
+        Value::Bool(b) => b.to_string(),
+        other => panic!("not a scalar: {other:?}"),
+    }
+}
+
+fn key_schema(schema: &Value) -> Vec<(String, String)> {
+    schema
+        .as_sequence()
+        .expect("a key schema")
+        .iter()
+        .map(|k| (text(&k["AttributeName"]), text(&k["KeyType"])))
+        .collect()
+}
+
+fn keys(partition: KeyAttribute, sort: KeyAttribute) -> Vec<(String, String)> {
+    vec![
+        (partition.name.into(), "HASH".into()),
+        (sort.name.into(), "RANGE".into()),
+    ]
+}
+
+#[test]
+fn the_deployed_table_has_the_shape_the_code_creates() {
+    let template = template();
+    let table = resource(&template, "Table");
+    assert_eq!(text(&table["BillingMode"]), TABLE.billing_mode);
+    assert_eq!(
+        key_schema(&table["KeySchema"]),
+        keys(TABLE.partition, TABLE.sort)
+    );
+
+    let mut declared: Vec<(String, String)> = table["AttributeDefinitions"]
+        .as_sequence()
+        .expect("attributes")
+        .iter()
+        .map(|a| (text(&a["AttributeName"]), text(&a["AttributeType"])))
+        .collect();
+    let mut expected: Vec<(String, String)> = [TABLE.partition, TABLE.sort]
+        .into_iter()
+        .chain(TABLE.indexes.iter().flat_map(|i| [i.partition, i.sort]))
+        .map(|a| (a.name.to_owned(), a.kind.to_owned()))
+        .collect();
+    declared.sort();
+    expected.sort();
+    assert_eq!(declared, expected);
+
+    let indexes = table["GlobalSecondaryIndexes"]
+        .as_sequence()
+        .expect("indexes");
+    assert_eq!(indexes.len(), TABLE.indexes.len());
+    for shape in TABLE.indexes {
+        let index = indexes
+            .iter()
+            .find(|i| text(&i["IndexName"]) == shape.name)
+            .unwrap_or_else(|| panic!("template.yaml lacks index {}", shape.name));
+        assert_eq!(
+            key_schema(&index["KeySchema"]),
+            keys(shape.partition, shape.sort)
+        );
+        assert_eq!(
+            text(&index["Projection"]["ProjectionType"]),
+            shape.projection
+        );
+    }
+
+    assert_eq!(
+        text(&table["TimeToLiveSpecification"]["AttributeName"]),
+        TABLE.ttl_attribute
+    );
+    assert_eq!(text(&table["TimeToLiveSpecification"]["Enabled"]), "true");
+    assert_eq!(
+        text(&table["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"]),
+        "true"
+    );
+    assert_eq!(text(&table["SSESpecification"]["SSEEnabled"]), "true");
+}
+
+fn assert_queue(template: &Value, name: &str, shape: QueueShape) {
+    let queue = resource(template, name);
+    assert_eq!(
+        text(&queue["VisibilityTimeout"]),
+        shape.visibility_timeout_secs.to_string(),
+        "{name}"
+    );
+    assert_eq!(
+        text(&queue["MessageRetentionPeriod"]),
+        shape.retention_secs.to_string(),
+        "{name}"
+    );
+    match shape.max_receive_count {
+        Some(count) => assert_eq!(
+            text(&queue["RedrivePolicy"]["maxReceiveCount"]),
+            count.to_string(),
+            "{name}"
+        ),
+        None => assert!(
+            queue["RedrivePolicy"].is_null(),
+            "{name} has no dead-letter queue"
+        ),
+    }
+}
+
+#[test]
+fn the_deployed_queues_have_the_settings_the_local_stack_uses() {
+    let template = template();
+    assert_queue(&template, "GenerationQueue", GENERATION_QUEUE);
+    assert_queue(&template, "GenerationDeadLetterQueue", GENERATION_DLQ);
+}
+
+#[test]
+fn the_image_bucket_is_private_and_encrypted() {
+    let template = template();
+    let bucket = resource(&template, "ImagesBucket");
+    let block = &bucket["PublicAccessBlockConfiguration"];
+    for setting in [
+        "BlockPublicAcls",
+        "BlockPublicPolicy",
+        "IgnorePublicAcls",
+        "RestrictPublicBuckets",
+    ] {
+        assert_eq!(text(&block[setting]), "true", "{setting}");
+    }
+    let encryption = &bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"][0];
+    assert!(!encryption["ServerSideEncryptionByDefault"]["SSEAlgorithm"].is_null());
+}
+
+#[test]
+fn every_function_is_built_the_current_way() {
+    let template = template();
+    let globals = &template["Globals"]["Function"];
+    assert_eq!(text(&globals["Runtime"]), "provided.al2023");
+    assert_eq!(text(&globals["Architectures"][0]), "arm64");
+    assert_eq!(text(&globals["Tracing"]), "Active");
+    let resources = template["Resources"].as_mapping().expect("resources");
+    let functions: Vec<_> = resources
+        .iter()
+        .filter(|(_, r)| text(&r["Type"]) == "AWS::Serverless::Function")
+        .collect();
+    assert!(!functions.is_empty());
+    for (name, function) in functions {
+        let name = text(name);
+        assert_eq!(
+            text(&function["Metadata"]["BuildMethod"]),
+            "rust-cargolambda",
+            "{name}"
+        );
+        assert_eq!(text(&function["Properties"]["CodeUri"]), ".", "{name}");
+        let binary = text(&function["Metadata"]["BuildProperties"]["Binary"]);
+        let manifest = artforge_devstack::workspace_root()
+            .join("functions")
+            .join(binary.trim_start_matches("generate-"))
+            .join("Cargo.toml");
+        assert!(
+            manifest.exists() || binary.starts_with("generate"),
+            "{name} builds binary {binary}, which no function package provides"
+        );
+        let log_group = resources.iter().any(|(_, r)| {
+            text(&r["Type"]) == "AWS::Logs::LogGroup"
+                && format!("{:?}", r["Properties"]["LogGroupName"]).contains(&name)
+        });
+        assert!(log_group, "{name} has a log group with retention");
+    }
+}
