@@ -169,7 +169,10 @@ mod tests {
     fn broken_json_is_invalid_json() {
         assert_eq!(code_and_field("{\"email\":").0, ErrorCode::InvalidJson);
         assert_eq!(code_and_field("").0, ErrorCode::InvalidJson);
-        assert_eq!(code_and_field("{} {}").0, ErrorCode::InvalidJson);
+        assert_eq!(
+            code_and_field(r#"{"email":"a","password":"b"} {}"#).0,
+            ErrorCode::InvalidJson
+        );
     }
 
     #[test]
