@@ -323,11 +323,7 @@ async fn credits_show_the_signup_entry_newest_first_and_page_with_sealed_cursors
     let app = App::new().await;
     let registered = app.register("ada@example.com").await;
     let token = registered.token();
-    let user = registered.json["user"]["id"]
-        .as_str()
-        .expect("id")
-        .parse()
-        .expect("user id");
+    let user = registered.user_id();
     let first = app.call("GET", "/me/credits", Some(&token), None).await;
     assert_eq!(first.status, StatusCode::OK, "{}", first.text);
     assert_eq!(first.json["balance"], 3);

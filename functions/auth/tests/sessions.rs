@@ -29,11 +29,7 @@ async fn tampered_expired_unsigned_and_foreign_tokens_are_refused() {
     let app = App::new().await;
     let registered = app.register("ada@example.com").await;
     let token = registered.token();
-    let user = registered.json["user"]["id"]
-        .as_str()
-        .expect("id")
-        .parse()
-        .expect("user id");
+    let user = registered.user_id();
     let [header, payload, signature]: [&str; 3] = token
         .split('.')
         .collect::<Vec<_>>()

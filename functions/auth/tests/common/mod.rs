@@ -59,6 +59,15 @@ impl Answer {
             .to_owned()
     }
 
+    /// The id of the user in a session answer.
+    pub fn user_id(&self) -> artforge_domain::UserId {
+        self.json["user"]["id"]
+            .as_str()
+            .expect("a user id")
+            .parse()
+            .expect("a ULID")
+    }
+
     pub fn fields(&self) -> Vec<String> {
         self.json["errors"]
             .as_array()
