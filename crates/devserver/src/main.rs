@@ -2,14 +2,13 @@
 //! running one), creates the deployed resources in it, and serves every function's router at
 //! its API Gateway paths on 127.0.0.1:$PORT. Ctrl-C stops everything it started.
 
-use std::{collections::HashMap, net::SocketAddr, path::Path};
+use std::{net::SocketAddr, path::Path};
 
 use artforge_devstack::{moto::MotoServer, resources};
-use artforge_dynamo::DynamoStore;
 use artforge_http::config::Env;
 use base64::Engine;
 
-type Error = Box<dyn std::error::Error + Send + Sync>;
+use artforge_dev::Error;
 
 /// A per-checkout random session key, kept in the git-ignored `.local/` so sessions survive a
 /// restart of the dev server.
@@ -47,31 +46,7 @@ async fn main() -> Result<(), Error> {
     let provisioned =
         resources::provision(&aws, resources::Names::prefixed("artforge-local")).await?;
 
-    let env = Env::with_defaults(HashMap::from([
-        ("TABLE_NAME", provisioned.names.table.clone()),
-        ("BUCKET_NAME", provisioned.names.bucket.clone()),
-        ("QUEUE_URL", provisioned.queue_url.clone()),
-        ("JWT_KEYS", local_jwt_keys(&root)?),
-        ("SESSION_COOKIE_SECURE", "false".to_owned()),
-        (
-            "CORS_ALLOWED_ORIGINS",
-            format!("http://localhost:{port},http://127.0.0.1:{port}"),
-        ),
-    ]));
-
-    let dynamo = aws_sdk_dynamodb::Client::new(&aws);
-    let auth_config = auth::Config::from_env(&env)?;
-    let auth = auth::router(auth::AuthState::new(
-        &auth_config,
-        DynamoStore::new(dynamo.clone(), auth_config.table_name.clone()),
-    ));
-
-    let origins = artforge_http::cors::origins_from(
-        &env.optional("CORS_ALLOWED_ORIGINS").unwrap_or_default(),
-    );
-    let app = axum::Router::new()
-        .merge(auth)
-        .layer(artforge_http::cors::layer(&origins));
+    let app = artforge_dev::app(&aws, &provisioned, port, &local_jwt_keys(&root)?)?;
 
     let address = SocketAddr::from(([127, 0, 0, 1], port));
     let listener = tokio::net::TcpListener::bind(address).await?;

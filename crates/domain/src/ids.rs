@@ -54,6 +54,10 @@ ulid_id!(
     /// A generation job.
     JobId
 );
+ulid_id!(
+    /// A finished image.
+    ImageId
+);
 
 #[cfg(test)]
 mod tests {

@@ -5,6 +5,7 @@
 pub mod account;
 pub mod credits;
 pub mod ids;
+pub mod image;
 pub mod ports;
 pub mod throttle;
 pub mod validation;
@@ -13,10 +14,11 @@ pub use account::{DisplayName, Email, Password, PasswordHash, User};
 pub use credits::{
     CreditCause, Credits, InsufficientCredits, LedgerEntry, Movement, Settlement, settle,
 };
-pub use ids::{JobId, UserId};
+pub use ids::{ImageId, JobId, UserId};
+pub use image::{Image, ImageFilter, Preset, Tag, Tags, Tier, Variant, Visibility};
 pub use ports::{
-    Accounts, Ledger, LedgerOutcome, LoginThrottle, NewAccount, Page, PageRequest, Sessions,
-    StoreError,
+    Accounts, Download, ImageFiles, Images, Ledger, LedgerOutcome, Likes, LoginThrottle,
+    NewAccount, Page, PageRequest, Sessions, StoreError,
 };
 pub use throttle::{FailureWindow, ThrottlePolicy};
 pub use validation::FieldError;

@@ -6,8 +6,9 @@ use std::future::Future;
 use time::OffsetDateTime;
 
 use crate::{
-    CreditCause, Credits, DisplayName, Email, InsufficientCredits, LedgerEntry, Movement,
-    PasswordHash, User, UserId, throttle::FailureWindow,
+    CreditCause, Credits, DisplayName, Email, Image, ImageFilter, ImageId, InsufficientCredits,
+    LedgerEntry, Movement, PasswordHash, Tag, Tags, User, UserId, Visibility,
+    throttle::FailureWindow,
 };
 
 /// A page of a list, newest first. `after` is the store's own position of the last item seen;
@@ -172,4 +173,118 @@ pub trait Ledger: Send + Sync {
         user: UserId,
         page: PageRequest,
     ) -> impl Future<Output = Result<Page<LedgerEntry>, StoreError>> + Send;
+}
+
+/// Image metadata: a user's history, one image, its tags and visibility, the public feed.
+pub trait Images: Send + Sync {
+    /// Records a finished image whose files are already stored.
+    fn add(&self, image: &Image) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// One image of `owner`.
+    fn image(
+        &self,
+        owner: UserId,
+        id: ImageId,
+    ) -> impl Future<Output = Result<Option<Image>, StoreError>> + Send;
+
+    /// One public image of anybody.
+    fn public_image(
+        &self,
+        id: ImageId,
+    ) -> impl Future<Output = Result<Option<Image>, StoreError>> + Send;
+
+    /// `owner`'s images that pass `filter`, newest first; a page is full unless they run out.
+    fn images(
+        &self,
+        owner: UserId,
+        filter: &ImageFilter,
+        page: PageRequest,
+    ) -> impl Future<Output = Result<Page<Image>, StoreError>> + Send;
+
+    /// Replaces the tags and/or the visibility of one of `owner`'s images.
+    fn update(
+        &self,
+        owner: UserId,
+        id: ImageId,
+        tags: Option<&Tags>,
+        visibility: Option<Visibility>,
+    ) -> impl Future<Output = Result<Image, StoreError>> + Send;
+
+    /// Hides an image from every list while its files are being deleted.
+    fn retire(
+        &self,
+        owner: UserId,
+        id: ImageId,
+    ) -> impl Future<Output = Result<Option<Image>, StoreError>> + Send;
+
+    /// Forgets a retired image's metadata.
+    fn forget(
+        &self,
+        owner: UserId,
+        id: ImageId,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Every tag of `owner`'s images with how many images carry it.
+    fn tag_counts(
+        &self,
+        owner: UserId,
+    ) -> impl Future<Output = Result<Vec<(Tag, u64)>, StoreError>> + Send;
+
+    /// Public images of everyone, newest first.
+    fn feed(
+        &self,
+        page: PageRequest,
+    ) -> impl Future<Output = Result<Page<Image>, StoreError>> + Send;
+}
+
+/// Likes: one per user and image, with an exact count on the image.
+pub trait Likes: Send + Sync {
+    /// Likes `image` (own or public) once; liking again changes nothing. The image's count.
+    fn like(
+        &self,
+        user: UserId,
+        image: &Image,
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
+
+    /// Takes a like back; without one, changes nothing. The image's count.
+    fn unlike(
+        &self,
+        user: UserId,
+        image: &Image,
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
+
+    /// Which of `ids` `user` likes.
+    fn liked_among(
+        &self,
+        user: UserId,
+        ids: &[ImageId],
+    ) -> impl Future<Output = Result<std::collections::HashSet<ImageId>, StoreError>> + Send;
+
+    /// The images `user` likes and may still see, that pass `filter`, newest like first.
+    fn liked(
+        &self,
+        user: UserId,
+        filter: &ImageFilter,
+        page: PageRequest,
+    ) -> impl Future<Output = Result<Page<Image>, StoreError>> + Send;
+}
+
+/// How a file should arrive when it is downloaded rather than shown.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Download {
+    pub file_name: String,
+    pub content_type: String,
+}
+
+/// The image files: short-lived read URLs, and removal.
+pub trait ImageFiles: Send + Sync {
+    /// A presigned GET URL for `key`; with `download`, the response is an attachment.
+    fn url(
+        &self,
+        key: &str,
+        download: Option<&Download>,
+    ) -> impl Future<Output = Result<String, StoreError>> + Send;
+
+    /// Removes the files; absent ones are no error.
+    fn remove(&self, keys: &[String]) -> impl Future<Output = Result<(), StoreError>> + Send;
 }

@@ -36,3 +36,23 @@ pub fn login_failures(email: &Email) -> String {
 }
 
 pub const LOGIN_FAILURES_SK: &str = "FAILURES";
+
+pub const IMAGE_PREFIX: &str = "IMAGE#";
+
+pub fn image(id: artforge_domain::ImageId) -> String {
+    format!("{IMAGE_PREFIX}{id}")
+}
+
+pub const LIKE_PREFIX: &str = "LIKE#";
+
+pub fn like(image: artforge_domain::ImageId) -> String {
+    format!("{LIKE_PREFIX}{image}")
+}
+
+/// The feed's partition of `gsi1`: public images, by image id (time-ordered).
+pub const FEED: &str = "FEED";
+
+/// A user's likes in `gsi1`, by like time.
+pub fn likes_of(user: UserId) -> String {
+    format!("LIKES#{user}")
+}

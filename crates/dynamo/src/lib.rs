@@ -9,6 +9,7 @@
 mod accounts;
 mod attrs;
 mod error;
+mod images;
 mod keys;
 pub mod ledger;
 pub mod schema;

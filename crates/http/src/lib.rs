@@ -18,6 +18,7 @@ pub mod json;
 pub mod problem;
 pub mod query;
 pub mod request_id;
+pub mod session;
 pub mod token;
 
 pub use auth::{Authenticator, SignedIn};
@@ -25,9 +26,11 @@ pub use json::Json;
 pub use problem::{ApiError, ErrorCode};
 pub use query::Query;
 
-/// Routes that no function answers, and methods a route does not take, as problem bodies.
-pub fn fallbacks<S: Clone + Send + Sync + 'static>(router: axum::Router<S>) -> axum::Router<S> {
-    router
+/// A function's routes made into a whole service: unknown routes and methods answer problem
+/// bodies, and every response (those too) carries a request id. The local server merges
+/// several functions' `routes` and finishes them once.
+pub fn finish(routes: axum::Router) -> axum::Router {
+    routes
         .fallback(|| async { ApiError::new(ErrorCode::NotFound, "no such route") })
         .method_not_allowed_fallback(|| async {
             ApiError::new(
@@ -35,4 +38,5 @@ pub fn fallbacks<S: Clone + Send + Sync + 'static>(router: axum::Router<S>) -> a
                 "the route does not take this method",
             )
         })
+        .layer(axum::middleware::from_fn(request_id::layer))
 }

@@ -48,3 +48,53 @@ pub async fn fresh_store() -> DynamoStore {
     }
     DynamoStore::new(client, table)
 }
+
+/// Files in a new, empty bucket, addressed path-style as moto needs.
+pub async fn fresh_files() -> artforge_s3::S3Files {
+    let config = sdk_config().await;
+    let client = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&config)
+            .force_path_style(true)
+            .build(),
+    );
+    let bucket = unique("b");
+    if let Err(e) = client.create_bucket().bucket(&bucket).send().await {
+        panic!("creating test bucket {bucket}: {e:?}");
+    }
+    artforge_s3::S3Files::new(client, bucket, std::time::Duration::from_secs(300))
+}
+
+/// The session settings tests sign tokens with.
+pub fn session_config() -> artforge_http::session::SessionConfig {
+    artforge_http::session::SessionConfig {
+        keyring: artforge_http::token::Keyring::parse(JWT_KEYS).expect("test keys"),
+        issuer: JWT_ISSUER.to_owned(),
+        audience: JWT_AUDIENCE.to_owned(),
+        ttl: time::Duration::hours(1),
+        cookie_secure: true,
+    }
+}
+
+/// A user account in `store` (no password use), and a valid session token for it.
+pub async fn signed_in_user(store: &DynamoStore) -> (artforge_domain::UserId, String) {
+    use artforge_domain::{Accounts, Credits, Email, PasswordHash, UserId, ports::NewAccount};
+    let id = UserId::new();
+    let account = NewAccount {
+        id,
+        email: Email::parse(&format!("{}@example.com", id.to_string().to_lowercase()))
+            .expect("email"),
+        name: None,
+        password_hash: PasswordHash::from_phc(
+            "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaA".into(),
+        ),
+        signup_credits: Credits::new(3),
+        created_at: time::OffsetDateTime::now_utc(),
+    };
+    store.create(account).await.expect("account");
+    let token = session_config()
+        .tokens()
+        .issue(id, 0, time::OffsetDateTime::now_utc())
+        .expect("token")
+        .token;
+    (id, token)
+}

@@ -35,24 +35,14 @@ pub struct AuthState<S> {
 
 impl<S: Sessions + Clone + 'static> AuthState<S> {
     pub fn new(config: &Config, store: S) -> Self {
-        let tokens = Arc::new(TokenKeys::new(
-            &config.keyring,
-            &config.issuer,
-            &config.audience,
-            config.session_ttl,
-        ));
-        let cookie = SessionCookie::new(config.cookie_secure);
+        let tokens = Arc::new(config.session.tokens());
         Self {
-            authenticator: Authenticator {
-                keys: tokens.clone(),
-                cookie,
-                sessions: Arc::new(store.clone()),
-            },
+            authenticator: config.session.authenticator(tokens.clone(), store.clone()),
             store,
             hasher: Arc::new(PasswordHasher::owasp()),
             tokens,
-            cursors: Cursors::new(&config.keyring),
-            cookie,
+            cursors: config.session.cursors(),
+            cookie: config.session.cookie(),
             signup_credits: config.signup_credits,
             throttle: ThrottlePolicy::default(),
         }
@@ -65,8 +55,16 @@ impl<S> FromRef<AuthState<S>> for Authenticator {
     }
 }
 
-/// The auth routes, at their API Gateway paths.
+/// The auth function as a service: its routes, finished (fallbacks, request ids).
 pub fn router<S>(state: AuthState<S>) -> Router
+where
+    S: Accounts + Sessions + LoginThrottle + Ledger + Clone + 'static,
+{
+    artforge_http::finish(routes(state))
+}
+
+/// The auth routes at their API Gateway paths, for merging with other functions' routes.
+pub fn routes<S>(state: AuthState<S>) -> Router
 where
     S: Accounts + Sessions + LoginThrottle + Ledger + Clone + 'static,
 {
@@ -77,7 +75,5 @@ where
         .route("/me", get(routes::me::<S>).patch(routes::rename::<S>))
         .route("/me/password", put(routes::change_password::<S>))
         .route("/me/credits", get(routes::credits::<S>));
-    artforge_http::fallbacks(routes)
-        .layer(axum::middleware::from_fn(artforge_http::request_id::layer))
-        .with_state(state)
+    routes.with_state(state)
 }

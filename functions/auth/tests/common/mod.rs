@@ -3,13 +3,11 @@
 #![allow(dead_code)]
 
 use artforge_dynamo::DynamoStore;
-use artforge_http::token::Keyring;
 use auth::{AuthState, Config};
 use axum::{Router, body::Body};
 use http::{HeaderMap, Request, StatusCode, header};
 use http_body_util::BodyExt;
 use serde_json::Value;
-use time::Duration;
 use tower::ServiceExt;
 
 pub const PASSWORD: &str = "correct horse battery";
@@ -17,11 +15,7 @@ pub const PASSWORD: &str = "correct horse battery";
 pub fn config(table: &str) -> Config {
     Config {
         table_name: table.to_owned(),
-        keyring: Keyring::parse(artforge_testkit::JWT_KEYS).expect("test keys"),
-        issuer: artforge_testkit::JWT_ISSUER.to_owned(),
-        audience: artforge_testkit::JWT_AUDIENCE.to_owned(),
-        session_ttl: Duration::hours(1),
-        cookie_secure: true,
+        session: artforge_testkit::session_config(),
         signup_credits: artforge_domain::Credits::new(3),
     }
 }

@@ -1,0 +1,65 @@
+//! The local server's application: every function's routes, finished once, over the local
+//! resources. `main.rs` starts moto and serves it; a test builds it the same way.
+
+use std::collections::HashMap;
+
+use artforge_devstack::resources::Provisioned;
+use artforge_dynamo::DynamoStore;
+use artforge_http::config::Env;
+use aws_config::SdkConfig;
+
+pub type Error = Box<dyn std::error::Error + Send + Sync>;
+
+/// The whole API on `port`, over `provisioned` resources reached with `aws`. Configuration
+/// comes from the environment over local defaults (DESIGN §9).
+pub fn app(
+    aws: &SdkConfig,
+    provisioned: &Provisioned,
+    port: u16,
+    jwt_keys: &str,
+) -> Result<axum::Router, Error> {
+    let env = Env::with_defaults(HashMap::from([
+        ("TABLE_NAME", provisioned.names.table.clone()),
+        ("BUCKET_NAME", provisioned.names.bucket.clone()),
+        ("QUEUE_URL", provisioned.queue_url.clone()),
+        ("JWT_KEYS", jwt_keys.to_owned()),
+        ("SESSION_COOKIE_SECURE", "false".to_owned()),
+        ("S3_FORCE_PATH_STYLE", "true".to_owned()),
+        ("PUBLIC_BASE_URL", format!("http://127.0.0.1:{port}")),
+        (
+            "CORS_ALLOWED_ORIGINS",
+            format!("http://localhost:{port},http://127.0.0.1:{port}"),
+        ),
+    ]));
+
+    let dynamo = aws_sdk_dynamodb::Client::new(aws);
+    let auth_config = auth::Config::from_env(&env)?;
+    let auth = auth::routes(auth::AuthState::new(
+        &auth_config,
+        DynamoStore::new(dynamo.clone(), auth_config.table_name.clone()),
+    ));
+
+    let gallery_config = gallery::Config::from_env(&env)?;
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(aws)
+            .force_path_style(gallery_config.s3_force_path_style)
+            .build(),
+    );
+    let gallery = gallery::routes(gallery::GalleryState::new(
+        &gallery_config,
+        DynamoStore::new(dynamo.clone(), gallery_config.table_name.clone()),
+        artforge_s3::S3Files::new(
+            s3,
+            gallery_config.bucket_name.clone(),
+            gallery_config.presign_ttl,
+        ),
+    ));
+
+    let origins = artforge_http::cors::origins_from(
+        &env.optional("CORS_ALLOWED_ORIGINS").unwrap_or_default(),
+    );
+    let app = artforge_http::finish(axum::Router::new().merge(auth).merge(gallery))
+        .layer(artforge_http::cors::layer(&origins));
+
+    Ok(app)
+}

@@ -1,0 +1,298 @@
+//! Finished images and what a user can say about them: tags, visibility, likes. The values of
+//! the catalogue that images carry (tier, preset) are closed sets here, so a filter on an
+//! unknown value is refused at the edge.
+
+use std::{fmt, str::FromStr};
+
+use time::OffsetDateTime;
+
+use crate::{FieldError, ImageId, JobId, UserId};
+
+/// A model tier as the product names it; the provider model behind it is configuration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Tier {
+    /// Fast: up to five images a request.
+    V2,
+    /// Best: one image a request.
+    V3,
+}
+
+/// A size preset: the platform an image is made for, with its exact pixels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Preset {
+    /// Instagram post, 1080x1080.
+    Square,
+    /// Instagram portrait, 1080x1350.
+    Portrait,
+    /// Reels, Stories, Shorts, 1080x1920.
+    Story,
+    /// YouTube thumbnail, 1280x720.
+    Landscape,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Visibility {
+    Private,
+    Public,
+}
+
+macro_rules! closed_set {
+    ($ty:ident, $field:literal, $($variant:ident => $text:literal),+ $(,)?) => {
+        impl $ty {
+            pub const ALL: &'static [$ty] = &[$($ty::$variant),+];
+
+            pub fn as_str(self) -> &'static str {
+                match self { $($ty::$variant => $text),+ }
+            }
+
+            /// Parses the API's spelling; `field` names the input in the error.
+            pub fn parse(raw: &str, field: &str) -> Result<Self, FieldError> {
+                match raw {
+                    $($text => Ok($ty::$variant),)+
+                    _ => Err(FieldError::new(
+                        field,
+                        format!("must be one of {}", [$($text),+].join(", ")),
+                    )),
+                }
+            }
+        }
+
+        impl fmt::Display for $ty {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl FromStr for $ty {
+            type Err = FieldError;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                Self::parse(s, $field)
+            }
+        }
+    };
+}
+
+closed_set!(Tier, "model", V2 => "v2", V3 => "v3");
+closed_set!(Preset, "preset", Square => "square", Portrait => "portrait", Story => "story", Landscape => "landscape");
+closed_set!(Visibility, "visibility", Private => "private", Public => "public");
+
+impl Preset {
+    /// The exact pixels of the finished image.
+    pub fn size(self) -> (u32, u32) {
+        match self {
+            Self::Square => (1080, 1080),
+            Self::Portrait => (1080, 1350),
+            Self::Story => (1080, 1920),
+            Self::Landscape => (1280, 720),
+        }
+    }
+}
+
+const TAG_MAX_CHARS: usize = 32;
+pub const TAGS_MAX: usize = 10;
+
+/// A tag: trimmed, lower-cased, 1 to 32 letters, digits, `-` or `_`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Tag(String);
+
+impl Tag {
+    pub fn parse(raw: &str) -> Result<Self, FieldError> {
+        let tag = raw.trim().to_lowercase();
+        if tag.is_empty() || tag.chars().count() > TAG_MAX_CHARS {
+            return Err(FieldError::new(
+                "tags",
+                format!("each tag has 1 to {TAG_MAX_CHARS} characters"),
+            ));
+        }
+        if !tag
+            .chars()
+            .all(|c| c.is_alphanumeric() || c == '-' || c == '_')
+        {
+            return Err(FieldError::new(
+                "tags",
+                "a tag has only letters, digits, - and _",
+            ));
+        }
+        Ok(Self(tag))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// An image's tags: at most ten, distinct, in the order first given.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Tags(Vec<Tag>);
+
+impl Tags {
+    pub fn parse<S: AsRef<str>>(raw: &[S]) -> Result<Self, FieldError> {
+        let mut tags: Vec<Tag> = Vec::new();
+        for item in raw {
+            let tag = Tag::parse(item.as_ref())?;
+            if !tags.contains(&tag) {
+                tags.push(tag);
+            }
+        }
+        if tags.len() > TAGS_MAX {
+            return Err(FieldError::new("tags", format!("at most {TAGS_MAX} tags")));
+        }
+        Ok(Self(tags))
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &Tag> {
+        self.0.iter()
+    }
+
+    pub fn contains(&self, tag: &Tag) -> bool {
+        self.0.contains(tag)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+/// The three stored files of an image.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Variant {
+    /// What the provider returned, as returned.
+    Original,
+    /// Cover-resized and centre-cropped to the preset's exact pixels.
+    Preset,
+    /// Longest side 384.
+    Thumbnail,
+}
+
+closed_set!(Variant, "variant", Original => "original", Preset => "preset", Thumbnail => "thumbnail");
+
+/// A finished image's metadata. Its files live under [`Image::object_key`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Image {
+    pub id: ImageId,
+    pub owner: UserId,
+    pub job: JobId,
+    pub prompt: String,
+    pub tier: Tier,
+    pub style: String,
+    pub preset: Preset,
+    pub quality: String,
+    pub width: u32,
+    pub height: u32,
+    pub tags: Tags,
+    pub visibility: Visibility,
+    pub likes: u64,
+    pub created_at: OffsetDateTime,
+    /// File extension of the original (`png`, `jpeg`, `webp`).
+    pub original_ext: String,
+    /// File extension of the preset variant and the thumbnail.
+    pub variant_ext: String,
+}
+
+impl Image {
+    /// `images/<userId>/<imageId>/{original.<ext>,<preset>.<ext>,thumbnail.<ext>}` (DESIGN §4).
+    pub fn object_key(&self, variant: Variant) -> String {
+        let file = match variant {
+            Variant::Original => format!("original.{}", self.original_ext),
+            Variant::Preset => format!("{}.{}", self.preset, self.variant_ext),
+            Variant::Thumbnail => format!("thumbnail.{}", self.variant_ext),
+        };
+        format!("images/{}/{}/{file}", self.owner, self.id)
+    }
+
+    /// The MIME type of a variant's file.
+    pub fn content_type(&self, variant: Variant) -> &'static str {
+        let ext = match variant {
+            Variant::Original => &self.original_ext,
+            Variant::Preset | Variant::Thumbnail => &self.variant_ext,
+        };
+        match ext.as_str() {
+            "png" => "image/png",
+            "webp" => "image/webp",
+            "jpg" | "jpeg" => "image/jpeg",
+            _ => "application/octet-stream",
+        }
+    }
+
+    /// A download's file name: `artforge-<preset>-<id>[-original|-thumbnail].<ext>`.
+    pub fn download_name(&self, variant: Variant) -> String {
+        let ext = match variant {
+            Variant::Original => &self.original_ext,
+            _ => &self.variant_ext,
+        };
+        let suffix = match variant {
+            Variant::Preset => "",
+            Variant::Original => "-original",
+            Variant::Thumbnail => "-thumbnail",
+        };
+        format!(
+            "artforge-{}-{}{suffix}.{ext}",
+            self.preset,
+            self.id.to_string().to_lowercase()
+        )
+    }
+
+    pub fn is_visible_to(&self, user: Option<UserId>) -> bool {
+        self.visibility == Visibility::Public || user == Some(self.owner)
+    }
+}
+
+/// Which of a user's images a list shows; every field narrows it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ImageFilter {
+    pub tier: Option<Tier>,
+    pub preset: Option<Preset>,
+    pub tag: Option<Tag>,
+}
+
+impl ImageFilter {
+    pub fn matches(&self, image: &Image) -> bool {
+        self.tier.is_none_or(|t| t == image.tier)
+            && self.preset.is_none_or(|p| p == image.preset)
+            && self.tag.as_ref().is_none_or(|t| image.tags.contains(t))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn presets_have_the_exact_pixels_of_their_platform() {
+        let sizes: Vec<_> = Preset::ALL.iter().map(|p| (p.as_str(), p.size())).collect();
+        assert_eq!(
+            sizes,
+            [
+                ("square", (1080, 1080)),
+                ("portrait", (1080, 1350)),
+                ("story", (1080, 1920)),
+                ("landscape", (1280, 720))
+            ]
+        );
+    }
+
+    #[test]
+    fn unknown_catalogue_values_name_the_field_and_the_choices() {
+        let err = Tier::parse("v4", "model").expect_err("unknown");
+        assert_eq!(err.field, "model");
+        assert!(err.message.contains("v2, v3"));
+        assert!(
+            Preset::parse("Square", "preset").is_err(),
+            "spelling is exact"
+        );
+        assert_eq!("public".parse::<Visibility>(), Ok(Visibility::Public));
+    }
+
+    #[test]
+    fn tags_are_normalised_deduplicated_and_bounded() {
+        let tags = Tags::parse(&[" Sunset ", "sunset", "beach_2026", "été"]).expect("valid");
+        let names: Vec<&str> = tags.iter().map(Tag::as_str).collect();
+        assert_eq!(names, ["sunset", "beach_2026", "été"]);
+        for bad in ["", "two words", "semi;colon", &"x".repeat(33)] {
+            assert!(Tags::parse(&[bad]).is_err(), "{bad:?}");
+        }
+        let eleven: Vec<String> = (0..11).map(|i| format!("t{i}")).collect();
+        assert!(Tags::parse(&eleven).is_err());
+        assert!(Tags::parse(&eleven[..10]).is_ok());
+    }
+}

@@ -1,0 +1,149 @@
+//! The private image bucket. Nothing is public: clients get short-lived presigned GET URLs,
+//! downloads carry `Content-Disposition: attachment` with a readable file name.
+
+use std::{sync::Arc, time::Duration};
+
+use artforge_domain::{
+    StoreError,
+    ports::{Download, ImageFiles},
+};
+use aws_sdk_s3::{
+    Client,
+    presigning::PresigningConfig,
+    primitives::ByteStream,
+    types::{Delete, ObjectIdentifier},
+};
+
+#[derive(Clone, Debug)]
+pub struct S3Files {
+    client: Client,
+    bucket: Arc<str>,
+    url_ttl: Duration,
+}
+
+fn unavailable<E: std::error::Error + Send + Sync + 'static>(err: E) -> StoreError {
+    StoreError::Unavailable(Box::new(err))
+}
+
+impl S3Files {
+    pub fn new(client: Client, bucket: impl Into<Arc<str>>, url_ttl: Duration) -> Self {
+        Self {
+            client,
+            bucket: bucket.into(),
+            url_ttl,
+        }
+    }
+
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    pub fn bucket(&self) -> &str {
+        &self.bucket
+    }
+
+    /// Stores one file (the worker's uploads; tests).
+    pub async fn put(
+        &self,
+        key: &str,
+        bytes: Vec<u8>,
+        content_type: &str,
+    ) -> Result<(), StoreError> {
+        self.client
+            .put_object()
+            .bucket(self.bucket.as_ref())
+            .key(key)
+            .content_type(content_type)
+            .body(ByteStream::from(bytes))
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+}
+
+/// `attachment; filename="..."`, with the name reduced to safe ASCII.
+fn attachment(file_name: &str) -> String {
+    let safe: String = file_name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    format!("attachment; filename=\"{safe}\"")
+}
+
+impl ImageFiles for S3Files {
+    async fn url(&self, key: &str, download: Option<&Download>) -> Result<String, StoreError> {
+        let config = PresigningConfig::expires_in(self.url_ttl).map_err(unavailable)?;
+        let mut request = self
+            .client
+            .get_object()
+            .bucket(self.bucket.as_ref())
+            .key(key);
+        if let Some(download) = download {
+            request = request
+                .response_content_disposition(attachment(&download.file_name))
+                .response_content_type(&download.content_type);
+        }
+        let presigned = request.presigned(config).await.map_err(unavailable)?;
+        Ok(presigned.uri().to_owned())
+    }
+
+    async fn remove(&self, keys: &[String]) -> Result<(), StoreError> {
+        if keys.is_empty() {
+            return Ok(());
+        }
+        let objects = keys
+            .iter()
+            .map(|k| ObjectIdentifier::builder().key(k).build())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(unavailable)?;
+        let delete = Delete::builder()
+            .set_objects(Some(objects))
+            .quiet(true)
+            .build()
+            .map_err(unavailable)?;
+        let out = self
+            .client
+            .delete_objects()
+            .bucket(self.bucket.as_ref())
+            .delete(delete)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        // Deleting an absent key succeeds; any reported error is a real failure.
+        if let Some(error) = out.errors().first() {
+            return Err(StoreError::Unavailable(
+                format!(
+                    "deleting {} failed: {}",
+                    error.key().unwrap_or("?"),
+                    error.code().unwrap_or("?")
+                )
+                .into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_attachment_name_cannot_break_out_of_its_header() {
+        assert_eq!(
+            attachment("artforge-square-01j.jpeg"),
+            "attachment; filename=\"artforge-square-01j.jpeg\""
+        );
+        assert_eq!(
+            attachment("a\"; evil=1\r\n.png"),
+            "attachment; filename=\"a___evil_1__.png\""
+        );
+    }
+}

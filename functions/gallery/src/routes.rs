@@ -1,0 +1,392 @@
+//! The gallery handlers. Every read and write is scoped by the caller: another user's private
+//! image is a 404, and a public one can be read and liked but never changed.
+
+use std::collections::HashSet;
+
+use artforge_domain::{
+    Download, FieldError, Image, ImageFiles, ImageFilter, ImageId, Images, Likes, Preset, Tag,
+    Tags, Tier, UserId, Variant, Visibility,
+};
+use artforge_http::{
+    ApiError, ErrorCode, Json, Query, SignedIn,
+    auth::MaybeSignedIn,
+    query::{Listing, PageParams},
+};
+use axum::{
+    extract::{Path, State},
+    response::{IntoResponse, Response},
+};
+use http::{StatusCode, header};
+use serde::{Deserialize, Serialize};
+use tracing::{info, instrument};
+
+use crate::{
+    GalleryState,
+    views::{Detail, ImageView, view},
+};
+
+const IMAGES_LIST: &str = "images";
+const LIKED_LIST: &str = "liked";
+const FEED_LIST: &str = "feed";
+/// Public lists are sealed for this owner.
+const EVERYONE: &str = "*";
+
+fn not_found() -> ApiError {
+    ApiError::new(ErrorCode::NotFound, "no such image")
+}
+
+/// A path id that is not an image id names no image: 404, like any unknown id.
+fn image_id(raw: &str) -> Result<ImageId, ApiError> {
+    raw.parse().map_err(|_| not_found())
+}
+
+/// The caller's own image, or anybody's public one.
+async fn visible<S: Images, F>(
+    state: &GalleryState<S, F>,
+    viewer: UserId,
+    id: ImageId,
+) -> Result<Image, ApiError> {
+    if let Some(image) = state.store.image(viewer, id).await? {
+        return Ok(image);
+    }
+    state.store.public_image(id).await?.ok_or_else(not_found)
+}
+
+async fn views<S: Likes, F: ImageFiles>(
+    state: &GalleryState<S, F>,
+    viewer: Option<UserId>,
+    images: &[Image],
+    all_liked: bool,
+) -> Result<Vec<ImageView>, ApiError> {
+    let liked: HashSet<ImageId> = match (viewer, all_liked) {
+        (Some(_), true) => images.iter().map(|i| i.id).collect(),
+        (Some(user), false) => {
+            state
+                .store
+                .liked_among(user, &images.iter().map(|i| i.id).collect::<Vec<_>>())
+                .await?
+        }
+        (None, _) => HashSet::new(),
+    };
+    let mut out = Vec::with_capacity(images.len());
+    for image in images {
+        let detail = Detail {
+            viewer,
+            liked_by_me: liked.contains(&image.id),
+            with_original: false,
+        };
+        out.push(view(&state.files, &state.public_base_url, image, detail).await?);
+    }
+    Ok(out)
+}
+
+async fn single<S: Likes, F: ImageFiles>(
+    state: &GalleryState<S, F>,
+    viewer: Option<UserId>,
+    image: &Image,
+) -> Result<Json<ImageView>, ApiError> {
+    let liked_by_me = match viewer {
+        Some(user) => state
+            .store
+            .liked_among(user, &[image.id])
+            .await?
+            .contains(&image.id),
+        None => false,
+    };
+    let detail = Detail {
+        viewer,
+        liked_by_me,
+        with_original: true,
+    };
+    Ok(Json(
+        view(&state.files, &state.public_base_url, image, detail).await?,
+    ))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListParams {
+    model: Option<String>,
+    preset: Option<String>,
+    tag: Option<String>,
+    liked: Option<String>,
+    limit: Option<String>,
+    cursor: Option<String>,
+}
+
+impl ListParams {
+    fn filter(&self) -> Result<(ImageFilter, bool), ApiError> {
+        let mut errors = Vec::new();
+        let mut filter = ImageFilter::default();
+        match self
+            .model
+            .as_deref()
+            .map(|m| Tier::parse(m, "model"))
+            .transpose()
+        {
+            Ok(tier) => filter.tier = tier,
+            Err(e) => errors.push(e),
+        }
+        match self
+            .preset
+            .as_deref()
+            .map(|p| Preset::parse(p, "preset"))
+            .transpose()
+        {
+            Ok(preset) => filter.preset = preset,
+            Err(e) => errors.push(e),
+        }
+        match self.tag.as_deref().map(Tag::parse).transpose() {
+            Ok(tag) => filter.tag = tag,
+            Err(e) => errors.push(FieldError::new("tag", e.message)),
+        }
+        let liked = match self.liked.as_deref() {
+            None | Some("false") => false,
+            Some("true") => true,
+            Some(_) => {
+                errors.push(FieldError::new("liked", "must be true or false"));
+                false
+            }
+        };
+        if errors.is_empty() {
+            Ok((filter, liked))
+        } else {
+            Err(ApiError::validation(errors))
+        }
+    }
+}
+
+/// `GET /images`: the caller's images (or liked images), newest first, filtered server-side.
+#[instrument(skip_all, fields(user_id = %caller.user))]
+pub async fn list<S, F>(
+    State(state): State<GalleryState<S, F>>,
+    caller: SignedIn,
+    Query(params): Query<ListParams>,
+) -> Result<Json<Listing<ImageView>>, ApiError>
+where
+    S: Images + Likes,
+    F: ImageFiles,
+{
+    let (filter, liked) = params.filter()?;
+    let owner = caller.user.to_string();
+    let list = if liked { LIKED_LIST } else { IMAGES_LIST };
+    let paging = PageParams {
+        limit: params.limit.clone(),
+        cursor: params.cursor.clone(),
+    };
+    let page = paging.page(&state.cursors, &owner, list)?;
+    let found = if liked {
+        state.store.liked(caller.user, &filter, page).await?
+    } else {
+        state.store.images(caller.user, &filter, page).await?
+    };
+    Ok(Json(Listing {
+        items: views(&state, Some(caller.user), &found.items, liked).await?,
+        next_cursor: found.next.map(|p| state.cursors.seal(&owner, list, &p)),
+    }))
+}
+
+/// `GET /images/{id}`: one own or public image, with the original's URL.
+#[instrument(skip_all, fields(user_id = %caller.user))]
+pub async fn one<S: Images + Likes, F: ImageFiles>(
+    State(state): State<GalleryState<S, F>>,
+    caller: SignedIn,
+    Path(id): Path<String>,
+) -> Result<Json<ImageView>, ApiError> {
+    let image = visible(&state, caller.user, image_id(&id)?).await?;
+    single(&state, Some(caller.user), &image).await
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateBody {
+    tags: Option<Vec<String>>,
+    visibility: Option<String>,
+}
+
+/// `PATCH /images/{id}`: replace the tags, make the image public or private. Owner only.
+#[instrument(skip_all, fields(user_id = %caller.user))]
+pub async fn update<S: Images + Likes, F: ImageFiles>(
+    State(state): State<GalleryState<S, F>>,
+    caller: SignedIn,
+    Path(id): Path<String>,
+    Json(body): Json<UpdateBody>,
+) -> Result<Json<ImageView>, ApiError> {
+    let id = image_id(&id)?;
+    let tags = body.tags.as_deref().map(Tags::parse).transpose();
+    let visibility = body
+        .visibility
+        .as_deref()
+        .map(|v| Visibility::parse(v, "visibility"))
+        .transpose();
+    let (tags, visibility) = match (tags, visibility) {
+        (Ok(t), Ok(v)) => (t, v),
+        (t, v) => {
+            return Err(ApiError::validation(
+                [t.err(), v.err()].into_iter().flatten().collect(),
+            ));
+        }
+    };
+    let image = state
+        .store
+        .update(caller.user, id, tags.as_ref(), visibility)
+        .await?;
+    info!(image_id = %id, "image updated");
+    single(&state, Some(caller.user), &image).await
+}
+
+/// `DELETE /images/{id}`: hides the image, removes its three files, then its metadata. A
+/// retried delete finishes an interrupted one; an image that is gone is a 404.
+#[instrument(skip_all, fields(user_id = %caller.user))]
+pub async fn delete<S: Images, F: ImageFiles>(
+    State(state): State<GalleryState<S, F>>,
+    caller: SignedIn,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let id = image_id(&id)?;
+    let image = state
+        .store
+        .retire(caller.user, id)
+        .await?
+        .ok_or_else(not_found)?;
+    let keys: Vec<String> = [Variant::Original, Variant::Preset, Variant::Thumbnail]
+        .into_iter()
+        .map(|v| image.object_key(v))
+        .collect();
+    state.files.remove(&keys).await?;
+    state.store.forget(caller.user, id).await?;
+    info!(image_id = %id, "image deleted");
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LikeView {
+    id: String,
+    likes: u64,
+    liked_by_me: bool,
+}
+
+/// `PUT /images/{id}/like`: idempotent.
+#[instrument(skip_all, fields(user_id = %caller.user))]
+pub async fn like<S: Images + Likes, F>(
+    State(state): State<GalleryState<S, F>>,
+    caller: SignedIn,
+    Path(id): Path<String>,
+) -> Result<Json<LikeView>, ApiError> {
+    let image = visible(&state, caller.user, image_id(&id)?).await?;
+    let likes = state.store.like(caller.user, &image).await?;
+    Ok(Json(LikeView {
+        id: image.id.to_string(),
+        likes,
+        liked_by_me: true,
+    }))
+}
+
+/// `DELETE /images/{id}/like`: idempotent.
+#[instrument(skip_all, fields(user_id = %caller.user))]
+pub async fn unlike<S: Images + Likes, F>(
+    State(state): State<GalleryState<S, F>>,
+    caller: SignedIn,
+    Path(id): Path<String>,
+) -> Result<Json<LikeView>, ApiError> {
+    let image = visible(&state, caller.user, image_id(&id)?).await?;
+    let likes = state.store.unlike(caller.user, &image).await?;
+    Ok(Json(LikeView {
+        id: image.id.to_string(),
+        likes,
+        liked_by_me: false,
+    }))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DownloadParams {
+    variant: Option<String>,
+}
+
+/// `GET /images/{id}/download?variant=`: 302 to a presigned URL answering as an attachment.
+#[instrument(skip_all, fields(user_id = %caller.user))]
+pub async fn download<S: Images, F: ImageFiles>(
+    State(state): State<GalleryState<S, F>>,
+    caller: SignedIn,
+    Path(id): Path<String>,
+    Query(params): Query<DownloadParams>,
+) -> Result<Response, ApiError> {
+    let variant = Variant::parse(params.variant.as_deref().unwrap_or("preset"), "variant")?;
+    let image = visible(&state, caller.user, image_id(&id)?).await?;
+    let attachment = Download {
+        file_name: image.download_name(variant),
+        content_type: image.content_type(variant).to_owned(),
+    };
+    let url = state
+        .files
+        .url(&image.object_key(variant), Some(&attachment))
+        .await?;
+    Ok((
+        StatusCode::FOUND,
+        [
+            (header::LOCATION, url),
+            (header::CACHE_CONTROL, "no-store".to_owned()),
+        ],
+    )
+        .into_response())
+}
+
+#[derive(Debug, Serialize)]
+pub struct TagCount {
+    tag: String,
+    count: u64,
+}
+
+/// `GET /tags`: the caller's tags with how many images carry each, most used first.
+#[instrument(skip_all, fields(user_id = %caller.user))]
+pub async fn tags<S: Images, F>(
+    State(state): State<GalleryState<S, F>>,
+    caller: SignedIn,
+) -> Result<Json<Listing<TagCount>>, ApiError> {
+    let counts = state.store.tag_counts(caller.user).await?;
+    Ok(Json(Listing {
+        items: counts
+            .into_iter()
+            .map(|(tag, count)| TagCount {
+                tag: tag.as_str().to_owned(),
+                count,
+            })
+            .collect(),
+        next_cursor: None,
+    }))
+}
+
+/// `GET /feed`: everyone's public images, newest first. No session needed.
+#[instrument(skip_all)]
+pub async fn feed<S: Images + Likes, F: ImageFiles>(
+    State(state): State<GalleryState<S, F>>,
+    MaybeSignedIn(caller): MaybeSignedIn,
+    Query(params): Query<PageParams>,
+) -> Result<Json<Listing<ImageView>>, ApiError> {
+    let page = params.page(&state.cursors, EVERYONE, FEED_LIST)?;
+    let found = state.store.feed(page).await?;
+    let viewer = caller.map(|c| c.user);
+    Ok(Json(Listing {
+        items: views(&state, viewer, &found.items, false).await?,
+        next_cursor: found
+            .next
+            .map(|p| state.cursors.seal(EVERYONE, FEED_LIST, &p)),
+    }))
+}
+
+/// `GET /public/images/{id}`: one public image, for share pages. No session needed.
+#[instrument(skip_all)]
+pub async fn public<S: Images + Likes, F: ImageFiles>(
+    State(state): State<GalleryState<S, F>>,
+    MaybeSignedIn(caller): MaybeSignedIn,
+    Path(id): Path<String>,
+) -> Result<Json<ImageView>, ApiError> {
+    let image = state
+        .store
+        .public_image(image_id(&id)?)
+        .await?
+        .ok_or_else(not_found)?;
+    single(&state, caller.map(|c| c.user), &image).await
+}

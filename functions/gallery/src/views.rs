@@ -1,0 +1,123 @@
+//! The image object as the API answers it (DESIGN §2), with presigned URLs and share links.
+
+use artforge_domain::{Image, ImageFiles, UserId, Variant, Visibility};
+use artforge_http::ApiError;
+use serde::Serialize;
+use time::format_description::well_known::Rfc3339;
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Urls {
+    pub image: String,
+    pub thumbnail: String,
+    /// Only in single-image answers.
+    pub original: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ShareLinks {
+    pub page: String,
+    pub x: String,
+    pub facebook: String,
+    pub pinterest: String,
+    pub reddit: String,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ImageView {
+    pub id: String,
+    pub prompt: String,
+    pub model: &'static str,
+    pub style: String,
+    pub preset: &'static str,
+    pub quality: String,
+    pub width: u32,
+    pub height: u32,
+    pub tags: Vec<String>,
+    pub visibility: &'static str,
+    pub likes: u64,
+    pub liked_by_me: bool,
+    pub created_at: String,
+    /// The owner's job; not shown to others.
+    pub job_id: Option<String>,
+    pub urls: Urls,
+    /// Share links, for public images.
+    pub share: Option<ShareLinks>,
+}
+
+fn encode(text: &str) -> String {
+    form_urlencoded::byte_serialize(text.as_bytes()).collect()
+}
+
+/// Share links for a public image: its page on the web client, and the networks' share intents.
+pub fn share_links(base: &str, image: &Image) -> ShareLinks {
+    let page = format!("{base}/i/{}", image.id);
+    let url = encode(&page);
+    let text = encode(&image.prompt.chars().take(200).collect::<String>());
+    ShareLinks {
+        x: format!("https://x.com/intent/post?url={url}&text={text}"),
+        facebook: format!("https://www.facebook.com/sharer/sharer.php?u={url}"),
+        pinterest: format!(
+            "https://www.pinterest.com/pin/create/button/?url={url}&description={text}"
+        ),
+        reddit: format!("https://www.reddit.com/submit?url={url}&title={text}"),
+        page,
+    }
+}
+
+/// How much of an image a view shows.
+#[derive(Debug, Clone, Copy)]
+pub struct Detail {
+    pub viewer: Option<UserId>,
+    pub liked_by_me: bool,
+    /// Single-image answers also carry the original's URL.
+    pub with_original: bool,
+}
+
+pub async fn view<F: ImageFiles>(
+    files: &F,
+    base: &str,
+    image: &Image,
+    detail: Detail,
+) -> Result<ImageView, ApiError> {
+    let url = |variant| files.url_for(image, variant);
+    let original = match detail.with_original {
+        true => Some(url(Variant::Original).await?),
+        false => None,
+    };
+    Ok(ImageView {
+        id: image.id.to_string(),
+        prompt: image.prompt.clone(),
+        model: image.tier.as_str(),
+        style: image.style.clone(),
+        preset: image.preset.as_str(),
+        quality: image.quality.clone(),
+        width: image.width,
+        height: image.height,
+        tags: image.tags.iter().map(|t| t.as_str().to_owned()).collect(),
+        visibility: image.visibility.as_str(),
+        likes: image.likes,
+        liked_by_me: detail.liked_by_me,
+        created_at: image.created_at.format(&Rfc3339).unwrap_or_default(),
+        job_id: (detail.viewer == Some(image.owner)).then(|| image.job.to_string()),
+        urls: Urls {
+            image: url(Variant::Preset).await?,
+            thumbnail: url(Variant::Thumbnail).await?,
+            original,
+        },
+        share: (image.visibility == Visibility::Public).then(|| share_links(base, image)),
+    })
+}
+
+/// Presigned URLs of an image's files.
+trait UrlFor {
+    async fn url_for(&self, image: &Image, variant: Variant) -> Result<String, ApiError>;
+}
+
+impl<F: ImageFiles> UrlFor for F {
+    async fn url_for(&self, image: &Image, variant: Variant) -> Result<String, ApiError> {
+        Ok(self.url(&image.object_key(variant), None).await?)
+    }
+}

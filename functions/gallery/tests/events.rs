@@ -1,0 +1,127 @@
+//! Every sample event in `events/gallery/` runs through the gallery router as API Gateway would
+//! send it, and answers the status its file name documents (`<case>.<status>.json`). Each runs
+//! against a fresh table and bucket holding the fixture: the signed-in user's private image
+//! `…A` tagged `sea`, another user's private image `…B` and public image `…C`.
+
+mod common;
+
+use artforge_domain::{Image, ImageId, Images, UserId, Visibility};
+use common::{App, Spec};
+
+const PLACEHOLDER: &str = "__SESSION_TOKEN__";
+const OWN: &str = "01JARTF0RGE00000000000000A";
+const OTHER_PRIVATE: &str = "01JARTF0RGE00000000000000B";
+const OTHER_PUBLIC: &str = "01JARTF0RGE00000000000000C";
+
+/// Re-records `image` under a fixed id, with its files.
+async fn with_id(app: &App, image: Image, id: &str) {
+    app.store
+        .forget(image.owner, image.id)
+        .await
+        .expect("forget");
+    let fixed = Image {
+        id: id.parse::<ImageId>().expect("ulid"),
+        ..image
+    };
+    for variant in [
+        artforge_domain::Variant::Original,
+        artforge_domain::Variant::Preset,
+        artforge_domain::Variant::Thumbnail,
+    ] {
+        app.files
+            .put(
+                &fixed.object_key(variant),
+                b"fixture".to_vec(),
+                fixed.content_type(variant),
+            )
+            .await
+            .expect("upload");
+    }
+    app.store.add(&fixed).await.expect("add");
+}
+
+async fn fixture(app: &App) -> (UserId, String) {
+    let (ada, token) = app.user().await;
+    let (grace, _) = app.user().await;
+    with_id(
+        app,
+        app.image(
+            ada,
+            Spec {
+                tags: &["sea"],
+                ..Spec::default()
+            },
+        )
+        .await,
+        OWN,
+    )
+    .await;
+    with_id(app, app.image(grace, Spec::default()).await, OTHER_PRIVATE).await;
+    with_id(
+        app,
+        app.image(
+            grace,
+            Spec {
+                visibility: Visibility::Public,
+                ..Spec::default()
+            },
+        )
+        .await,
+        OTHER_PUBLIC,
+    )
+    .await;
+    (ada, token)
+}
+
+#[tokio::test]
+async fn every_sample_event_answers_the_status_its_name_documents() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../events/gallery");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .expect("events/gallery")
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    files.sort();
+    assert!(files.len() >= 25, "found only {} events", files.len());
+    for path in files {
+        let name = path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .expect("name")
+            .to_owned();
+        let expected: u16 = name
+            .rsplit('.')
+            .next()
+            .and_then(|s| s.parse().ok())
+            .expect("<case>.<status>.json");
+        let app = App::new().await;
+        let (_, token) = fixture(&app).await;
+        let text = std::fs::read_to_string(&path)
+            .expect("event")
+            .replace(PLACEHOLDER, &token);
+        let request =
+            lambda_http::request::from_str(&text).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let (parts, body) = request.into_parts();
+        let answer = app
+            .send(http::Request::from_parts(
+                parts,
+                axum::body::Body::from(body.to_vec()),
+            ))
+            .await;
+        assert_eq!(answer.status.as_u16(), expected, "{name}: {}", answer.text);
+        if expected >= 400 {
+            assert_eq!(
+                answer.headers[http::header::CONTENT_TYPE],
+                "application/problem+json",
+                "{name}"
+            );
+            assert!(
+                answer.json["requestId"]
+                    .as_str()
+                    .is_some_and(|id| id.starts_with("Gw")),
+                "{name}"
+            );
+        }
+    }
+}
