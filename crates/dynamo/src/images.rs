@@ -198,6 +198,54 @@ impl DynamoStore {
         Ok(out.item.filter(live))
     }
 
+    /// Live images by key, in one `BatchGetItem` per hundred keys.
+    async fn images_by_key(
+        &self,
+        wanted: impl Iterator<Item = (UserId, ImageId)>,
+    ) -> Result<HashMap<ImageId, Image>, StoreError> {
+        let mut keys: Vec<Item> = wanted
+            .collect::<HashSet<_>>()
+            .into_iter()
+            .map(|(owner, id)| attrs::key(keys::user(owner), keys::image(id)))
+            .collect();
+        let mut found = HashMap::new();
+        let mut attempts = 0;
+        while !keys.is_empty() {
+            let chunk: Vec<Item> = keys.drain(..keys.len().min(100)).collect();
+            let request = KeysAndAttributes::builder()
+                .set_keys(Some(chunk))
+                .build()
+                .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            let out = self
+                .client()
+                .batch_get_item()
+                .request_items(self.table(), request)
+                .send()
+                .await
+                .map_err(unavailable)?;
+            for item in out
+                .responses()
+                .and_then(|r| r.get(self.table()))
+                .into_iter()
+                .flatten()
+            {
+                if live(item) {
+                    let image = image_from_item(item)?;
+                    found.insert(image.id, image);
+                }
+            }
+            // Keys DynamoDB did not get to (throttling): ask again, a bounded number of times.
+            if let Some(unprocessed) = out.unprocessed_keys().and_then(|u| u.get(self.table())) {
+                attempts += 1;
+                if attempts > 3 {
+                    return Err(StoreError::Unavailable("image look-up throttled".into()));
+                }
+                keys.extend(unprocessed.keys().iter().cloned());
+            }
+        }
+        Ok(found)
+    }
+
     async fn likes_count(&self, image: &Image) -> Result<u64, StoreError> {
         match self.image_item(image.owner, image.id).await? {
             Some(item) => get_n(&item, "likes"),
@@ -671,6 +719,7 @@ impl Likes for DynamoStore {
                     start.clone(),
                 )
                 .await?;
+            let mut refs = Vec::with_capacity(likes.len());
             for like in &likes {
                 let position = get_s(like, "gsi1sk")?.to_owned();
                 let owner: UserId = get_s(like, "imageOwner")?
@@ -681,12 +730,18 @@ impl Likes for DynamoStore {
                     .next()
                     .and_then(|i| i.parse().ok())
                     .ok_or_else(|| corrupt("like"))?;
-                // One read per like keeps order simple; likes are few per page.
-                let Some(image) = self.image(owner, id).await? else {
-                    continue;
+                refs.push((position, owner, id));
+            }
+            // One batch read per round of likes, not one read per like.
+            let images = self
+                .images_by_key(refs.iter().map(|(_, owner, id)| (*owner, *id)))
+                .await?;
+            for (position, _, id) in refs {
+                let Some(image) = images.get(&id) else {
+                    continue; // deleted since it was liked
                 };
-                if image.is_visible_to(Some(user)) && filter.matches(&image) {
-                    found.push((position, image));
+                if image.is_visible_to(Some(user)) && filter.matches(image) {
+                    found.push((position, image.clone()));
                     if found.len() == want {
                         found.pop();
                         let next = found.last().map(|(p, _)| p.clone());

@@ -94,6 +94,23 @@ impl App {
 
     /// Uploads the three files of a new image of `owner`, then records it.
     pub async fn image(&self, owner: UserId, spec: Spec) -> Image {
+        let image = self.record(owner, spec).await;
+        for variant in [Variant::Original, Variant::Preset, Variant::Thumbnail] {
+            let bytes = format!("{variant} of {}", image.id).into_bytes();
+            self.files
+                .put(
+                    &image.object_key(variant),
+                    bytes,
+                    image.content_type(variant),
+                )
+                .await
+                .expect("upload");
+        }
+        image
+    }
+
+    /// Records a new image of `owner` without files, for tests that only list.
+    pub async fn record(&self, owner: UserId, spec: Spec) -> Image {
         let (width, height) = spec.preset.size();
         let image = Image {
             id: ImageId::new(),
