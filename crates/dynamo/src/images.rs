@@ -25,8 +25,10 @@ use crate::{
     keys, schema,
 };
 
-/// Items read per query round while filling a filtered page.
-const ROUND: i32 = 100;
+/// The most items one query round may read (DynamoDB stops at 1 MB anyway).
+const MAX_ROUND: usize = 1000;
+/// Items read per round of the liked list (one `BatchGetItem` of their images each).
+const LIKES_ROUND: usize = 100;
 /// Query rounds one page may take before it answers with what it has.
 const MAX_ROUNDS: usize = 25;
 
@@ -132,14 +134,22 @@ async fn fill_page<F, Fut>(
     mut round: F,
 ) -> Result<(Vec<Item>, Option<Item>), StoreError>
 where
-    F: FnMut(Option<Item>) -> Fut,
-    Fut: std::future::Future<Output = Result<(Vec<Item>, Option<Item>), StoreError>>,
+    F: FnMut(Option<Item>, usize) -> Fut,
+    Fut: std::future::Future<Output = Result<Round, StoreError>>,
 {
     let want = usize::from(limit) + 1;
     let mut collected = Vec::new();
     let mut start = after;
+    let (mut read, mut matched) = (0usize, 0usize);
     for _ in 0..MAX_ROUNDS {
-        let (items, last) = round(start).await?;
+        let size = round_size(want - collected.len(), read, matched);
+        let Round {
+            items,
+            last,
+            scanned,
+        } = round(start, size).await?;
+        read += scanned;
+        matched += items.len();
         for item in items {
             collected.push(item);
             if collected.len() == want {
@@ -158,6 +168,29 @@ where
     Ok((collected, next))
 }
 
+/// How many items the next round should read to find `missing` more matches, from the share
+/// of matches so far: a filter that keeps one image in eight reads about eight times the page,
+/// so the common filters fill a page in one to three queries.
+fn round_size(missing: usize, read: usize, matched: usize) -> usize {
+    let size = if read == 0 {
+        missing * 2
+    } else {
+        // Assume at least one match in the next `read` items, and ask for a quarter extra.
+        missing * read * 5 / (4 * matched.max(1))
+    };
+    size.clamp(missing, MAX_ROUND)
+}
+
+/// What one query round returned.
+struct Round {
+    /// The items that passed the filter.
+    items: Vec<Item>,
+    /// Where reading stopped, if the data goes on.
+    last: Option<Item>,
+    /// How many items were read.
+    scanned: usize,
+}
+
 impl DynamoStore {
     async fn query_round(
         &self,
@@ -166,7 +199,8 @@ impl DynamoStore {
         mut values: HashMap<String, AttributeValue>,
         filter: (Option<String>, HashMap<String, AttributeValue>),
         start: Option<Item>,
-    ) -> Result<(Vec<Item>, Option<Item>), StoreError> {
+        size: usize,
+    ) -> Result<Round, StoreError> {
         values.extend(filter.1);
         let out = self
             .client()
@@ -177,12 +211,16 @@ impl DynamoStore {
             .set_filter_expression(filter.0)
             .set_expression_attribute_values(Some(values))
             .scan_index_forward(false)
-            .limit(ROUND)
+            .limit(i32::try_from(size).unwrap_or(i32::MAX))
             .set_exclusive_start_key(start)
             .send()
             .await
             .map_err(unavailable)?;
-        Ok((out.items.unwrap_or_default(), out.last_evaluated_key))
+        Ok(Round {
+            scanned: usize::try_from(out.scanned_count()).unwrap_or(0),
+            items: out.items.unwrap_or_default(),
+            last: out.last_evaluated_key,
+        })
     }
 
     async fn image_item(&self, owner: UserId, id: ImageId) -> Result<Option<Item>, StoreError> {
@@ -321,7 +359,7 @@ impl Images for DynamoStore {
         page: PageRequest,
     ) -> Result<Page<Image>, StoreError> {
         let after = image_position(owner, page.after)?;
-        let (items, next) = fill_page(page.limit, after, |start| {
+        let (items, next) = fill_page(page.limit, after, |start, size| {
             let values = HashMap::from([
                 (":pk".to_owned(), attrs::s(keys::user(owner))),
                 (":prefix".to_owned(), attrs::s(keys::IMAGE_PREFIX)),
@@ -332,6 +370,7 @@ impl Images for DynamoStore {
                 values,
                 filter_expression(filter),
                 start,
+                size,
             )
         })
         .await?;
@@ -490,7 +529,7 @@ impl Images for DynamoStore {
                 Ok(key)
             })
             .transpose()?;
-        let (items, next) = fill_page(page.limit, after, |start| {
+        let (items, next) = fill_page(page.limit, after, |start, size| {
             let values = HashMap::from([(":feed".to_owned(), attrs::s(keys::FEED))]);
             self.query_round(
                 Some(schema::GSI1),
@@ -498,6 +537,7 @@ impl Images for DynamoStore {
                 values,
                 filter_expression(&ImageFilter::default()),
                 start,
+                size,
             )
         })
         .await?;
@@ -710,13 +750,16 @@ impl Likes for DynamoStore {
         let mut found: Vec<(String, Image)> = Vec::new();
         for _ in 0..MAX_ROUNDS {
             let values = HashMap::from([(":likes".to_owned(), attrs::s(keys::likes_of(user)))]);
-            let (likes, last) = self
+            let Round {
+                items: likes, last, ..
+            } = self
                 .query_round(
                     Some(schema::GSI1),
                     "gsi1pk = :likes",
                     values,
                     (None, HashMap::new()),
                     start.clone(),
+                    LIKES_ROUND,
                 )
                 .await?;
             let mut refs = Vec::with_capacity(likes.len());
@@ -767,5 +810,19 @@ impl Likes for DynamoStore {
             items: found.into_iter().map(|(_, i)| i).collect(),
             next,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::round_size;
+
+    #[test]
+    fn rounds_grow_with_how_selective_the_filter_turned_out() {
+        assert_eq!(round_size(51, 0, 0), 102, "the first round reads twice the page");
+        assert_eq!(round_size(38, 102, 13), 372, "one match in eight: read about eight times");
+        assert_eq!(round_size(51, 1000, 0), 1000, "no match yet: the largest round");
+        assert_eq!(round_size(10, 100, 100), 12, "no filter: a little more than missing");
+        assert_eq!(round_size(1, 1, 1), 1);
     }
 }
