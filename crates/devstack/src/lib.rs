@@ -26,8 +26,16 @@ pub async fn sdk_config(endpoint: &str) -> SdkConfig {
         .await
 }
 
-/// The workspace's root, where `scripts/` and `.venv/` are.
+/// The workspace's root, where `scripts/`, `.venv/` and `.local/` are: the current directory
+/// when it is one (so a binary built from another checkout still uses this one), else the
+/// checkout this crate was compiled from.
 pub fn workspace_root() -> std::path::PathBuf {
+    let marker = |dir: &std::path::Path| dir.join("scripts/moto_server.py").is_file();
+    if let Ok(current) = std::env::current_dir()
+        && marker(&current)
+    {
+        return current;
+    }
     std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .ancestors()
         .nth(2)
