@@ -3,6 +3,7 @@
 //! knows about AWS or HTTP.
 
 pub mod account;
+pub mod billing;
 pub mod credits;
 pub mod ids;
 pub mod image;
@@ -11,14 +12,15 @@ pub mod throttle;
 pub mod validation;
 
 pub use account::{DisplayName, Email, Password, PasswordHash, User};
+pub use billing::{Pack, PackId, Packs, Purchase, PurchaseStatus, refund_share};
 pub use credits::{
     CreditCause, Credits, InsufficientCredits, LedgerEntry, Movement, Settlement, settle,
 };
 pub use ids::{ImageId, JobId, UserId};
 pub use image::{Image, ImageFilter, Preset, Tag, Tags, Tier, Variant, Visibility};
 pub use ports::{
-    Accounts, Download, ImageFiles, Images, Ledger, LedgerOutcome, Likes, LoginThrottle,
-    NewAccount, Page, PageRequest, Sessions, StoreError,
+    Accounts, ClawBack, Download, Fulfilment, ImageFiles, Images, Ledger, LedgerOutcome, Likes,
+    LoginThrottle, NewAccount, Page, PageRequest, Purchases, Sessions, StoreError,
 };
 pub use throttle::{FailureWindow, ThrottlePolicy};
 pub use validation::FieldError;

@@ -7,7 +7,7 @@ use time::OffsetDateTime;
 
 use crate::{
     CreditCause, Credits, DisplayName, Email, Image, ImageFilter, ImageId, InsufficientCredits,
-    LedgerEntry, Movement, PasswordHash, Tag, Tags, User, UserId, Visibility,
+    LedgerEntry, Movement, PasswordHash, Purchase, Tag, Tags, User, UserId, Visibility,
     throttle::FailureWindow,
 };
 
@@ -287,4 +287,58 @@ pub trait ImageFiles: Send + Sync {
 
     /// Removes the files; absent ones are no error.
     fn remove(&self, keys: &[String]) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// What granting a paid Checkout Session did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fulfilment {
+    Granted {
+        balance: Credits,
+    },
+    /// This session's credits were granted before; nothing changed.
+    AlreadyGranted,
+}
+
+/// What a refund took back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClawBack {
+    /// `taken` credits came back; `shortfall` could not, being spent already.
+    Taken { taken: Credits, shortfall: Credits },
+    /// Nothing (more) to take back for this refund.
+    Nothing,
+    /// No purchase of ours was paid with this payment.
+    UnknownPayment,
+}
+
+/// Credit purchases through Stripe Checkout.
+pub trait Purchases: Send + Sync {
+    /// Records a started Checkout Session as a pending purchase.
+    fn start(&self, purchase: &Purchase) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// The user's purchases, newest first.
+    fn purchases(
+        &self,
+        user: UserId,
+        page: PageRequest,
+    ) -> impl Future<Output = Result<Page<Purchase>, StoreError>> + Send;
+
+    /// Grants a paid session's credits once, marking the purchase paid and remembering the
+    /// payment it was paid with (for refunds).
+    fn fulfil(
+        &self,
+        purchase: &Purchase,
+        payment_intent: Option<&str>,
+    ) -> impl Future<Output = Result<Fulfilment, StoreError>> + Send;
+
+    /// Marks a purchase whose payment failed.
+    fn fail(&self, purchase: &Purchase) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Takes back the share of `refunded_total` (all refunds of the payment so far, in minor
+    /// units) not taken back yet; each distinct total at most once.
+    fn claw_back(
+        &self,
+        payment_intent: &str,
+        charge: &str,
+        refunded_total: u64,
+    ) -> impl Future<Output = Result<ClawBack, StoreError>> + Send;
 }

@@ -56,3 +56,16 @@ pub const FEED: &str = "FEED";
 pub fn likes_of(user: UserId) -> String {
     format!("LIKES#{user}")
 }
+
+pub const PURCHASE_PREFIX: &str = "PURCHASE#";
+
+pub fn purchase(checkout_session: &str) -> String {
+    format!("{PURCHASE_PREFIX}{checkout_session}")
+}
+
+/// Which purchase a Stripe payment paid for (refunds name the payment, not the session).
+pub fn payment(payment_intent: &str) -> String {
+    format!("PAYMENT#{payment_intent}")
+}
+
+pub const PAYMENT_SK: &str = "PAYMENT";

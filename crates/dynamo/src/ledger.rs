@@ -14,8 +14,8 @@
 use std::time::Duration;
 
 use artforge_domain::{
-    CreditCause, Credits, LedgerEntry, LedgerOutcome, Movement, Page, PageRequest, StoreError,
-    UserId, ports::Ledger, settle,
+    CreditCause, Credits, LedgerEntry, LedgerOutcome, Movement, Page, PageRequest, Settlement,
+    StoreError, UserId, ports::Ledger, settle,
 };
 use aws_sdk_dynamodb::{
     operation::transact_write_items::TransactWriteItemsError,
@@ -137,13 +137,14 @@ impl DynamoStore {
         Ok((balance, guard))
     }
 
-    /// Applies `movement` for `cause` together with `extra` items, all or nothing.
+    /// Applies `movement` for `cause` together with the items `extra` builds from the settled
+    /// movement (so they can record its outcome, e.g. a claw-back's shortfall), all or nothing.
     pub async fn apply_with(
         &self,
         user: UserId,
         cause: &CreditCause,
         movement: Movement,
-        extra: Vec<TransactWriteItem>,
+        extra: impl Fn(&Settlement) -> Vec<TransactWriteItem>,
     ) -> Result<LedgerOutcome, ApplyError> {
         // The movement last sent: if a transport failure hid its success and the SDK's retry
         // then found the guard in place, the guard names this entry, and it is ours.
@@ -181,7 +182,7 @@ impl DynamoStore {
             let mut items = vec![TransactWriteItem::builder().update(balance_update).build()];
             items.extend(guard_and_entry);
             let first_extra = items.len();
-            items.extend(extra.iter().cloned());
+            items.extend(extra(&settlement));
             sent = Some((entry.clone(), settlement.shortfall));
 
             let result = self
@@ -255,7 +256,9 @@ impl Ledger for DynamoStore {
         cause: &CreditCause,
         movement: Movement,
     ) -> Result<LedgerOutcome, StoreError> {
-        Ok(self.apply_with(user, cause, movement, Vec::new()).await?)
+        Ok(self
+            .apply_with(user, cause, movement, |_| Vec::new())
+            .await?)
     }
 
     async fn history(

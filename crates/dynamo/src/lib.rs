@@ -12,6 +12,7 @@ mod error;
 mod images;
 mod keys;
 pub mod ledger;
+mod purchases;
 pub mod schema;
 mod sessions;
 mod throttle;

@@ -199,7 +199,9 @@ async fn a_rejected_extra_item_cancels_the_whole_movement() {
         .condition_expression("attribute_not_exists(pk)")
         .build()
         .expect("put");
-    let extra = vec![TransactWriteItem::builder().put(existing).build()];
+    let extra = |_: &artforge_domain::Settlement| {
+        vec![TransactWriteItem::builder().put(existing.clone()).build()]
+    };
     let err = store
         .apply_with(
             user,

@@ -1,0 +1,18 @@
+//! The billing Lambda: wiring only. Tracing, config and the DynamoDB client are built once at
+//! init; the router serves every invocation.
+
+use artforge_dynamo::DynamoStore;
+use artforge_http::config::Env;
+use billing::{BillingState, Config};
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    lambda_http::tracing::init_default_subscriber();
+    let config = Config::from_env(&Env::process())?;
+    let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let store = DynamoStore::new(
+        aws_sdk_dynamodb::Client::new(&aws),
+        config.table_name.clone(),
+    );
+    lambda_http::run(billing::router(BillingState::new(config, store))).await
+}

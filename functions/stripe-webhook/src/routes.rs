@@ -1,0 +1,302 @@
+//! The billing handlers. The webhook answers 400 to a bad signature, 2xx to anything authentic
+//! it handled or chose to ignore (so Stripe does not retry it for days), and 5xx only when the
+//! store failed, so Stripe retries.
+
+use artforge_domain::{
+    ClawBack, Fulfilment, PackId, Purchase, PurchaseStatus, Purchases, StoreError, UserId,
+};
+use artforge_http::{
+    ApiError, ErrorCode, Json, Query, SignedIn,
+    json::read_body,
+    query::{Listing, PageParams},
+};
+use axum::extract::{Request, State};
+use serde::Serialize;
+use time::{OffsetDateTime, format_description::well_known::Rfc3339};
+use tracing::{error, info, instrument, warn};
+
+use crate::{
+    BillingState,
+    events::{Charge, Envelope, Session},
+};
+
+const PURCHASES_LIST: &str = "purchases";
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PackView {
+    id: String,
+    credits: u64,
+    amount: u64,
+    currency: String,
+}
+
+/// `GET /billing/packs`: public.
+pub async fn packs<S>(State(state): State<BillingState<S>>) -> Json<Listing<PackView>> {
+    Json(Listing {
+        items: state
+            .packs
+            .iter()
+            .map(|p| PackView {
+                id: p.id.to_string(),
+                credits: p.credits.get(),
+                amount: p.amount,
+                currency: p.currency.clone(),
+            })
+            .collect(),
+        next_cursor: None,
+    })
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PurchaseView {
+    session_id: String,
+    pack: String,
+    credits: u64,
+    amount: u64,
+    currency: String,
+    status: &'static str,
+    /// The refunded share of the credits.
+    credits_refunded: u64,
+    /// Of those, what could not be taken back because it was already spent.
+    credits_unrecovered: u64,
+    created_at: String,
+}
+
+/// `GET /billing/purchases`: the caller's purchases, newest first.
+#[instrument(skip_all, fields(user_id = %caller.user))]
+pub async fn purchases<S: Purchases>(
+    State(state): State<BillingState<S>>,
+    caller: SignedIn,
+    Query(params): Query<PageParams>,
+) -> Result<Json<Listing<PurchaseView>>, ApiError> {
+    let owner = caller.user.to_string();
+    let page = params.page(&state.cursors, &owner, PURCHASES_LIST)?;
+    let found = state.store.purchases(caller.user, page).await?;
+    Ok(Json(Listing {
+        items: found
+            .items
+            .into_iter()
+            .map(|p| PurchaseView {
+                session_id: p.checkout_session,
+                pack: p.pack.to_string(),
+                credits: p.credits.get(),
+                amount: p.amount,
+                currency: p.currency,
+                status: p.status.as_str(),
+                credits_refunded: p.clawed_back.get(),
+                credits_unrecovered: p.shortfall.get(),
+                created_at: p.created_at.format(&Rfc3339).unwrap_or_default(),
+            })
+            .collect(),
+        next_cursor: found
+            .next
+            .map(|p| state.cursors.seal(&owner, PURCHASES_LIST, &p)),
+    }))
+}
+
+#[derive(Debug, Serialize)]
+pub struct Received {
+    received: bool,
+}
+
+fn invalid_signature() -> ApiError {
+    ApiError::new(
+        ErrorCode::InvalidSignature,
+        "the Stripe-Signature header does not match the body",
+    )
+}
+
+/// Why an authentic event changed nothing.
+#[derive(Debug)]
+enum Ignored {
+    Malformed(String),
+    NotOurs(&'static str),
+    Mismatch { expected: String, got: String },
+}
+
+impl std::fmt::Display for Ignored {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Malformed(e) => write!(f, "its object is malformed: {e}"),
+            Self::NotOurs(why) => f.write_str(why),
+            Self::Mismatch { expected, got } => write!(f, "expected {expected}, got {got}"),
+        }
+    }
+}
+
+/// The purchase a Checkout Session is for, from its metadata, checked against its pack.
+fn purchase_of<S>(
+    state: &BillingState<S>,
+    session: &Session,
+    check_amount: bool,
+) -> Result<Purchase, Ignored> {
+    let user: UserId = session
+        .metadata("userId")
+        .or(session.client_reference_id.as_deref())
+        .and_then(|u| u.parse().ok())
+        .ok_or(Ignored::NotOurs("no user in the session"))?;
+    let pack_id = session
+        .metadata("packId")
+        .and_then(|p| PackId::parse(p).ok())
+        .ok_or(Ignored::NotOurs("no pack in the session"))?;
+    let pack = state
+        .packs
+        .get(&pack_id)
+        .ok_or(Ignored::NotOurs("unknown pack"))?;
+    let currency = session.currency.clone().unwrap_or_default().to_lowercase();
+    if check_amount && (session.amount_total != Some(pack.amount) || currency != pack.currency) {
+        return Err(Ignored::Mismatch {
+            expected: format!("{} {}", pack.amount, pack.currency),
+            got: format!("{:?} {currency}", session.amount_total),
+        });
+    }
+    Ok(Purchase {
+        checkout_session: session.id.clone(),
+        user,
+        pack: pack_id,
+        credits: pack.credits,
+        amount: pack.amount,
+        currency: pack.currency.clone(),
+        status: PurchaseStatus::Pending,
+        created_at: OffsetDateTime::now_utc(),
+        clawed_back: artforge_domain::Credits::ZERO,
+        shortfall: artforge_domain::Credits::ZERO,
+    })
+}
+
+fn object<T: serde::de::DeserializeOwned>(event: &Envelope) -> Result<T, Ignored> {
+    serde_json::from_value(event.data.object.clone()).map_err(|e| Ignored::Malformed(e.to_string()))
+}
+
+/// Acts on one authentic event. `Ok(Err(_))`: handled by ignoring it; `Err(_)`: a store
+/// failure, worth a retry.
+async fn handle<S: Purchases>(
+    state: &BillingState<S>,
+    event: &Envelope,
+) -> Result<Result<&'static str, Ignored>, StoreError> {
+    match event.kind.as_str() {
+        "checkout.session.completed" | "checkout.session.async_payment_succeeded" => {
+            let session: Session = match object(event) {
+                Ok(s) => s,
+                Err(e) => return Ok(Err(e)),
+            };
+            let paid = session.payment_status.as_deref() == Some("paid");
+            if !paid {
+                // Completed but unpaid: an asynchronous method is still settling.
+                return Ok(match purchase_of(state, &session, false) {
+                    Ok(purchase) => state
+                        .store
+                        .start(&purchase)
+                        .await
+                        .map(|()| "awaiting payment")?
+                        .pipe(Ok),
+                    Err(e) => Err(e),
+                });
+            }
+            let purchase = match purchase_of(state, &session, true) {
+                Ok(p) => p,
+                Err(e) => return Ok(Err(e)),
+            };
+            let payment = session.payment_intent.as_ref().map(|p| p.id().to_owned());
+            match state.store.fulfil(&purchase, payment.as_deref()).await {
+                Ok(Fulfilment::Granted { balance }) => {
+                    info!(user_id = %purchase.user, session = %purchase.checkout_session, credits = purchase.credits.get(), balance = balance.get(), "credits granted");
+                    Ok(Ok("granted"))
+                }
+                Ok(Fulfilment::AlreadyGranted) => Ok(Ok("already granted")),
+                Err(StoreError::NotFound) => Ok(Err(Ignored::NotOurs("no such user"))),
+                Err(e) => Err(e),
+            }
+        }
+        "checkout.session.async_payment_failed" => {
+            let session: Session = match object(event) {
+                Ok(s) => s,
+                Err(e) => return Ok(Err(e)),
+            };
+            match purchase_of(state, &session, false) {
+                Ok(purchase) => state
+                    .store
+                    .fail(&purchase)
+                    .await
+                    .map(|()| Ok("marked failed")),
+                Err(e) => Ok(Err(e)),
+            }
+        }
+        "charge.refunded" => {
+            let charge: Charge = match object(event) {
+                Ok(c) => c,
+                Err(e) => return Ok(Err(e)),
+            };
+            let Some(payment) = charge.payment_intent.as_ref() else {
+                return Ok(Err(Ignored::NotOurs("a charge without a payment intent")));
+            };
+            match state
+                .store
+                .claw_back(payment.id(), &charge.id, charge.amount_refunded)
+                .await?
+            {
+                ClawBack::Taken { taken, shortfall } => {
+                    if shortfall.get() > 0 {
+                        warn!(charge = %charge.id, taken = taken.get(), shortfall = shortfall.get(), "refund exceeded the unspent credits; the shortfall is recorded on the purchase");
+                    } else {
+                        info!(charge = %charge.id, taken = taken.get(), "credits taken back");
+                    }
+                    Ok(Ok("clawed back"))
+                }
+                ClawBack::Nothing => Ok(Ok("nothing to take back")),
+                ClawBack::UnknownPayment => Ok(Err(Ignored::NotOurs("a payment of no purchase"))),
+            }
+        }
+        _ => Ok(Err(Ignored::NotOurs(
+            "an event type this function does not handle",
+        ))),
+    }
+}
+
+/// Lets a value flow into a function in a chain.
+trait Pipe: Sized {
+    fn pipe<R>(self, f: impl FnOnce(Self) -> R) -> R {
+        f(self)
+    }
+}
+impl<T> Pipe for T {}
+
+/// `POST /billing/webhook`: Stripe's events, verified on the raw body.
+#[instrument(skip_all)]
+pub async fn webhook<S: Purchases>(
+    State(state): State<BillingState<S>>,
+    request: Request,
+) -> Result<Json<Received>, ApiError> {
+    let header = request
+        .headers()
+        .get("stripe-signature")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+        .ok_or_else(invalid_signature)?;
+    let body = read_body(request).await?;
+    let payload = std::str::from_utf8(&body).map_err(|_| invalid_signature())?;
+    if !state.secrets.verify(payload, &header) {
+        warn!("webhook with a bad signature refused");
+        return Err(invalid_signature());
+    }
+    let event: Envelope = match serde_json::from_str(payload) {
+        Ok(event) => event,
+        Err(e) => {
+            error!(error = %e, "an authentic webhook body is not an event; answered 200 so Stripe stops retrying");
+            return Ok(Json(Received { received: true }));
+        }
+    };
+    match handle(&state, &event).await {
+        Ok(Ok(outcome)) => info!(event = %event.id, kind = %event.kind, outcome, "webhook handled"),
+        Ok(Err(Ignored::Mismatch { expected, got })) => {
+            error!(event = %event.id, kind = %event.kind, %expected, %got, "PAYMENT DOES NOT MATCH ITS PACK: no credits granted");
+        }
+        Ok(Err(reason)) => info!(event = %event.id, kind = %event.kind, %reason, "webhook ignored"),
+        Err(e) => {
+            return Err(ApiError::unavailable(e));
+        }
+    }
+    Ok(Json(Received { received: true }))
+}

@@ -1,0 +1,179 @@
+//! The billing router over a fresh table in moto, and Stripe-shaped events signed with
+//! Stripe's own scheme (`async-stripe-webhook`'s test headers).
+
+#![allow(dead_code)]
+
+use artforge_domain::{Accounts, UserId};
+use artforge_dynamo::DynamoStore;
+use axum::{Router, body::Body};
+use billing::{BillingState, Config, signature::WebhookSecrets};
+use http::{Request, StatusCode, header};
+use http_body_util::BodyExt;
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+pub const SECRET: &str = "whsec_test_current";
+pub const PREVIOUS_SECRET: &str = "whsec_test_previous";
+
+pub struct App {
+    pub router: Router,
+    pub store: DynamoStore,
+}
+
+#[derive(Debug)]
+pub struct Answer {
+    pub status: StatusCode,
+    pub json: Value,
+    pub text: String,
+}
+
+impl Answer {
+    pub fn code(&self) -> &str {
+        self.json["code"].as_str().unwrap_or_default()
+    }
+}
+
+impl App {
+    pub async fn new() -> Self {
+        let store = artforge_testkit::fresh_store().await;
+        let config = Config {
+            table_name: store.table().to_owned(),
+            session: artforge_testkit::session_config(),
+            packs: artforge_domain::Packs::parse(
+                "starter:50:1000:usd:price_s,creator:300:3000:usd:price_c",
+            )
+            .expect("packs"),
+            webhook_secrets: WebhookSecrets::parse(&format!("{SECRET},{PREVIOUS_SECRET}")),
+        };
+        Self {
+            router: billing::router(BillingState::new(config, store.clone())),
+            store,
+        }
+    }
+
+    pub async fn user(&self) -> (UserId, String) {
+        artforge_testkit::signed_in_user(&self.store).await
+    }
+
+    pub async fn balance(&self, user: UserId) -> u64 {
+        self.store
+            .get(user)
+            .await
+            .expect("read")
+            .expect("user")
+            .credits
+            .get()
+    }
+
+    pub async fn send(&self, request: Request<Body>) -> Answer {
+        let response = self
+            .router
+            .clone()
+            .oneshot(request)
+            .await
+            .expect("infallible");
+        let status = response.status();
+        let bytes = response
+            .into_body()
+            .collect()
+            .await
+            .expect("body")
+            .to_bytes();
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        let json = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        Answer { status, json, text }
+    }
+
+    /// Posts `body` to the webhook with `signature` as the `Stripe-Signature` header.
+    pub async fn deliver_with(&self, body: &str, signature: Option<&str>) -> Answer {
+        let mut request =
+            Request::post("/billing/webhook").header(header::CONTENT_TYPE, "application/json");
+        if let Some(signature) = signature {
+            request = request.header("stripe-signature", signature);
+        }
+        self.send(request.body(Body::from(body.to_owned())).expect("request"))
+            .await
+    }
+
+    /// Posts `body` signed with the current secret, now.
+    pub async fn deliver(&self, body: &str) -> Answer {
+        let header = sign(body, SECRET, None);
+        self.deliver_with(body, Some(&header)).await
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> Answer {
+        let mut request = Request::get(path);
+        if let Some(token) = token {
+            request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
+        }
+        self.send(request.body(Body::empty()).expect("request"))
+            .await
+    }
+}
+
+pub fn sign(body: &str, secret: &str, timestamp: Option<i64>) -> String {
+    stripe_webhook::Webhook::generate_test_header(body, secret, timestamp)
+}
+
+/// A `checkout.session.*` event as Stripe sends it (the fields that matter, real-shaped).
+pub fn session_event(
+    kind: &str,
+    session: &str,
+    user: UserId,
+    pack: &str,
+    amount: u64,
+    payment_status: &str,
+) -> String {
+    json!({
+        "id": format!("evt_{}_{}", kind.replace('.', "_"), session),
+        "object": "event",
+        "api_version": "2025-10-29.clover",
+        "created": 1_795_435_200,
+        "livemode": false,
+        "pending_webhooks": 1,
+        "request": {"id": null, "idempotency_key": null},
+        "type": kind,
+        "data": {"object": {
+            "id": session,
+            "object": "checkout.session",
+            "mode": "payment",
+            "status": "complete",
+            "payment_status": payment_status,
+            "amount_subtotal": amount,
+            "amount_total": amount,
+            "currency": "usd",
+            "client_reference_id": user.to_string(),
+            "customer_email": "ada@example.com",
+            "metadata": {"userId": user.to_string(), "packId": pack},
+            "payment_intent": format!("pi_{session}"),
+            "livemode": false
+        }}
+    })
+    .to_string()
+}
+
+/// A `charge.refunded` event: `amount_refunded` is the total refunded so far.
+pub fn refund_event(session: &str, amount: u64, amount_refunded: u64) -> String {
+    json!({
+        "id": format!("evt_refund_{session}_{amount_refunded}"),
+        "object": "event",
+        "api_version": "2025-10-29.clover",
+        "created": 1_795_435_300,
+        "livemode": false,
+        "pending_webhooks": 1,
+        "type": "charge.refunded",
+        "data": {"object": {
+            "id": format!("ch_{session}"),
+            "object": "charge",
+            "amount": amount,
+            "amount_captured": amount,
+            "amount_refunded": amount_refunded,
+            "currency": "usd",
+            "paid": true,
+            "refunded": amount_refunded >= amount,
+            "payment_intent": format!("pi_{session}"),
+            "status": "succeeded"
+        }}
+    })
+    .to_string()
+}
