@@ -10,6 +10,10 @@ use aws_config::SdkConfig;
 
 pub type Error = Box<dyn std::error::Error + Send + Sync>;
 
+/// The webhook secret of the local stack: fixed, so `scripts/stripe-trigger` and the local
+/// checkout page sign with it without configuration. Printed at start.
+pub const LOCAL_WEBHOOK_SECRET: &str = "whsec_artforge_local_development_only";
+
 /// The whole API on `port`, over `provisioned` resources reached with `aws`. Configuration
 /// comes from the environment over local defaults (DESIGN §9).
 pub fn app(
@@ -25,6 +29,7 @@ pub fn app(
         ("JWT_KEYS", jwt_keys.to_owned()),
         ("SESSION_COOKIE_SECURE", "false".to_owned()),
         ("S3_FORCE_PATH_STYLE", "true".to_owned()),
+        ("STRIPE_WEBHOOK_SECRET", LOCAL_WEBHOOK_SECRET.to_owned()),
         ("PUBLIC_BASE_URL", format!("http://127.0.0.1:{port}")),
         (
             "CORS_ALLOWED_ORIGINS",
@@ -55,11 +60,20 @@ pub fn app(
         ),
     ));
 
+    let billing_config = billing::Config::from_env(&env)?;
+    let billing_store = DynamoStore::new(dynamo.clone(), billing_config.table_name.clone());
+    let billing = billing::routes(billing::BillingState::new(billing_config, billing_store));
+
     let origins = artforge_http::cors::origins_from(
         &env.optional("CORS_ALLOWED_ORIGINS").unwrap_or_default(),
     );
-    let app = artforge_http::finish(axum::Router::new().merge(auth).merge(gallery))
-        .layer(artforge_http::cors::layer(&origins));
+    let app = artforge_http::finish(
+        axum::Router::new()
+            .merge(auth)
+            .merge(gallery)
+            .merge(billing),
+    )
+    .layer(artforge_http::cors::layer(&origins));
 
     Ok(app)
 }

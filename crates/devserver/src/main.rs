@@ -56,6 +56,10 @@ async fn main() -> Result<(), Error> {
         "  table {}, bucket {}",
         provisioned.names.table, provisioned.names.bucket
     );
+    println!(
+        "  Stripe webhook secret: {}",
+        artforge_dev::LOCAL_WEBHOOK_SECRET
+    );
     println!("Ctrl-C stops it.");
     axum::serve(listener, app)
         .with_graceful_shutdown(async {
