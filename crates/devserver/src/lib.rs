@@ -30,6 +30,16 @@ pub fn app(
         ("SESSION_COOKIE_SECURE", "false".to_owned()),
         ("S3_FORCE_PATH_STYLE", "true".to_owned()),
         ("STRIPE_WEBHOOK_SECRET", LOCAL_WEBHOOK_SECRET.to_owned()),
+        ("STRIPE_SECRET_KEY", "sk_test_local_stand_in".to_owned()),
+        ("STRIPE_API_BASE", format!("http://127.0.0.1:{port}/")),
+        (
+            "CHECKOUT_SUCCESS_URL",
+            format!("http://127.0.0.1:{port}/?checkout=success&session_id={{CHECKOUT_SESSION_ID}}"),
+        ),
+        (
+            "CHECKOUT_CANCEL_URL",
+            format!("http://127.0.0.1:{port}/?checkout=cancelled"),
+        ),
         ("PUBLIC_BASE_URL", format!("http://127.0.0.1:{port}")),
         (
             "CORS_ALLOWED_ORIGINS",
@@ -62,7 +72,31 @@ pub fn app(
 
     let billing_config = billing::Config::from_env(&env)?;
     let billing_store = DynamoStore::new(dynamo.clone(), billing_config.table_name.clone());
-    let billing = billing::routes(billing::BillingState::new(billing_config, billing_store));
+    let payments = billing_config.stripe.checkout()?;
+    // Unless STRIPE_API_BASE points at Stripe, the stand-in answers on this server.
+    let stand_in = artforge_devstack::stripe::StandIn::new(
+        billing_config
+            .packs
+            .iter()
+            .map(|p| {
+                (
+                    p.price_id.clone(),
+                    artforge_devstack::stripe::Price {
+                        amount: p.amount,
+                        currency: p.currency.clone(),
+                    },
+                )
+            })
+            .collect(),
+        &format!("http://127.0.0.1:{port}"),
+        &format!("http://127.0.0.1:{port}/billing/webhook"),
+        LOCAL_WEBHOOK_SECRET,
+    );
+    let billing = billing::routes(billing::BillingState::new(
+        billing_config,
+        billing_store,
+        payments,
+    ));
 
     let origins = artforge_http::cors::origins_from(
         &env.optional("CORS_ALLOWED_ORIGINS").unwrap_or_default(),
@@ -71,7 +105,8 @@ pub fn app(
         axum::Router::new()
             .merge(auth)
             .merge(gallery)
-            .merge(billing),
+            .merge(billing)
+            .merge(stand_in.routes()),
     )
     .layer(artforge_http::cors::layer(&origins));
 

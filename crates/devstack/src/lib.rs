@@ -2,8 +2,12 @@
 //! it the table, bucket and queues that `template.yaml` deploys (a test holds the two equal),
 //! and [`sdk_config`] points the AWS SDK at it.
 
+// The stand-in's Stripe-shaped JSON literals nest deeply.
+#![recursion_limit = "256"]
+
 pub mod moto;
 pub mod resources;
+pub mod stripe;
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 

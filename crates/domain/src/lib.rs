@@ -19,8 +19,9 @@ pub use credits::{
 pub use ids::{ImageId, JobId, UserId};
 pub use image::{Image, ImageFilter, Preset, Tag, Tags, Tier, Variant, Visibility};
 pub use ports::{
-    Accounts, ClawBack, Download, Fulfilment, ImageFiles, Images, Ledger, LedgerOutcome, Likes,
-    LoginThrottle, NewAccount, Page, PageRequest, Purchases, Sessions, StoreError,
+    Accounts, CheckoutPage, ClawBack, Download, Fulfilment, ImageFiles, Images, Ledger,
+    LedgerOutcome, Likes, LoginThrottle, NewAccount, Page, PageRequest, PaymentError, Payments,
+    Purchases, Sessions, StoreError,
 };
 pub use throttle::{FailureWindow, ThrottlePolicy};
 pub use validation::FieldError;

@@ -7,7 +7,7 @@ use time::OffsetDateTime;
 
 use crate::{
     CreditCause, Credits, DisplayName, Email, Image, ImageFilter, ImageId, InsufficientCredits,
-    LedgerEntry, Movement, PasswordHash, Purchase, Tag, Tags, User, UserId, Visibility,
+    LedgerEntry, Movement, Pack, PasswordHash, Purchase, Tag, Tags, User, UserId, Visibility,
     throttle::FailureWindow,
 };
 
@@ -341,4 +341,28 @@ pub trait Purchases: Send + Sync {
         charge: &str,
         refunded_total: u64,
     ) -> impl Future<Output = Result<ClawBack, StoreError>> + Send;
+}
+
+/// A hosted checkout page for one pack, opened for one user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckoutPage {
+    pub session_id: String,
+    pub url: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PaymentError {
+    #[error("the payment provider is unavailable")]
+    Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
+    #[error("the payment provider answered without a checkout page")]
+    NoPage,
+}
+
+/// The payment provider: opens checkout pages. Credits are granted by its webhook, never here.
+pub trait Payments: Send + Sync {
+    fn checkout(
+        &self,
+        user: &User,
+        pack: &Pack,
+    ) -> impl Future<Output = Result<CheckoutPage, PaymentError>> + Send;
 }

@@ -6,6 +6,8 @@ use artforge_http::{
     session::SessionConfig,
 };
 
+use secrecy::{ExposeSecret, SecretString};
+
 use crate::signature::WebhookSecrets;
 
 /// 50 credits for $10, 300 for $30, 500 for $50 (Stripe Price ids are placeholders until
@@ -18,6 +20,38 @@ pub struct Config {
     pub session: SessionConfig,
     pub packs: Packs,
     pub webhook_secrets: WebhookSecrets,
+    pub stripe: StripeConfig,
+}
+
+/// Where and how Checkout Sessions are created.
+pub struct StripeConfig {
+    pub secret_key: SecretString,
+    /// Ends in `/`: `https://api.stripe.com/`, or the local stand-in.
+    pub api_base: String,
+    pub success_url: String,
+    pub cancel_url: String,
+}
+
+impl std::fmt::Debug for StripeConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StripeConfig")
+            .field("api_base", &self.api_base)
+            .finish_non_exhaustive()
+    }
+}
+
+impl StripeConfig {
+    /// The Stripe client for this configuration.
+    pub fn checkout(
+        &self,
+    ) -> Result<crate::checkout::StripeCheckout, crate::checkout::ClientError> {
+        crate::checkout::StripeCheckout::new(
+            self.secret_key.expose_secret(),
+            &self.api_base,
+            self.success_url.clone(),
+            self.cancel_url.clone(),
+        )
+    }
 }
 
 impl Config {
@@ -33,6 +67,21 @@ impl Config {
                 reason,
             })?,
             webhook_secrets: WebhookSecrets::parse(&env.required("STRIPE_WEBHOOK_SECRET")?),
+            stripe: StripeConfig {
+                secret_key: SecretString::from(env.required("STRIPE_SECRET_KEY")?),
+                api_base: {
+                    let base = env
+                        .optional("STRIPE_API_BASE")
+                        .unwrap_or_else(|| "https://api.stripe.com/".into());
+                    if base.ends_with('/') {
+                        base
+                    } else {
+                        format!("{base}/")
+                    }
+                },
+                success_url: env.required("CHECKOUT_SUCCESS_URL")?,
+                cancel_url: env.required("CHECKOUT_CANCEL_URL")?,
+            },
         })
     }
 }

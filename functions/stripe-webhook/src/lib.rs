@@ -2,6 +2,7 @@
 //! and claws back credits through the ledger. `main.rs` wires it to Lambda; the local server
 //! mounts the same [`routes`].
 
+pub mod checkout;
 pub mod config;
 mod events;
 mod routes;
@@ -9,7 +10,7 @@ pub mod signature;
 
 use std::sync::Arc;
 
-use artforge_domain::{Packs, Purchases, Sessions};
+use artforge_domain::{Accounts, Packs, Payments, Purchases, Sessions};
 use artforge_http::{Authenticator, cursor::Cursors};
 use axum::{
     Router,
@@ -21,17 +22,19 @@ pub use config::Config;
 use signature::WebhookSecrets;
 
 #[derive(Clone)]
-pub struct BillingState<S> {
+pub struct BillingState<S, P> {
     pub store: S,
+    pub payments: P,
     pub packs: Arc<Packs>,
     pub secrets: Arc<WebhookSecrets>,
     pub cursors: Cursors,
     pub authenticator: Authenticator,
 }
 
-impl<S: Sessions + Clone + 'static> BillingState<S> {
-    pub fn new(config: Config, store: S) -> Self {
+impl<S: Sessions + Clone + 'static, P> BillingState<S, P> {
+    pub fn new(config: Config, store: S, payments: P) -> Self {
         Self {
+            payments,
             authenticator: config
                 .session
                 .authenticator(Arc::new(config.session.tokens()), store.clone()),
@@ -43,28 +46,31 @@ impl<S: Sessions + Clone + 'static> BillingState<S> {
     }
 }
 
-impl<S> FromRef<BillingState<S>> for Authenticator {
-    fn from_ref(state: &BillingState<S>) -> Self {
+impl<S, P> FromRef<BillingState<S, P>> for Authenticator {
+    fn from_ref(state: &BillingState<S, P>) -> Self {
         state.authenticator.clone()
     }
 }
 
 /// The billing function as a service: its routes, finished (fallbacks, request ids).
-pub fn router<S>(state: BillingState<S>) -> Router
+pub fn router<S, P>(state: BillingState<S, P>) -> Router
 where
-    S: Purchases + Sessions + Clone + 'static,
+    S: Accounts + Purchases + Sessions + Clone + 'static,
+    P: Payments + Clone + 'static,
 {
     artforge_http::finish(routes(state))
 }
 
 /// The billing routes at their API Gateway paths, for merging with other functions' routes.
-pub fn routes<S>(state: BillingState<S>) -> Router
+pub fn routes<S, P>(state: BillingState<S, P>) -> Router
 where
-    S: Purchases + Sessions + Clone + 'static,
+    S: Accounts + Purchases + Sessions + Clone + 'static,
+    P: Payments + Clone + 'static,
 {
     Router::new()
-        .route("/billing/packs", get(routes::packs::<S>))
-        .route("/billing/purchases", get(routes::purchases::<S>))
-        .route("/billing/webhook", post(routes::webhook::<S>))
+        .route("/billing/packs", get(routes::packs::<S, P>))
+        .route("/billing/checkout", post(routes::checkout::<S, P>))
+        .route("/billing/purchases", get(routes::purchases::<S, P>))
+        .route("/billing/webhook", post(routes::webhook::<S, P>))
         .with_state(state)
 }

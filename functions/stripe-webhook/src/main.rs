@@ -14,5 +14,6 @@ async fn main() -> Result<(), lambda_http::Error> {
         aws_sdk_dynamodb::Client::new(&aws),
         config.table_name.clone(),
     );
-    lambda_http::run(billing::router(BillingState::new(config, store))).await
+    let payments = config.stripe.checkout()?;
+    lambda_http::run(billing::router(BillingState::new(config, store, payments))).await
 }

@@ -3,7 +3,8 @@
 //! store failed, so Stripe retries.
 
 use artforge_domain::{
-    ClawBack, Fulfilment, PackId, Purchase, PurchaseStatus, Purchases, StoreError, UserId,
+    Accounts, ClawBack, Fulfilment, PackId, Payments, Purchase, PurchaseStatus, Purchases,
+    StoreError, UserId,
 };
 use artforge_http::{
     ApiError, ErrorCode, Json, Query, SignedIn,
@@ -32,7 +33,7 @@ pub struct PackView {
 }
 
 /// `GET /billing/packs`: public.
-pub async fn packs<S>(State(state): State<BillingState<S>>) -> Json<Listing<PackView>> {
+pub async fn packs<S, P>(State(state): State<BillingState<S, P>>) -> Json<Listing<PackView>> {
     Json(Listing {
         items: state
             .packs
@@ -66,8 +67,8 @@ pub struct PurchaseView {
 
 /// `GET /billing/purchases`: the caller's purchases, newest first.
 #[instrument(skip_all, fields(user_id = %caller.user))]
-pub async fn purchases<S: Purchases>(
-    State(state): State<BillingState<S>>,
+pub async fn purchases<S: Purchases, P>(
+    State(state): State<BillingState<S, P>>,
     caller: SignedIn,
     Query(params): Query<PageParams>,
 ) -> Result<Json<Listing<PurchaseView>>, ApiError> {
@@ -93,6 +94,68 @@ pub async fn purchases<S: Purchases>(
         next_cursor: found
             .next
             .map(|p| state.cursors.seal(&owner, PURCHASES_LIST, &p)),
+    }))
+}
+
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CheckoutBody {
+    pack: String,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CheckoutView {
+    url: String,
+    session_id: String,
+}
+
+/// `POST /billing/checkout {pack}`: a Stripe Checkout Session for the pack, and a pending
+/// purchase. Credits come only from the webhook.
+#[instrument(skip_all, fields(user_id = %caller.user))]
+pub async fn checkout<S: Accounts + Purchases, P: Payments>(
+    State(state): State<BillingState<S, P>>,
+    caller: SignedIn,
+    Json(body): Json<CheckoutBody>,
+) -> Result<Json<CheckoutView>, ApiError> {
+    let unknown = || {
+        ApiError::from(artforge_domain::FieldError::new(
+            "pack",
+            "is not one of the offered packs",
+        ))
+    };
+    let pack_id = PackId::parse(&body.pack).map_err(|_| unknown())?;
+    let pack = state.packs.get(&pack_id).ok_or_else(unknown)?;
+    let user =
+        state.store.get(caller.user).await?.ok_or_else(|| {
+            ApiError::new(ErrorCode::Unauthorized, "the account no longer exists")
+        })?;
+    let page = state.payments.checkout(&user, pack).await.map_err(|e| {
+        ApiError::new(
+            ErrorCode::ProviderUnavailable,
+            "the payment provider is unavailable; try again",
+        )
+        .caused_by(e)
+    })?;
+    state
+        .store
+        .start(&Purchase {
+            checkout_session: page.session_id.clone(),
+            user: user.id,
+            pack: pack.id.clone(),
+            credits: pack.credits,
+            amount: pack.amount,
+            currency: pack.currency.clone(),
+            status: PurchaseStatus::Pending,
+            created_at: OffsetDateTime::now_utc(),
+            clawed_back: artforge_domain::Credits::ZERO,
+            shortfall: artforge_domain::Credits::ZERO,
+        })
+        .await?;
+    info!(session = %page.session_id, pack = %pack.id, "checkout opened");
+    Ok(Json(CheckoutView {
+        url: page.url,
+        session_id: page.session_id,
     }))
 }
 
@@ -127,8 +190,8 @@ impl std::fmt::Display for Ignored {
 }
 
 /// The purchase a Checkout Session is for, from its metadata, checked against its pack.
-fn purchase_of<S>(
-    state: &BillingState<S>,
+fn purchase_of<S, P>(
+    state: &BillingState<S, P>,
     session: &Session,
     check_amount: bool,
 ) -> Result<Purchase, Ignored> {
@@ -172,8 +235,8 @@ fn object<T: serde::de::DeserializeOwned>(event: &Envelope) -> Result<T, Ignored
 
 /// Acts on one authentic event. `Ok(Err(_))`: handled by ignoring it; `Err(_)`: a store
 /// failure, worth a retry.
-async fn handle<S: Purchases>(
-    state: &BillingState<S>,
+async fn handle<S: Purchases, P>(
+    state: &BillingState<S, P>,
     event: &Envelope,
 ) -> Result<Result<&'static str, Ignored>, StoreError> {
     match event.kind.as_str() {
@@ -265,8 +328,8 @@ impl<T> Pipe for T {}
 
 /// `POST /billing/webhook`: Stripe's events, verified on the raw body.
 #[instrument(skip_all)]
-pub async fn webhook<S: Purchases>(
-    State(state): State<BillingState<S>>,
+pub async fn webhook<S: Purchases, P>(
+    State(state): State<BillingState<S, P>>,
     request: Request,
 ) -> Result<Json<Received>, ApiError> {
     let header = request

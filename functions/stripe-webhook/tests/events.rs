@@ -7,7 +7,7 @@ mod common;
 
 use common::{App, SECRET, sign};
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_sample_event_answers_the_status_its_name_documents() {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../events/stripe-webhook");
     let mut files: Vec<_> = std::fs::read_dir(&dir)
@@ -29,7 +29,7 @@ async fn every_sample_event_answers_the_status_its_name_documents() {
             .next()
             .and_then(|s| s.parse().ok())
             .expect("<case>.<status>.json");
-        let app = App::new().await;
+        let (app, _) = App::with_stand_in().await;
         let (user, token) = app.user().await;
         let mut event: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(&path).expect("event")).expect("json");

@@ -311,3 +311,31 @@ async fn packs_are_public_and_purchases_need_a_session() {
     let bad = app.get("/billing/purchases?limit=0", Some(&token)).await;
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
 }
+
+#[tokio::test]
+async fn a_store_failure_is_a_5xx_so_stripe_retries() {
+    let app = App::new().await;
+    let (user, _) = app.user().await;
+    let broken = App::over_missing_table().await;
+    let body = session_event(
+        "checkout.session.completed",
+        "cs_retry",
+        user,
+        "starter",
+        1000,
+        PAID,
+    );
+    let answer = broken.deliver(&body).await;
+    assert_eq!(
+        (answer.status, answer.code()),
+        (StatusCode::SERVICE_UNAVAILABLE, "service_unavailable")
+    );
+    assert!(
+        !answer.text.contains("ResourceNotFound"),
+        "no internals: {}",
+        answer.text
+    );
+    // Stripe's retry, once the store is back, grants.
+    assert_eq!(app.deliver(&body).await.status, StatusCode::OK);
+    assert_eq!(app.balance(user).await, 53);
+}

@@ -3,10 +3,11 @@
 
 #![allow(dead_code)]
 
+use artforge_devstack::stripe::{Price, StandIn};
 use artforge_domain::{Accounts, UserId};
 use artforge_dynamo::DynamoStore;
 use axum::{Router, body::Body};
-use billing::{BillingState, Config, signature::WebhookSecrets};
+use billing::{BillingState, Config, config::StripeConfig, signature::WebhookSecrets};
 use http::{Request, StatusCode, header};
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
@@ -33,22 +34,96 @@ impl Answer {
     }
 }
 
+pub const PACKS: &str = "starter:50:1000:usd:price_s,creator:300:3000:usd:price_c";
+
+fn config(store: &DynamoStore, stripe_base: &str) -> Config {
+    Config {
+        table_name: store.table().to_owned(),
+        session: artforge_testkit::session_config(),
+        packs: artforge_domain::Packs::parse(PACKS).expect("packs"),
+        webhook_secrets: WebhookSecrets::parse(&format!("{SECRET},{PREVIOUS_SECRET}")),
+        stripe: StripeConfig {
+            secret_key: "sk_test_stand_in".to_owned().into(),
+            api_base: stripe_base.to_owned(),
+            success_url:
+                "https://artforge.example/credits?checkout=success&session_id={CHECKOUT_SESSION_ID}"
+                    .into(),
+            cancel_url: "https://artforge.example/credits?checkout=cancelled".into(),
+        },
+    }
+}
+
 impl App {
+    /// The billing router; Stripe's API is unreachable.
     pub async fn new() -> Self {
         let store = artforge_testkit::fresh_store().await;
-        let config = Config {
-            table_name: store.table().to_owned(),
-            session: artforge_testkit::session_config(),
-            packs: artforge_domain::Packs::parse(
-                "starter:50:1000:usd:price_s,creator:300:3000:usd:price_c",
-            )
-            .expect("packs"),
-            webhook_secrets: WebhookSecrets::parse(&format!("{SECRET},{PREVIOUS_SECRET}")),
-        };
+        Self::with_stripe(store, "http://127.0.0.1:9/").await
+    }
+
+    /// The billing router over a table that does not exist: every store call fails.
+    pub async fn over_missing_table() -> Self {
+        let store = artforge_testkit::fresh_store().await;
+        let missing = DynamoStore::new(store.client().clone(), "no-such-table");
+        Self::with_stripe(missing, "http://127.0.0.1:9/").await
+    }
+
+    async fn with_stripe(store: DynamoStore, stripe_base: &str) -> Self {
+        let config = config(&store, stripe_base);
+        let payments = config.stripe.checkout().expect("stripe client");
         Self {
-            router: billing::router(BillingState::new(config, store.clone())),
+            router: billing::router(BillingState::new(config, store.clone(), payments)),
             store,
         }
+    }
+
+    /// The billing router served on a port, with the local Stripe stand-in on another whose
+    /// "Pay" sends its signed webhook to this billing server.
+    pub async fn with_stand_in() -> (Self, String) {
+        let store = artforge_testkit::fresh_store().await;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let billing_url = format!("http://{}", listener.local_addr().expect("address"));
+        let prices = artforge_domain::Packs::parse(PACKS)
+            .expect("packs")
+            .iter()
+            .map(|p| {
+                (
+                    p.price_id.clone(),
+                    Price {
+                        amount: p.amount,
+                        currency: p.currency.clone(),
+                    },
+                )
+            })
+            .collect();
+        let stand_in_listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let stand_in_url = format!(
+            "http://{}",
+            stand_in_listener.local_addr().expect("address")
+        );
+        let stand_in = StandIn::new(
+            prices,
+            &stand_in_url,
+            &format!("{billing_url}/billing/webhook"),
+            SECRET,
+        );
+        tokio::spawn(async move { axum::serve(stand_in_listener, stand_in.routes()).await });
+        let app = Self::with_stripe(store, &format!("{stand_in_url}/")).await;
+        let router = app.router.clone();
+        tokio::spawn(async move { axum::serve(listener, router).await });
+        (app, stand_in_url)
+    }
+
+    pub async fn post(&self, path: &str, token: Option<&str>, body: &str) -> Answer {
+        let mut request = Request::post(path).header(header::CONTENT_TYPE, "application/json");
+        if let Some(token) = token {
+            request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
+        }
+        self.send(request.body(Body::from(body.to_owned())).expect("request"))
+            .await
     }
 
     pub async fn user(&self) -> (UserId, String) {

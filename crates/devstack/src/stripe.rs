@@ -1,0 +1,254 @@
+//! A local stand-in for Stripe Checkout: `POST /v1/checkout/sessions` answers like Stripe, and
+//! the session's `url` is a local checkout page whose "Pay" button sends a correctly signed
+//! `checkout.session.completed` to the webhook, then redirects to the success URL.
+
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+};
+
+use axum::{
+    Router,
+    extract::{Path, State},
+    http::{StatusCode, header},
+    response::{Html, IntoResponse, Redirect, Response},
+    routing::{get, post},
+};
+use serde_json::{Value, json};
+
+/// A price the stand-in knows: minor units and currency.
+#[derive(Debug, Clone)]
+pub struct Price {
+    pub amount: u64,
+    pub currency: String,
+}
+
+#[derive(Debug, Clone)]
+struct Opened {
+    session: Value,
+    success_url: String,
+}
+
+#[derive(Clone)]
+pub struct StandIn {
+    prices: Arc<HashMap<String, Price>>,
+    sessions: Arc<Mutex<HashMap<String, Opened>>>,
+    /// Where the checkout page lives (this server's origin).
+    public_base: Arc<str>,
+    webhook_url: Arc<str>,
+    webhook_secret: Arc<str>,
+    http: reqwest::Client,
+}
+
+impl StandIn {
+    pub fn new(
+        prices: HashMap<String, Price>,
+        public_base: &str,
+        webhook_url: &str,
+        webhook_secret: &str,
+    ) -> Self {
+        Self {
+            prices: Arc::new(prices),
+            sessions: Arc::default(),
+            public_base: public_base.trim_end_matches('/').into(),
+            webhook_url: webhook_url.into(),
+            webhook_secret: webhook_secret.into(),
+            http: reqwest::Client::new(),
+        }
+    }
+
+    /// The stand-in's routes: Stripe's API path and the local checkout page.
+    pub fn routes(self) -> Router {
+        Router::new()
+            .route("/v1/checkout/sessions", post(create))
+            .route("/stripe/checkout/{id}", get(page))
+            .route("/stripe/checkout/{id}/pay", post(pay))
+            .with_state(self)
+    }
+}
+
+fn stripe_error(status: StatusCode, message: &str) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, "application/json")],
+        json!({"error": {"type": "invalid_request_error", "message": message}}).to_string(),
+    )
+        .into_response()
+}
+
+/// Random enough for local ids: a ULID, lower-cased.
+fn random_suffix() -> String {
+    ulid::Ulid::generate().to_string().to_lowercase()
+}
+
+async fn create(State(stand_in): State<StandIn>, body: String) -> Response {
+    let form: HashMap<String, String> = form_urlencoded::parse(body.as_bytes())
+        .into_owned()
+        .collect();
+    let Some(price) = form
+        .get("line_items[0][price]")
+        .and_then(|p| stand_in.prices.get(p))
+    else {
+        return stripe_error(StatusCode::BAD_REQUEST, "No such price");
+    };
+    let (Some(success_url), Some(cancel_url)) = (form.get("success_url"), form.get("cancel_url"))
+    else {
+        return stripe_error(StatusCode::BAD_REQUEST, "Missing success_url or cancel_url");
+    };
+    let id = format!("cs_test_{}", random_suffix());
+    let metadata: HashMap<&str, &str> = form
+        .iter()
+        .filter_map(|(k, v)| {
+            k.strip_prefix("metadata[")
+                .and_then(|k| k.strip_suffix(']'))
+                .map(|k| (k, v.as_str()))
+        })
+        .collect();
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let session = json!({
+        "id": id,
+        "object": "checkout.session",
+        "adaptive_pricing": null,
+        "after_expiration": null,
+        "allow_promotion_codes": null,
+        "amount_subtotal": price.amount,
+        "amount_total": price.amount,
+        "automatic_tax": {"enabled": false, "liability": null, "provider": null, "status": null},
+        "billing_address_collection": null,
+        "cancel_url": cancel_url,
+        "client_reference_id": form.get("client_reference_id"),
+        "collected_information": null,
+        "consent": null,
+        "consent_collection": null,
+        "created": now,
+        "currency": price.currency,
+        "custom_fields": [],
+        "custom_text": {"after_submit": null, "shipping_address": null, "submit": null, "terms_of_service_acceptance": null},
+        "customer": null,
+        "customer_creation": "if_required",
+        "customer_details": null,
+        "customer_email": form.get("customer_email"),
+        "discounts": [],
+        "expires_at": now + 86_400,
+        "invoice": null,
+        "invoice_creation": {"enabled": false, "invoice_data": {"account_tax_ids": null, "custom_fields": null, "description": null, "footer": null, "issuer": null, "metadata": {}, "rendering_options": null}},
+        "livemode": false,
+        "locale": null,
+        "metadata": metadata,
+        "mode": "payment",
+        "payment_intent": null,
+        "payment_link": null,
+        "payment_method_collection": "if_required",
+        "payment_method_configuration_details": null,
+        "payment_method_options": {},
+        "payment_method_types": ["card"],
+        "payment_status": "unpaid",
+        "phone_number_collection": {"enabled": false},
+        "recovered_from": null,
+        "saved_payment_method_options": null,
+        "setup_intent": null,
+        "shipping_address_collection": null,
+        "shipping_cost": null,
+        "shipping_options": [],
+        "status": "open",
+        "submit_type": null,
+        "subscription": null,
+        "success_url": success_url,
+        "total_details": {"amount_discount": 0, "amount_shipping": 0, "amount_tax": 0},
+        "ui_mode": "hosted",
+        "url": format!("{}/stripe/checkout/{id}", stand_in.public_base),
+        "wallet_options": null
+    });
+    let opened = Opened {
+        session: session.clone(),
+        success_url: success_url.replace("{CHECKOUT_SESSION_ID}", &id),
+    };
+    if let Ok(mut sessions) = stand_in.sessions.lock() {
+        sessions.insert(id, opened);
+    }
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "application/json")],
+        session.to_string(),
+    )
+        .into_response()
+}
+
+async fn page(State(stand_in): State<StandIn>, Path(id): Path<String>) -> Response {
+    let session = stand_in
+        .sessions
+        .lock()
+        .ok()
+        .and_then(|s| s.get(&id).cloned());
+    let Some(opened) = session else {
+        return (StatusCode::NOT_FOUND, "no such checkout session").into_response();
+    };
+    let amount = opened.session["amount_total"].as_u64().unwrap_or(0);
+    let currency = opened.session["currency"]
+        .as_str()
+        .unwrap_or("usd")
+        .to_uppercase();
+    let email = opened.session["customer_email"].as_str().unwrap_or("");
+    Html(format!(
+        r#"<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
+<title>Test checkout</title></head><body style="font-family:system-ui;max-width:28rem;margin:4rem auto">
+<h1>Test checkout</h1><p>This is the local stand-in for Stripe Checkout. No money moves.</p>
+<p>{email}</p><p><strong>{}.{:02} {currency}</strong></p>
+<form method="post" action="/stripe/checkout/{id}/pay"><button type="submit" id="pay">Pay</button></form>
+</body></html>"#,
+        amount / 100,
+        amount % 100
+    ))
+    .into_response()
+}
+
+async fn pay(State(stand_in): State<StandIn>, Path(id): Path<String>) -> Response {
+    let session = stand_in
+        .sessions
+        .lock()
+        .ok()
+        .and_then(|s| s.get(&id).cloned());
+    let Some(mut opened) = session else {
+        return (StatusCode::NOT_FOUND, "no such checkout session").into_response();
+    };
+    opened.session["payment_status"] = "paid".into();
+    opened.session["status"] = "complete".into();
+    opened.session["payment_intent"] = format!("pi_test_{}", random_suffix()).into();
+    let event = json!({
+        "id": format!("evt_test_{}", random_suffix()),
+        "object": "event",
+        "api_version": "2025-10-29.clover",
+        "created": time::OffsetDateTime::now_utc().unix_timestamp(),
+        "data": {"object": opened.session},
+        "livemode": false,
+        "pending_webhooks": 1,
+        "request": {"id": null, "idempotency_key": null},
+        "type": "checkout.session.completed"
+    })
+    .to_string();
+    let signature =
+        stripe_webhook::Webhook::generate_test_header(&event, &stand_in.webhook_secret, None);
+    let delivered = stand_in
+        .http
+        .post(stand_in.webhook_url.as_ref())
+        .header("content-type", "application/json")
+        .header("stripe-signature", signature)
+        .body(event)
+        .send()
+        .await;
+    match delivered {
+        Ok(response) if response.status().is_success() => {
+            Redirect::to(&opened.success_url).into_response()
+        }
+        Ok(response) => (
+            StatusCode::BAD_GATEWAY,
+            format!("the webhook answered {}", response.status()),
+        )
+            .into_response(),
+        Err(e) => (
+            StatusCode::BAD_GATEWAY,
+            format!("the webhook is unreachable: {e}"),
+        )
+            .into_response(),
+    }
+}
