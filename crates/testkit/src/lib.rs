@@ -1,6 +1,8 @@
 //! Test-only helpers (a dev-dependency, never linked into a function): one moto server per test
 //! process, started on first use, and a fresh table per test so tests run in parallel.
 
+pub mod http;
+
 use std::sync::OnceLock;
 
 use artforge_devstack::moto::MotoServer;

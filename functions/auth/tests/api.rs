@@ -4,7 +4,7 @@ mod common;
 
 use artforge_domain::{CreditCause, Credits, Ledger, Movement};
 use axum::body::Body;
-use common::{App, PASSWORD};
+use common::{App, PASSWORD, SessionAnswer};
 use http::{Request, StatusCode, header};
 use serde_json::json;
 

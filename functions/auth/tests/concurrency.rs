@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::App;
+use common::{App, SessionAnswer};
 use http::StatusCode;
 use serde_json::json;
 

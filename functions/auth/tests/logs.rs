@@ -4,7 +4,7 @@ mod common;
 
 use std::sync::{Arc, Mutex};
 
-use common::{App, PASSWORD};
+use common::{App, PASSWORD, SessionAnswer};
 use serde_json::json;
 use tracing_subscriber::fmt::MakeWriter;
 

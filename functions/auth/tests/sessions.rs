@@ -4,7 +4,7 @@ mod common;
 
 use artforge_http::token::{Keyring, TokenKeys};
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
-use common::{App, PASSWORD};
+use common::{App, PASSWORD, SessionAnswer};
 use http::StatusCode;
 use serde_json::json;
 use time::{Duration, OffsetDateTime};

@@ -75,40 +75,13 @@ async fn fixture(app: &App) -> (UserId, String) {
 
 #[tokio::test]
 async fn every_sample_event_answers_the_status_its_name_documents() {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../events/gallery");
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .expect("events/gallery")
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|x| x == "json"))
-        .collect();
-    files.sort();
-    assert!(files.len() >= 25, "found only {} events", files.len());
-    for path in files {
-        let name = path
-            .file_stem()
-            .and_then(|s| s.to_str())
-            .expect("name")
-            .to_owned();
-        let expected: u16 = name
-            .rsplit('.')
-            .next()
-            .and_then(|s| s.parse().ok())
-            .expect("<case>.<status>.json");
+    let events = artforge_testkit::http::sample_events("gallery");
+    assert!(events.len() >= 25, "found only {} events", events.len());
+    for (name, expected, text) in events {
         let app = App::new().await;
         let (_, token) = fixture(&app).await;
-        let text = std::fs::read_to_string(&path)
-            .expect("event")
-            .replace(PLACEHOLDER, &token);
-        let request =
-            lambda_http::request::from_str(&text).unwrap_or_else(|e| panic!("{name}: {e}"));
-        let (parts, body) = request.into_parts();
-        let answer = app
-            .send(http::Request::from_parts(
-                parts,
-                axum::body::Body::from(body.to_vec()),
-            ))
-            .await;
+        let request = artforge_testkit::http::event_request(&text.replace(PLACEHOLDER, &token));
+        let answer = app.send(request).await;
         assert_eq!(answer.status.as_u16(), expected, "{name}: {}", answer.text);
         if expected >= 400 {
             assert_eq!(

@@ -5,10 +5,7 @@
 use artforge_dynamo::DynamoStore;
 use auth::{AuthState, Config};
 use axum::{Router, body::Body};
-use http::{HeaderMap, Request, StatusCode, header};
-use http_body_util::BodyExt;
-use serde_json::Value;
-use tower::ServiceExt;
+use http::{Request, StatusCode};
 
 pub const PASSWORD: &str = "correct horse battery";
 
@@ -26,52 +23,28 @@ pub struct App {
     pub state: AuthState<DynamoStore>,
 }
 
-#[derive(Debug)]
-pub struct Answer {
-    pub status: StatusCode,
-    pub headers: HeaderMap,
-    pub json: Value,
-    pub text: String,
+pub use artforge_testkit::http::Answer;
+
+/// What a session answer (register, login, password change) carries.
+pub trait SessionAnswer {
+    fn token(&self) -> String;
+    fn user_id(&self) -> artforge_domain::UserId;
 }
 
-impl Answer {
-    pub fn code(&self) -> &str {
-        self.json["code"].as_str().unwrap_or_default()
-    }
-
-    pub fn cookie(&self) -> Option<String> {
-        self.headers
-            .get(header::SET_COOKIE)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned)
-    }
-
-    pub fn token(&self) -> String {
+impl SessionAnswer for Answer {
+    fn token(&self) -> String {
         self.json["token"]
             .as_str()
             .expect("a token in the body")
             .to_owned()
     }
 
-    /// The id of the user in a session answer.
-    pub fn user_id(&self) -> artforge_domain::UserId {
+    fn user_id(&self) -> artforge_domain::UserId {
         self.json["user"]["id"]
             .as_str()
             .expect("a user id")
             .parse()
             .expect("a ULID")
-    }
-
-    pub fn fields(&self) -> Vec<String> {
-        self.json["errors"]
-            .as_array()
-            .map(|errors| {
-                errors
-                    .iter()
-                    .filter_map(|e| e["field"].as_str().map(str::to_owned))
-                    .collect()
-            })
-            .unwrap_or_default()
     }
 }
 
@@ -87,28 +60,7 @@ impl App {
     }
 
     pub async fn send(&self, request: Request<Body>) -> Answer {
-        let response = self
-            .router
-            .clone()
-            .oneshot(request)
-            .await
-            .expect("infallible");
-        let status = response.status();
-        let headers = response.headers().clone();
-        let bytes = response
-            .into_body()
-            .collect()
-            .await
-            .expect("body")
-            .to_bytes();
-        let text = String::from_utf8_lossy(&bytes).into_owned();
-        let json = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-        Answer {
-            status,
-            headers,
-            json,
-            text,
-        }
+        artforge_testkit::http::send(&self.router, request).await
     }
 
     pub async fn call(
@@ -118,18 +70,8 @@ impl App {
         token: Option<&str>,
         body: Option<&str>,
     ) -> Answer {
-        let mut request = Request::builder().method(method).uri(path);
-        if let Some(token) = token {
-            request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
-        }
-        let body = match body {
-            Some(json) => {
-                request = request.header(header::CONTENT_TYPE, "application/json");
-                Body::from(json.to_owned())
-            }
-            None => Body::empty(),
-        };
-        self.send(request.body(body).expect("request")).await
+        self.send(artforge_testkit::http::request(method, path, token, body))
+            .await
     }
 
     pub async fn register(&self, email: &str) -> Answer {

@@ -10,11 +10,8 @@ use artforge_dynamo::DynamoStore;
 use artforge_s3::S3Files;
 use axum::{Router, body::Body};
 use gallery::{Config, GalleryState};
-use http::{HeaderMap, Request, StatusCode, header};
-use http_body_util::BodyExt;
-use serde_json::Value;
+use http::Request;
 use time::OffsetDateTime;
-use tower::ServiceExt;
 
 pub const BASE_URL: &str = "https://artforge.example";
 
@@ -24,31 +21,7 @@ pub struct App {
     pub files: S3Files,
 }
 
-#[derive(Debug)]
-pub struct Answer {
-    pub status: StatusCode,
-    pub headers: HeaderMap,
-    pub json: Value,
-    pub text: String,
-}
-
-impl Answer {
-    pub fn code(&self) -> &str {
-        self.json["code"].as_str().unwrap_or_default()
-    }
-
-    pub fn ids(&self) -> Vec<String> {
-        self.json["items"]
-            .as_array()
-            .map(|items| {
-                items
-                    .iter()
-                    .filter_map(|i| i["id"].as_str().map(str::to_owned))
-                    .collect()
-            })
-            .unwrap_or_default()
-    }
-}
+pub use artforge_testkit::http::Answer;
 
 pub struct Spec {
     pub tier: Tier,
@@ -162,28 +135,7 @@ impl App {
     }
 
     pub async fn send(&self, request: Request<Body>) -> Answer {
-        let response = self
-            .router
-            .clone()
-            .oneshot(request)
-            .await
-            .expect("infallible");
-        let status = response.status();
-        let headers = response.headers().clone();
-        let bytes = response
-            .into_body()
-            .collect()
-            .await
-            .expect("body")
-            .to_bytes();
-        let text = String::from_utf8_lossy(&bytes).into_owned();
-        let json = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-        Answer {
-            status,
-            headers,
-            json,
-            text,
-        }
+        artforge_testkit::http::send(&self.router, request).await
     }
 
     pub async fn call(
@@ -193,18 +145,8 @@ impl App {
         token: Option<&str>,
         body: Option<&str>,
     ) -> Answer {
-        let mut request = Request::builder().method(method).uri(path);
-        if let Some(token) = token {
-            request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
-        }
-        let body = match body {
-            Some(json) => {
-                request = request.header(header::CONTENT_TYPE, "application/json");
-                Body::from(json.to_owned())
-            }
-            None => Body::empty(),
-        };
-        self.send(request.body(body).expect("request")).await
+        self.send(artforge_testkit::http::request(method, path, token, body))
+            .await
     }
 
     pub async fn get(&self, path: &str, token: &str) -> Answer {

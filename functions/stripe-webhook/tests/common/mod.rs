@@ -8,10 +8,8 @@ use artforge_domain::{Accounts, UserId};
 use artforge_dynamo::DynamoStore;
 use axum::{Router, body::Body};
 use billing::{BillingState, Config, config::StripeConfig, signature::WebhookSecrets};
-use http::{Request, StatusCode, header};
-use http_body_util::BodyExt;
-use serde_json::{Value, json};
-use tower::ServiceExt;
+use http::{Request, header};
+use serde_json::json;
 
 pub const SECRET: &str = "whsec_test_current";
 pub const PREVIOUS_SECRET: &str = "whsec_test_previous";
@@ -21,18 +19,7 @@ pub struct App {
     pub store: DynamoStore,
 }
 
-#[derive(Debug)]
-pub struct Answer {
-    pub status: StatusCode,
-    pub json: Value,
-    pub text: String,
-}
-
-impl Answer {
-    pub fn code(&self) -> &str {
-        self.json["code"].as_str().unwrap_or_default()
-    }
-}
+pub use artforge_testkit::http::Answer;
 
 pub const PACKS: &str = "starter:50:1000:usd:price_s,creator:300:3000:usd:price_c";
 
@@ -118,12 +105,13 @@ impl App {
     }
 
     pub async fn post(&self, path: &str, token: Option<&str>, body: &str) -> Answer {
-        let mut request = Request::post(path).header(header::CONTENT_TYPE, "application/json");
-        if let Some(token) = token {
-            request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
-        }
-        self.send(request.body(Body::from(body.to_owned())).expect("request"))
-            .await
+        self.send(artforge_testkit::http::request(
+            "POST",
+            path,
+            token,
+            Some(body),
+        ))
+        .await
     }
 
     pub async fn user(&self) -> (UserId, String) {
@@ -141,22 +129,7 @@ impl App {
     }
 
     pub async fn send(&self, request: Request<Body>) -> Answer {
-        let response = self
-            .router
-            .clone()
-            .oneshot(request)
-            .await
-            .expect("infallible");
-        let status = response.status();
-        let bytes = response
-            .into_body()
-            .collect()
-            .await
-            .expect("body")
-            .to_bytes();
-        let text = String::from_utf8_lossy(&bytes).into_owned();
-        let json = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-        Answer { status, json, text }
+        artforge_testkit::http::send(&self.router, request).await
     }
 
     /// Posts `body` to the webhook with `signature` as the `Stripe-Signature` header.
@@ -177,11 +150,7 @@ impl App {
     }
 
     pub async fn get(&self, path: &str, token: Option<&str>) -> Answer {
-        let mut request = Request::get(path);
-        if let Some(token) = token {
-            request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
-        }
-        self.send(request.body(Body::empty()).expect("request"))
+        self.send(artforge_testkit::http::request("GET", path, token, None))
             .await
     }
 }
