@@ -248,15 +248,13 @@ async fn handle<S: Purchases, P>(
             let paid = session.payment_status.as_deref() == Some("paid");
             if !paid {
                 // Completed but unpaid: an asynchronous method is still settling.
-                return Ok(match purchase_of(state, &session, false) {
-                    Ok(purchase) => state
-                        .store
-                        .start(&purchase)
-                        .await
-                        .map(|()| "awaiting payment")?
-                        .pipe(Ok),
-                    Err(e) => Err(e),
-                });
+                return match purchase_of(state, &session, false) {
+                    Ok(purchase) => {
+                        state.store.start(&purchase).await?;
+                        Ok(Ok("awaiting payment"))
+                    }
+                    Err(e) => Ok(Err(e)),
+                };
             }
             let purchase = match purchase_of(state, &session, true) {
                 Ok(p) => p,
@@ -317,14 +315,6 @@ async fn handle<S: Purchases, P>(
         ))),
     }
 }
-
-/// Lets a value flow into a function in a chain.
-trait Pipe: Sized {
-    fn pipe<R>(self, f: impl FnOnce(Self) -> R) -> R {
-        f(self)
-    }
-}
-impl<T> Pipe for T {}
 
 /// `POST /billing/webhook`: Stripe's events, verified on the raw body.
 #[instrument(skip_all)]
