@@ -7,7 +7,7 @@ use artforge_domain::{
     Purchase, PurchaseStatus, StoreError, UserId, ports::Purchases, refund_share,
 };
 use aws_sdk_dynamodb::{
-    operation::{put_item::PutItemError, update_item::UpdateItemError},
+    operation::update_item::UpdateItemError,
     types::{Put, TransactWriteItem, Update},
 };
 
@@ -75,6 +75,24 @@ fn upsert(
         .expression_attribute_values(":zero", attrs::n(0))
 }
 
+/// A conditional write whose condition failing means "nothing to do".
+fn unless_condition_failed<T>(
+    result: Result<T, aws_sdk_dynamodb::error::SdkError<UpdateItemError>>,
+) -> Result<(), StoreError> {
+    match result {
+        Ok(_) => Ok(()),
+        Err(err)
+            if matches!(
+                err.as_service_error(),
+                Some(UpdateItemError::ConditionalCheckFailedException(_))
+            ) =>
+        {
+            Ok(())
+        }
+        Err(err) => Err(unavailable(err)),
+    }
+}
+
 impl DynamoStore {
     async fn item(&self, pk: String, sk: String) -> Result<Option<Item>, StoreError> {
         let out = self
@@ -92,39 +110,12 @@ impl DynamoStore {
 
 impl Purchases for DynamoStore {
     async fn start(&self, purchase: &Purchase) -> Result<(), StoreError> {
-        let mut item = attrs::key(
-            keys::user(purchase.user),
-            keys::purchase(&purchase.checkout_session),
-        );
-        item.insert("status".into(), attrs::s(PurchaseStatus::Pending.as_str()));
-        item.insert("pack".into(), attrs::s(purchase.pack.as_str()));
-        item.insert("credits".into(), attrs::n(purchase.credits.get()));
-        item.insert("amount".into(), attrs::n(purchase.amount));
-        item.insert("currency".into(), attrs::s(&purchase.currency));
-        item.insert("createdAt".into(), attrs::timestamp(purchase.created_at));
-        item.insert("clawedBack".into(), attrs::n(0));
-        item.insert("shortfall".into(), attrs::n(0));
-        let result = self
-            .client()
-            .put_item()
-            .table_name(self.table())
-            .set_item(Some(item))
+        // The webhook may have got there first: then the purchase is already further along.
+        let result = upsert(self, purchase, PurchaseStatus::Pending)
             .condition_expression("attribute_not_exists(pk)")
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(()),
-            // The webhook got there first: the purchase is already further along.
-            Err(err)
-                if matches!(
-                    err.as_service_error(),
-                    Some(PutItemError::ConditionalCheckFailedException(_))
-                ) =>
-            {
-                Ok(())
-            }
-            Err(err) => Err(unavailable(err)),
-        }
+        unless_condition_failed(result)
     }
 
     async fn purchases(
@@ -228,24 +219,13 @@ impl Purchases for DynamoStore {
     }
 
     async fn fail(&self, purchase: &Purchase) -> Result<(), StoreError> {
+        // Already paid (or failed): a late failure changes nothing.
         let result = upsert(self, purchase, PurchaseStatus::Failed)
             .condition_expression("attribute_not_exists(pk) OR #status = :pending")
             .expression_attribute_values(":pending", attrs::s(PurchaseStatus::Pending.as_str()))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(()),
-            // Already paid (or failed): a late failure changes nothing.
-            Err(err)
-                if matches!(
-                    err.as_service_error(),
-                    Some(UpdateItemError::ConditionalCheckFailedException(_))
-                ) =>
-            {
-                Ok(())
-            }
-            Err(err) => Err(unavailable(err)),
-        }
+        unless_condition_failed(result)
     }
 
     async fn claw_back(
