@@ -12,9 +12,7 @@ use artforge_domain::{
 };
 use aws_sdk_dynamodb::{
     operation::{transact_write_items::TransactWriteItemsError, update_item::UpdateItemError},
-    types::{
-        AttributeValue, Delete, KeysAndAttributes, Put, ReturnValue, TransactWriteItem, Update,
-    },
+    types::{AttributeValue, Delete, Put, ReturnValue, TransactWriteItem, Update},
 };
 use time::OffsetDateTime;
 
@@ -241,44 +239,14 @@ impl DynamoStore {
         &self,
         wanted: impl Iterator<Item = (UserId, ImageId)>,
     ) -> Result<HashMap<ImageId, Image>, StoreError> {
-        let mut keys: Vec<Item> = wanted
-            .collect::<HashSet<_>>()
-            .into_iter()
+        let wanted = wanted
             .map(|(owner, id)| attrs::key(keys::user(owner), keys::image(id)))
             .collect();
         let mut found = HashMap::new();
-        let mut attempts = 0;
-        while !keys.is_empty() {
-            let chunk: Vec<Item> = keys.drain(..keys.len().min(100)).collect();
-            let request = KeysAndAttributes::builder()
-                .set_keys(Some(chunk))
-                .build()
-                .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-            let out = self
-                .client()
-                .batch_get_item()
-                .request_items(self.table(), request)
-                .send()
-                .await
-                .map_err(unavailable)?;
-            for item in out
-                .responses()
-                .and_then(|r| r.get(self.table()))
-                .into_iter()
-                .flatten()
-            {
-                if live(item) {
-                    let image = image_from_item(item)?;
-                    found.insert(image.id, image);
-                }
-            }
-            // Keys DynamoDB did not get to (throttling): ask again, a bounded number of times.
-            if let Some(unprocessed) = out.unprocessed_keys().and_then(|u| u.get(self.table())) {
-                attempts += 1;
-                if attempts > 3 {
-                    return Err(StoreError::Unavailable("image look-up throttled".into()));
-                }
-                keys.extend(unprocessed.keys().iter().cloned());
+        for item in self.batch_get(wanted, None, false).await? {
+            if live(&item) {
+                let image = image_from_item(&item)?;
+                found.insert(image.id, image);
             }
         }
         Ok(found)
@@ -689,41 +657,17 @@ impl Likes for DynamoStore {
         user: UserId,
         ids: &[ImageId],
     ) -> Result<HashSet<ImageId>, StoreError> {
+        let wanted = ids
+            .iter()
+            .map(|id| attrs::key(keys::user(user), keys::like(*id)))
+            .collect();
         let mut liked = HashSet::new();
-        // BatchGetItem takes at most 100 keys.
-        for chunk in ids.chunks(100) {
-            let mut wanted = KeysAndAttributes::builder().projection_expression("sk");
-            let mut unique = HashSet::new();
-            for id in chunk {
-                if unique.insert(*id) {
-                    wanted = wanted.keys(attrs::key(keys::user(user), keys::like(*id)));
-                }
-            }
-            let wanted = wanted
-                .build()
-                .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-            let out = self
-                .client()
-                .batch_get_item()
-                .request_items(self.table(), wanted)
-                .send()
-                .await
-                .map_err(unavailable)?;
-            if out.unprocessed_keys().is_some_and(|k| !k.is_empty()) {
-                return Err(StoreError::Unavailable("like look-up throttled".into()));
-            }
-            for item in out
-                .responses()
-                .and_then(|r| r.get(self.table()))
-                .into_iter()
-                .flatten()
+        for item in self.batch_get(wanted, Some("sk"), false).await? {
+            if let Some(id) = get_s(&item, keys::SK)?
+                .strip_prefix(keys::LIKE_PREFIX)
+                .and_then(|i| i.parse().ok())
             {
-                if let Some(id) = get_s(item, keys::SK)?
-                    .strip_prefix(keys::LIKE_PREFIX)
-                    .and_then(|i| i.parse().ok())
-                {
-                    liked.insert(id);
-                }
+                liked.insert(id);
             }
         }
         Ok(liked)

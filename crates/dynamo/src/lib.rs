@@ -8,6 +8,7 @@
 
 mod accounts;
 mod attrs;
+mod batch;
 mod error;
 mod images;
 mod keys;
