@@ -192,12 +192,11 @@ pub struct Image {
 impl Image {
     /// `images/<userId>/<imageId>/{original.<ext>,<preset>.<ext>,thumbnail.<ext>}` (DESIGN §4).
     pub fn object_key(&self, variant: Variant) -> String {
-        let file = match variant {
-            Variant::Original => format!("original.{}", self.original_ext),
-            Variant::Preset => format!("{}.{}", self.preset, self.variant_ext),
-            Variant::Thumbnail => format!("thumbnail.{}", self.variant_ext),
+        let ext = match variant {
+            Variant::Original => &self.original_ext,
+            Variant::Preset | Variant::Thumbnail => &self.variant_ext,
         };
-        format!("images/{}/{}/{file}", self.owner, self.id)
+        object_key(self.owner, self.id, self.preset, variant, ext)
     }
 
     /// The MIME type of a variant's file.
@@ -235,6 +234,22 @@ impl Image {
     pub fn is_visible_to(&self, user: Option<UserId>) -> bool {
         self.visibility == Visibility::Public || user == Some(self.owner)
     }
+}
+
+/// The key of one file of an image, before the image exists (see [`Image::object_key`]).
+pub fn object_key(
+    owner: UserId,
+    id: ImageId,
+    preset: Preset,
+    variant: Variant,
+    ext: &str,
+) -> String {
+    let file = match variant {
+        Variant::Original => format!("original.{ext}"),
+        Variant::Preset => format!("{preset}.{ext}"),
+        Variant::Thumbnail => format!("thumbnail.{ext}"),
+    };
+    format!("images/{owner}/{id}/{file}")
 }
 
 /// Which of a user's images a list shows; every field narrows it.

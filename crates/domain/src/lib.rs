@@ -4,7 +4,9 @@
 
 pub mod account;
 pub mod billing;
+pub mod catalog;
 pub mod credits;
+pub mod generation;
 pub mod ids;
 pub mod image;
 pub mod ports;
@@ -13,15 +15,21 @@ pub mod validation;
 
 pub use account::{DisplayName, Email, Password, PasswordHash, User};
 pub use billing::{Pack, PackId, Packs, Purchase, PurchaseStatus, refund_share};
+pub use catalog::{Catalog, RawGeneration};
 pub use credits::{
     CreditCause, Credits, InsufficientCredits, LedgerEntry, Movement, Settlement, settle,
+};
+pub use generation::{
+    GenerationRequest, IdempotencyKey, Job, JobError, JobErrorCode, JobStatus, Prompt,
+    ProviderError, ProviderRequest,
 };
 pub use ids::{ImageId, JobId, UserId};
 pub use image::{Image, ImageFilter, Preset, Tag, Tags, Tier, Variant, Visibility};
 pub use ports::{
-    Accounts, CheckoutPage, ClawBack, Download, Fulfilment, ImageFiles, Images, Ledger,
-    LedgerOutcome, Likes, LoginThrottle, NewAccount, Page, PageRequest, PaymentError, Payments,
-    Purchases, Sessions, StoreError,
+    Accounts, CheckoutPage, Claim, ClawBack, Completion, Download, FileUploads, Fulfilment,
+    Idempotency, ImageFiles, ImageProvider, Images, JobQueue, Jobs, Lease, Ledger, LedgerOutcome,
+    Likes, LoginThrottle, NewAccount, Page, PageRequest, PaymentError, Payments, Purchases,
+    QueueError, Sessions, StoreError, SubmitError, Submitted,
 };
 pub use throttle::{FailureWindow, ThrottlePolicy};
 pub use validation::FieldError;

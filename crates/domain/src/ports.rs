@@ -8,6 +8,8 @@ use time::OffsetDateTime;
 use crate::{
     CreditCause, Credits, DisplayName, Email, Image, ImageFilter, ImageId, InsufficientCredits,
     LedgerEntry, Movement, Pack, PasswordHash, Purchase, Tag, Tags, User, UserId, Visibility,
+    generation::{IdempotencyKey, Job, JobError, ProviderError, ProviderRequest},
+    ids::JobId,
     throttle::FailureWindow,
 };
 
@@ -187,6 +189,13 @@ pub trait Images: Send + Sync {
         id: ImageId,
     ) -> impl Future<Output = Result<Option<Image>, StoreError>> + Send;
 
+    /// `owner`'s live images among `ids`, in the order of `ids` (missing ones left out).
+    fn images_by_id(
+        &self,
+        owner: UserId,
+        ids: &[ImageId],
+    ) -> impl Future<Output = Result<Vec<Image>, StoreError>> + Send;
+
     /// One public image of anybody.
     fn public_image(
         &self,
@@ -365,4 +374,142 @@ pub trait Payments: Send + Sync {
         user: &User,
         pack: &Pack,
     ) -> impl Future<Output = Result<CheckoutPage, PaymentError>> + Send;
+}
+
+/// An idempotent submission: the client's key and what the request asked for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Idempotency {
+    pub key: IdempotencyKey,
+    pub fingerprint: String,
+}
+
+/// What submitting a job did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Submitted {
+    /// The job was debited and written now.
+    Created { job: Job, balance: Credits },
+    /// The key was used before for the same request: that job, nothing charged.
+    Replayed { job: Job, balance: Credits },
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SubmitError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The key was used before for a different request.
+    #[error("the idempotency key was used for another request")]
+    KeyReused,
+}
+
+/// A worker's hold on a running job: only its holder may finish it, until it expires.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lease {
+    pub token: String,
+    pub until: OffsetDateTime,
+}
+
+/// What claiming a job for work found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Claim {
+    /// The job is this worker's to run until the lease ends.
+    Claimed(Job, Lease),
+    /// Another worker holds an unexpired lease; try again later.
+    Busy,
+    /// The job is finished; nothing to do.
+    Finished(Job),
+    /// No such job.
+    Missing,
+}
+
+/// What finishing a job did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Completion {
+    /// The job is final now, with this refund (possibly zero).
+    Finished { job: Box<Job>, refunded: Credits },
+    /// The job was no longer this worker's (its lease passed to another, or it was finished).
+    NotYours,
+}
+
+/// Generation jobs, with the credits they cost and give back.
+pub trait Jobs: Send + Sync {
+    /// Debits the job's cost and writes the job (and the idempotency record) in one atomic
+    /// step. `InsufficientCredits` writes nothing.
+    fn submit(
+        &self,
+        job: &Job,
+        idempotency: Option<&Idempotency>,
+    ) -> impl Future<Output = Result<Submitted, SubmitError>> + Send;
+
+    fn job(
+        &self,
+        owner: UserId,
+        id: JobId,
+    ) -> impl Future<Output = Result<Option<Job>, StoreError>> + Send;
+
+    /// The user's jobs, newest first.
+    fn jobs(
+        &self,
+        owner: UserId,
+        page: PageRequest,
+    ) -> impl Future<Output = Result<Page<Job>, StoreError>> + Send;
+
+    /// Takes a queued job, or a running one whose lease expired, for `lease` long.
+    fn claim(
+        &self,
+        owner: UserId,
+        id: JobId,
+        lease: std::time::Duration,
+    ) -> impl Future<Output = Result<Claim, StoreError>> + Send;
+
+    /// Finishes a claimed job in one atomic step: the delivered images' metadata, the final
+    /// status (`succeeded` with any image, else `failed` with `error`), and the refund of what
+    /// was not delivered, at most once per job.
+    fn complete(
+        &self,
+        job: &Job,
+        lease: &Lease,
+        images: &[Image],
+        error: Option<JobError>,
+    ) -> impl Future<Output = Result<Completion, StoreError>> + Send;
+
+    /// Fails a job that is not finished, whoever holds it, with a full refund (the queue gave
+    /// up on it, or it could not be queued).
+    fn abandon(
+        &self,
+        owner: UserId,
+        id: JobId,
+        error: JobError,
+    ) -> impl Future<Output = Result<Completion, StoreError>> + Send;
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("the job queue is unavailable")]
+pub struct QueueError(#[source] pub Box<dyn std::error::Error + Send + Sync>);
+
+/// Where submitted jobs wait for a worker.
+pub trait JobQueue: Send + Sync {
+    fn enqueue(
+        &self,
+        owner: UserId,
+        job: JobId,
+    ) -> impl Future<Output = Result<(), QueueError>> + Send;
+}
+
+/// The image provider. Retries and the job's deadline are the adapter's business; what it
+/// answers is final. One entry per image asked for, each usable bytes or why not.
+pub trait ImageProvider: Send + Sync {
+    fn generate(
+        &self,
+        request: &ProviderRequest,
+    ) -> impl Future<Output = Result<Vec<Result<Vec<u8>, ProviderError>>, ProviderError>> + Send;
+}
+
+/// Writing image files (the worker).
+pub trait FileUploads: Send + Sync {
+    fn put(
+        &self,
+        key: &str,
+        bytes: Vec<u8>,
+        content_type: &str,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }

@@ -1,0 +1,490 @@
+//! The model catalogue: what a user may ask for and what it costs. It comes from configuration
+//! (`config/models.json`, or `MODEL_CATALOG`), never from code, because the provider keeps
+//! renaming its models. Loading checks it whole, so a bad file fails at init, not mid-request.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::{
+    Credits, FieldError, Preset, Tags, Tier,
+    generation::{GenerationRequest, Prompt, ProviderRequest},
+};
+
+/// One quality of a tier and what an image of it costs.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct QualitySpec {
+    pub id: String,
+    pub name: String,
+    /// Credits per image.
+    pub credits: u64,
+    /// The provider's `quality` value.
+    #[serde(skip_serializing)]
+    pub provider_quality: String,
+}
+
+/// A style: the provider has no parameter for it, so it is a sentence added to the prompt.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct StyleSpec {
+    pub id: String,
+    pub name: String,
+    #[serde(skip_serializing)]
+    pub prompt: String,
+}
+
+/// A model tier: the provider model behind it, its limits, qualities, styles and sizes.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TierSpec {
+    pub id: String,
+    pub name: String,
+    pub description: String,
+    #[serde(skip_serializing)]
+    pub provider_model: String,
+    /// The most images one job of this tier makes.
+    pub max_images: u8,
+    /// The most images one provider request returns (`n`); more are asked for in turns.
+    #[serde(skip_serializing)]
+    pub images_per_request: u8,
+    /// What the provider is asked to return (`png`, `jpeg`, `webp`).
+    #[serde(skip_serializing)]
+    pub output_format: String,
+    pub qualities: Vec<QualitySpec>,
+    pub styles: Vec<StyleSpec>,
+    /// Per preset, the provider size to ask for (`WxH`), nearest in aspect to the preset.
+    #[serde(skip_serializing)]
+    pub provider_sizes: BTreeMap<String, String>,
+}
+
+/// A size preset as clients show it.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PresetSpec {
+    pub id: String,
+    pub name: String,
+    pub platforms: Vec<String>,
+    pub width: u32,
+    pub height: u32,
+}
+
+/// The whole catalogue, checked. Serialises as `GET /models` answers it: what a client needs
+/// to build its form, without the provider's model ids.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Catalog {
+    pub tiers: Vec<TierSpec>,
+    pub presets: Vec<PresetSpec>,
+}
+
+/// Why a catalogue cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum CatalogError {
+    #[error("the model catalogue is not valid JSON of the expected shape")]
+    Json(#[from] serde_json::Error),
+    #[error("the model catalogue is inconsistent: {0}")]
+    Invalid(String),
+}
+
+/// The most characters of a prompt, after trimming.
+pub const PROMPT_MAX_CHARS: usize = 2000;
+
+/// A generation request as it arrives, before anything is checked; `None` is "not given".
+#[derive(Debug, Clone, Default)]
+pub struct RawGeneration {
+    pub prompt: Option<String>,
+    pub model: Option<String>,
+    pub style: Option<String>,
+    pub preset: Option<String>,
+    pub quality: Option<String>,
+    pub count: Option<u64>,
+    pub tags: Option<Vec<String>>,
+}
+
+impl Catalog {
+    /// Parses and checks a catalogue: both tiers, every preset with its exact pixels and a
+    /// provider size per tier, at least one quality and style per tier, sane limits.
+    pub fn from_json(raw: &str) -> Result<Self, CatalogError> {
+        let catalog: Self = serde_json::from_str(raw)?;
+        catalog.check()?;
+        Ok(catalog)
+    }
+
+    fn check(&self) -> Result<(), CatalogError> {
+        let invalid = |m: String| Err(CatalogError::Invalid(m));
+        for tier in Tier::ALL {
+            if self.tiers.iter().filter(|t| t.id == tier.as_str()).count() != 1 {
+                return invalid(format!("tier {tier} must be listed exactly once"));
+            }
+        }
+        for preset in Preset::ALL {
+            let Some(spec) = self.presets.iter().find(|p| p.id == preset.as_str()) else {
+                return invalid(format!("preset {preset} is missing"));
+            };
+            if (spec.width, spec.height) != preset.size() {
+                return invalid(format!(
+                    "preset {preset} is {}x{}, not {}x{}",
+                    preset.size().0,
+                    preset.size().1,
+                    spec.width,
+                    spec.height
+                ));
+            }
+        }
+        for tier in &self.tiers {
+            let id = &tier.id;
+            if Tier::parse(id, "model").is_err() {
+                return invalid(format!("unknown tier {id}"));
+            }
+            if tier.provider_model.trim().is_empty() {
+                return invalid(format!("tier {id} has no provider model"));
+            }
+            if !(1..=10).contains(&tier.max_images) || !(1..=10).contains(&tier.images_per_request)
+            {
+                return invalid(format!("tier {id}: image limits must be 1 to 10"));
+            }
+            if !matches!(tier.output_format.as_str(), "png" | "jpeg" | "webp") {
+                return invalid(format!("tier {id}: output format png, jpeg or webp"));
+            }
+            if tier.qualities.is_empty() || tier.styles.is_empty() {
+                return invalid(format!("tier {id} needs a quality and a style"));
+            }
+            if tier.qualities.iter().any(|q| q.credits == 0) {
+                return invalid(format!("tier {id}: every quality costs credits"));
+            }
+            for preset in Preset::ALL {
+                let Some(size) = tier.provider_sizes.get(preset.as_str()) else {
+                    return invalid(format!("tier {id} has no provider size for {preset}"));
+                };
+                if parse_size(size).is_none() {
+                    return invalid(format!("tier {id}: {size} is not WIDTHxHEIGHT"));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Replaces a tier's provider model (deployment parameters override the file).
+    pub fn with_provider_model(mut self, tier: Tier, model: &str) -> Self {
+        if let Some(spec) = self.tiers.iter_mut().find(|t| t.id == tier.as_str()) {
+            spec.provider_model = model.trim().to_owned();
+        }
+        self
+    }
+
+    /// The spec of a tier; every tier has one (checked at load).
+    pub fn tier(&self, tier: Tier) -> Option<&TierSpec> {
+        self.tiers.iter().find(|t| t.id == tier.as_str())
+    }
+
+    /// Checks a request against the catalogue and prices it. Every rejected field is named.
+    /// `style` and `quality` default to the tier's first, `count` to 1, `tags` to none.
+    pub fn validate(&self, raw: RawGeneration) -> Result<GenerationRequest, Vec<FieldError>> {
+        let mut errors = Vec::new();
+        let prompt = match raw.prompt.as_deref().map(Prompt::parse) {
+            None => Err(FieldError::new("prompt", "is required")),
+            Some(p) => p,
+        }
+        .map_err(|e| errors.push(e))
+        .ok();
+        let tier = match raw.model.as_deref() {
+            None => Err(FieldError::new("model", "is required")),
+            Some(m) => Tier::parse(m, "model"),
+        }
+        .map_err(|e| errors.push(e))
+        .ok();
+        let preset = match raw.preset.as_deref() {
+            None => Err(FieldError::new("preset", "is required")),
+            Some(p) => Preset::parse(p, "preset"),
+        }
+        .map_err(|e| errors.push(e))
+        .ok();
+        let tags = Tags::parse(raw.tags.as_deref().unwrap_or_default())
+            .map_err(|e| errors.push(e))
+            .ok();
+
+        let spec = tier.and_then(|t| self.tier(t));
+        let mut choice = |field: &str, given: Option<&str>, ids: Vec<&str>| {
+            let first = ids.first().copied().unwrap_or_default().to_owned();
+            match given {
+                None => Some(first),
+                Some(g) if ids.contains(&g) => Some(g.to_owned()),
+                Some(_) => {
+                    errors.push(FieldError::new(
+                        field,
+                        format!("this model takes {}", ids.join(", ")),
+                    ));
+                    None
+                }
+            }
+        };
+        let (style, quality) = match spec {
+            Some(spec) => (
+                choice(
+                    "style",
+                    raw.style.as_deref(),
+                    spec.styles.iter().map(|s| s.id.as_str()).collect(),
+                ),
+                choice(
+                    "quality",
+                    raw.quality.as_deref(),
+                    spec.qualities.iter().map(|q| q.id.as_str()).collect(),
+                ),
+            ),
+            None => (None, None),
+        };
+        let count = match (raw.count.unwrap_or(1), spec) {
+            (n, Some(spec)) if (1..=u64::from(spec.max_images)).contains(&n) => {
+                u8::try_from(n).ok()
+            }
+            (_, Some(spec)) => {
+                errors.push(FieldError::new(
+                    "count",
+                    format!("this model makes 1 to {} images", spec.max_images),
+                ));
+                None
+            }
+            (_, None) => None,
+        };
+
+        match (prompt, tier, preset, tags, style, quality, count) {
+            (
+                Some(prompt),
+                Some(tier),
+                Some(preset),
+                Some(tags),
+                Some(style),
+                Some(quality),
+                Some(count),
+            ) if errors.is_empty() => Ok(GenerationRequest {
+                prompt,
+                tier,
+                style,
+                preset,
+                quality,
+                count,
+                tags,
+            }),
+            _ => Err(errors),
+        }
+    }
+
+    /// Credits per image of a request; `None` for a request this catalogue does not price
+    /// (it changed since the request was validated).
+    pub fn unit_price(&self, request: &GenerationRequest) -> Option<Credits> {
+        self.tier(request.tier)?
+            .qualities
+            .iter()
+            .find(|q| q.id == request.quality)
+            .map(|q| Credits::new(q.credits))
+    }
+
+    /// What the provider is asked for: the tier's model, the prompt with the style's sentence,
+    /// the size nearest the preset's aspect, the quality's provider value.
+    pub fn provider_request(&self, request: &GenerationRequest) -> Option<ProviderRequest> {
+        let spec = self.tier(request.tier)?;
+        let style = spec.styles.iter().find(|s| s.id == request.style)?;
+        let quality = spec.qualities.iter().find(|q| q.id == request.quality)?;
+        let size = spec.provider_sizes.get(request.preset.as_str())?;
+        let prompt = if style.prompt.trim().is_empty() {
+            request.prompt.as_str().to_owned()
+        } else {
+            format!("{}\n\n{}", request.prompt.as_str(), style.prompt.trim())
+        };
+        Some(ProviderRequest {
+            model: spec.provider_model.clone(),
+            prompt,
+            size: size.clone(),
+            quality: quality.provider_quality.clone(),
+            count: request.count,
+            images_per_request: spec.images_per_request,
+            output_format: spec.output_format.clone(),
+        })
+    }
+}
+
+/// `WIDTHxHEIGHT` as numbers.
+pub fn parse_size(size: &str) -> Option<(u32, u32)> {
+    let (w, h) = size.split_once('x')?;
+    let (w, h) = (w.parse().ok()?, h.parse().ok()?);
+    (w > 0 && h > 0).then_some((w, h))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shipped() -> Catalog {
+        Catalog::from_json(include_str!("../../../config/models.json")).expect("the shipped file")
+    }
+
+    fn raw(model: &str, preset: &str) -> RawGeneration {
+        RawGeneration {
+            prompt: Some("a lighthouse at dawn".into()),
+            model: Some(model.into()),
+            preset: Some(preset.into()),
+            ..RawGeneration::default()
+        }
+    }
+
+    fn fields(errors: Vec<FieldError>) -> Vec<String> {
+        errors.into_iter().map(|e| e.field).collect()
+    }
+
+    #[test]
+    fn the_shipped_catalogue_prices_tiers_as_the_design_says() {
+        let c = shipped();
+        let price = |model: &str, quality: &str| {
+            let req = c
+                .validate(RawGeneration {
+                    quality: Some(quality.into()),
+                    ..raw(model, "square")
+                })
+                .expect("valid");
+            c.unit_price(&req).map(Credits::get)
+        };
+        assert_eq!(price("v2", "low"), Some(1));
+        assert_eq!(price("v2", "medium"), Some(1));
+        assert_eq!(price("v3", "medium"), Some(2));
+        assert_eq!(price("v3", "high"), Some(3));
+        assert_eq!(c.tier(Tier::V2).map(|t| t.max_images), Some(5));
+        assert_eq!(c.tier(Tier::V3).map(|t| t.max_images), Some(1));
+    }
+
+    #[test]
+    fn every_provider_size_of_the_shipped_catalogue_is_the_one_nearest_in_aspect() {
+        // gpt-image-2.x sizes; "nearest" by the log of the aspect ratios.
+        let supported = [(1024u32, 1024u32), (1024, 1536), (1536, 1024)];
+        let aspect = |(w, h): (u32, u32)| f64::from(w) / f64::from(h);
+        let c = shipped();
+        for tier in &c.tiers {
+            for preset in Preset::ALL {
+                let want = aspect(preset.size());
+                let nearest = supported
+                    .iter()
+                    .copied()
+                    .min_by(|a, b| {
+                        (aspect(*a) / want)
+                            .ln()
+                            .abs()
+                            .total_cmp(&(aspect(*b) / want).ln().abs())
+                    })
+                    .expect("sizes");
+                let asked = parse_size(&tier.provider_sizes[preset.as_str()]);
+                assert_eq!(asked, Some(nearest), "{} {preset}", tier.id);
+            }
+        }
+    }
+
+    #[test]
+    fn defaults_fill_style_quality_count_and_tags() {
+        let req = shipped().validate(raw("v3", "story")).expect("valid");
+        assert_eq!(
+            (req.style.as_str(), req.quality.as_str(), req.count),
+            ("vivid", "medium", 1)
+        );
+        assert!(req.tags.is_empty());
+    }
+
+    #[test]
+    fn values_the_tier_does_not_offer_are_named_in_the_errors() {
+        let c = shipped();
+        let err = c
+            .validate(RawGeneration {
+                style: Some("vivid".into()),
+                quality: Some("high".into()),
+                count: Some(6),
+                ..raw("v2", "square")
+            })
+            .expect_err("v2 has no vivid, no high, at most five");
+        assert_eq!(fields(err), ["style", "quality", "count"]);
+        let err = c
+            .validate(RawGeneration {
+                count: Some(2),
+                ..raw("v3", "square")
+            })
+            .expect_err("v3 makes one");
+        assert_eq!(fields(err), ["count"]);
+        let err = c
+            .validate(RawGeneration {
+                count: Some(0),
+                ..raw("v2", "square")
+            })
+            .expect_err("zero images");
+        assert_eq!(fields(err), ["count"]);
+    }
+
+    #[test]
+    fn missing_and_unknown_values_are_all_reported_at_once() {
+        let err = shipped()
+            .validate(RawGeneration {
+                prompt: Some("   ".into()),
+                model: Some("v4".into()),
+                preset: Some("banner".into()),
+                tags: Some(vec!["two words".into()]),
+                ..RawGeneration::default()
+            })
+            .expect_err("nothing is right");
+        assert_eq!(fields(err), ["prompt", "model", "preset", "tags"]);
+        let err = shipped()
+            .validate(RawGeneration::default())
+            .expect_err("empty");
+        assert_eq!(fields(err), ["prompt", "model", "preset"]);
+    }
+
+    #[test]
+    fn the_provider_is_asked_for_the_tier_model_and_the_style_as_words() {
+        let c = shipped().with_provider_model(Tier::V3, "gpt-image-9");
+        let req = c
+            .validate(RawGeneration {
+                style: Some("natural".into()),
+                quality: Some("high".into()),
+                ..raw("v3", "landscape")
+            })
+            .expect("valid");
+        let asked = c.provider_request(&req).expect("priced");
+        assert_eq!(asked.model, "gpt-image-9");
+        assert_eq!(asked.size, "1536x1024");
+        assert_eq!(asked.quality, "high");
+        assert!(
+            asked
+                .prompt
+                .starts_with("a lighthouse at dawn\n\nStyle: natural")
+        );
+        let plain = c.provider_request(&c.validate(raw("v2", "square")).expect("valid"));
+        assert_eq!(
+            plain.map(|p| p.prompt),
+            Some("a lighthouse at dawn".to_owned())
+        );
+    }
+
+    #[test]
+    fn a_catalogue_that_breaks_a_rule_is_refused_at_load() {
+        let good: serde_json::Value =
+            serde_json::from_str(include_str!("../../../config/models.json")).expect("json");
+        let broken = |edit: &dyn Fn(&mut serde_json::Value)| {
+            let mut v = good.clone();
+            edit(&mut v);
+            Catalog::from_json(&v.to_string()).is_err()
+        };
+        assert!(!broken(&|_| {}));
+        assert!(broken(&|v| v["presets"][0]["width"] = 1000.into()));
+        assert!(broken(&|v| v["tiers"][1]["id"] = "v2".into()));
+        assert!(broken(
+            &|v| v["tiers"][0]["qualities"] = serde_json::json!([])
+        ));
+        assert!(broken(&|v| v["tiers"][0]["maxImages"] = 0.into()));
+        assert!(broken(
+            &|v| v["tiers"][0]["providerSizes"]["story"] = "big".into()
+        ));
+        assert!(broken(&|v| v["tiers"][0]["colour"] = "red".into()));
+    }
+
+    #[test]
+    fn the_public_catalogue_does_not_show_provider_model_ids() {
+        let json = serde_json::to_string(&shipped()).expect("serialises");
+        assert!(!json.contains("gpt-image"), "{json}");
+        assert!(json.contains("\"maxImages\":5"));
+    }
+}

@@ -1,0 +1,381 @@
+//! Generation jobs: what a user asked for, what it cost, how far it got, and what the provider
+//! is asked. A job pays up front; what it does not deliver is refunded once (DESIGN §3).
+
+use std::fmt;
+
+use time::OffsetDateTime;
+
+use crate::{Credits, FieldError, ImageId, JobId, Preset, Tags, Tier, UserId};
+
+/// A prompt: trimmed, 1 to [`crate::catalog::PROMPT_MAX_CHARS`] characters, no control
+/// characters but line breaks and tabs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Prompt(String);
+
+impl Prompt {
+    pub fn parse(raw: &str) -> Result<Self, FieldError> {
+        let max = crate::catalog::PROMPT_MAX_CHARS;
+        let text = raw.trim();
+        if text.is_empty() {
+            return Err(FieldError::new("prompt", "must not be empty"));
+        }
+        if text.chars().count() > max {
+            return Err(FieldError::new(
+                "prompt",
+                format!("has at most {max} characters"),
+            ));
+        }
+        if text
+            .chars()
+            .any(|c| c.is_control() && !matches!(c, '\n' | '\t' | '\r'))
+        {
+            return Err(FieldError::new("prompt", "has control characters"));
+        }
+        Ok(Self(text.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A checked generation request (see [`crate::catalog::Catalog::validate`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GenerationRequest {
+    pub prompt: Prompt,
+    pub tier: Tier,
+    pub style: String,
+    pub preset: Preset,
+    pub quality: String,
+    pub count: u8,
+    pub tags: Tags,
+}
+
+impl GenerationRequest {
+    /// A stable text of everything the request asks for, to tell an idempotent replay (same
+    /// text) from a reused key (different text).
+    pub fn fingerprint(&self) -> String {
+        let tags: Vec<&str> = self.tags.iter().map(crate::Tag::as_str).collect();
+        format!(
+            "{}\u{1f}{}\u{1f}{}\u{1f}{}\u{1f}{}\u{1f}{}\u{1f}{}",
+            self.tier,
+            self.style,
+            self.preset,
+            self.quality,
+            self.count,
+            tags.join(","),
+            self.prompt.as_str()
+        )
+    }
+}
+
+/// What one provider call is asked for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProviderRequest {
+    pub model: String,
+    /// The user's prompt with the style's sentence.
+    pub prompt: String,
+    /// `WIDTHxHEIGHT`.
+    pub size: String,
+    pub quality: String,
+    /// Images wanted in all.
+    pub count: u8,
+    /// The most images one request returns; more are asked for in turns.
+    pub images_per_request: u8,
+    /// `png`, `jpeg` or `webp`.
+    pub output_format: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum JobStatus {
+    Queued,
+    Running,
+    Succeeded,
+    Failed,
+}
+
+impl JobStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Queued => "queued",
+            Self::Running => "running",
+            Self::Succeeded => "succeeded",
+            Self::Failed => "failed",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        [Self::Queued, Self::Running, Self::Succeeded, Self::Failed]
+            .into_iter()
+            .find(|s| s.as_str() == raw)
+    }
+
+    pub fn is_final(self) -> bool {
+        matches!(self, Self::Succeeded | Self::Failed)
+    }
+}
+
+impl fmt::Display for JobStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Why a job (or some of its images) failed, as stable codes of DESIGN §7.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum JobErrorCode {
+    /// The provider refused the prompt; changing it may help, retrying will not.
+    ContentPolicyViolation,
+    /// The provider was unreachable, overloaded, out of quota or too slow until the deadline.
+    ProviderUnavailable,
+    /// Anything else: the provider's answer was unusable, or the job could not be finished.
+    GenerationFailed,
+}
+
+impl JobErrorCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ContentPolicyViolation => "content_policy_violation",
+            Self::ProviderUnavailable => "provider_unavailable",
+            Self::GenerationFailed => "generation_failed",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        [
+            Self::ContentPolicyViolation,
+            Self::ProviderUnavailable,
+            Self::GenerationFailed,
+        ]
+        .into_iter()
+        .find(|c| c.as_str() == raw)
+    }
+}
+
+/// A failed job's error: a stable code and words a person can act on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobError {
+    pub code: JobErrorCode,
+    pub message: String,
+}
+
+impl JobError {
+    pub fn new(code: JobErrorCode, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+/// A generation job. `slots` are the ids its images get, chosen when it is created so a
+/// retried attempt writes the same objects (nothing orphaned by a retry).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Job {
+    pub id: JobId,
+    pub owner: UserId,
+    pub status: JobStatus,
+    pub request: GenerationRequest,
+    /// Credits per image, as priced when submitted.
+    pub unit_price: Credits,
+    pub cost: Credits,
+    pub refunded: Credits,
+    pub slots: Vec<ImageId>,
+    /// The images delivered, in slot order.
+    pub images: Vec<ImageId>,
+    pub error: Option<JobError>,
+    pub created_at: OffsetDateTime,
+    pub updated_at: OffsetDateTime,
+}
+
+impl Job {
+    /// A new, queued job for `request` at `unit_price` credits per image.
+    pub fn new(
+        owner: UserId,
+        request: GenerationRequest,
+        unit_price: Credits,
+        now: OffsetDateTime,
+    ) -> Self {
+        let count = request.count;
+        Self {
+            id: JobId::new(),
+            owner,
+            status: JobStatus::Queued,
+            cost: Credits::new(unit_price.get() * u64::from(count)),
+            unit_price,
+            refunded: Credits::ZERO,
+            slots: (0..count).map(|_| ImageId::new()).collect(),
+            images: Vec::new(),
+            error: None,
+            created_at: now,
+            updated_at: now,
+            request,
+        }
+    }
+
+    /// What is owed back when `delivered` of the job's images were made.
+    pub fn refund_for(&self, delivered: usize) -> Credits {
+        let missing = self.slots.len().saturating_sub(delivered) as u64;
+        Credits::new(self.unit_price.get() * missing).min(self.cost)
+    }
+}
+
+/// An `Idempotency-Key` header: 1 to 128 visible ASCII characters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotencyKey(String);
+
+impl IdempotencyKey {
+    pub fn parse(raw: &str) -> Result<Self, FieldError> {
+        if raw.is_empty() || raw.len() > 128 || !raw.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(FieldError::new(
+                "Idempotency-Key",
+                "is 1 to 128 visible ASCII characters",
+            ));
+        }
+        Ok(Self(raw.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A provider failure, classified so the worker knows whether waiting could help.
+#[derive(Debug, thiserror::Error)]
+pub enum ProviderError {
+    /// The prompt (or an image) was refused by the provider's safety system.
+    #[error("the provider refused the prompt: {0}")]
+    ContentPolicy(String),
+    /// Our provider account is out of quota or billing; no retry helps.
+    #[error("the provider account has no quota left: {0}")]
+    QuotaExceeded(String),
+    /// Any other 4xx: the request was wrong; no retry helps.
+    #[error("the provider rejected the request ({status}): {message}")]
+    Rejected { status: u16, message: String },
+    /// 429, 5xx, a transport failure or a timeout, still so after retrying.
+    #[error("the provider is unavailable")]
+    Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// The job's deadline passed before the provider answered.
+    #[error("the provider did not answer before the job's deadline")]
+    DeadlineExceeded,
+    /// The answer had no usable image (no data, a download that failed or was too large).
+    #[error("the provider's answer was unusable: {0}")]
+    BadAnswer(String),
+}
+
+impl ProviderError {
+    /// The job error a person sees for this failure.
+    pub fn job_error(&self) -> JobError {
+        match self {
+            Self::ContentPolicy(_) => JobError::new(
+                JobErrorCode::ContentPolicyViolation,
+                "the prompt was refused by the image provider's content policy; rephrase it and try again",
+            ),
+            Self::QuotaExceeded(_) | Self::Unavailable(_) | Self::DeadlineExceeded => {
+                JobError::new(
+                    JobErrorCode::ProviderUnavailable,
+                    "the image provider is unavailable right now; your credits were refunded, try again later",
+                )
+            }
+            Self::Rejected { .. } | Self::BadAnswer(_) => JobError::new(
+                JobErrorCode::GenerationFailed,
+                "the image provider could not make this image; your credits were refunded",
+            ),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prompts_are_trimmed_and_bounded() {
+        assert_eq!(
+            Prompt::parse("  a cat \n").map(|p| p.0),
+            Ok("a cat".to_owned())
+        );
+        assert!(Prompt::parse(" \n ").is_err());
+        assert!(Prompt::parse(&"é".repeat(2000)).is_ok());
+        assert!(Prompt::parse(&"é".repeat(2001)).is_err());
+        assert!(Prompt::parse("bell\u{7}").is_err());
+        assert!(Prompt::parse("two\nlines\tok").is_ok());
+    }
+
+    #[test]
+    fn a_job_costs_its_images_and_owes_back_what_it_did_not_deliver() {
+        let request = GenerationRequest {
+            prompt: Prompt::parse("x").expect("valid"),
+            tier: Tier::V2,
+            style: "natural".into(),
+            preset: Preset::Story,
+            quality: "low".into(),
+            count: 3,
+            tags: Tags::default(),
+        };
+        let job = Job::new(
+            UserId::new(),
+            request,
+            Credits::new(2),
+            OffsetDateTime::UNIX_EPOCH,
+        );
+        assert_eq!(job.cost, Credits::new(6));
+        assert_eq!(job.slots.len(), 3);
+        assert_eq!(job.refund_for(3), Credits::ZERO);
+        assert_eq!(job.refund_for(2), Credits::new(2));
+        assert_eq!(job.refund_for(0), Credits::new(6));
+        assert_eq!(job.refund_for(7), Credits::ZERO);
+    }
+
+    #[test]
+    fn the_fingerprint_tells_requests_apart() {
+        let base = GenerationRequest {
+            prompt: Prompt::parse("x").expect("valid"),
+            tier: Tier::V2,
+            style: "natural".into(),
+            preset: Preset::Story,
+            quality: "low".into(),
+            count: 3,
+            tags: Tags::default(),
+        };
+        let other = GenerationRequest {
+            count: 2,
+            ..base.clone()
+        };
+        assert_eq!(base.fingerprint(), base.clone().fingerprint());
+        assert_ne!(base.fingerprint(), other.fingerprint());
+    }
+
+    #[test]
+    fn idempotency_keys_are_visible_ascii() {
+        assert!(IdempotencyKey::parse("9f1c-2b").is_ok());
+        assert!(IdempotencyKey::parse("").is_err());
+        assert!(IdempotencyKey::parse("with space").is_err());
+        assert!(IdempotencyKey::parse(&"k".repeat(129)).is_err());
+    }
+
+    #[test]
+    fn provider_failures_become_the_stable_codes() {
+        let code = |e: ProviderError| e.job_error().code.as_str();
+        assert_eq!(
+            code(ProviderError::ContentPolicy("no".into())),
+            "content_policy_violation"
+        );
+        assert_eq!(
+            code(ProviderError::DeadlineExceeded),
+            "provider_unavailable"
+        );
+        assert_eq!(
+            code(ProviderError::QuotaExceeded("q".into())),
+            "provider_unavailable"
+        );
+        assert_eq!(
+            code(ProviderError::BadAnswer("b".into())),
+            "generation_failed"
+        );
+        assert_eq!(
+            JobErrorCode::parse("generation_failed"),
+            Some(JobErrorCode::GenerationFailed)
+        );
+    }
+}
