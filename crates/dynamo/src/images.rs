@@ -34,7 +34,7 @@ fn corrupt(what: &str) -> StoreError {
     StoreError::Corrupt(format!("image item: {what}"))
 }
 
-fn image_item(image: &Image) -> Item {
+pub(crate) fn image_item(image: &Image) -> Item {
     let mut item = attrs::key(keys::user(image.owner), keys::image(image.id));
     item.insert("jobId".into(), attrs::s(image.job.to_string()));
     item.insert("prompt".into(), attrs::s(&image.prompt));
@@ -292,6 +292,13 @@ impl Images for DynamoStore {
             .as_ref()
             .map(image_from_item)
             .transpose()
+    }
+
+    async fn images_by_id(&self, owner: UserId, ids: &[ImageId]) -> Result<Vec<Image>, StoreError> {
+        let mut found = self
+            .images_by_key(ids.iter().map(|id| (owner, *id)))
+            .await?;
+        Ok(ids.iter().filter_map(|id| found.remove(id)).collect())
     }
 
     async fn public_image(&self, id: ImageId) -> Result<Option<Image>, StoreError> {

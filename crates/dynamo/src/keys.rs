@@ -69,3 +69,14 @@ pub fn payment(payment_intent: &str) -> String {
 }
 
 pub const PAYMENT_SK: &str = "PAYMENT";
+
+pub const JOB_PREFIX: &str = "JOB#";
+
+pub fn job(id: artforge_domain::JobId) -> String {
+    format!("{JOB_PREFIX}{id}")
+}
+
+/// An idempotency key of a user's job submissions.
+pub fn idempotency(key: &str) -> String {
+    format!("IDEMPOTENCY#{key}")
+}

@@ -11,6 +11,7 @@ mod attrs;
 mod batch;
 mod error;
 mod images;
+mod jobs;
 mod keys;
 pub mod ledger;
 mod purchases;

@@ -131,6 +131,12 @@ impl ImageFiles for S3Files {
     }
 }
 
+impl artforge_domain::ports::FileUploads for S3Files {
+    async fn put(&self, key: &str, bytes: Vec<u8>, content_type: &str) -> Result<(), StoreError> {
+        S3Files::put(self, key, bytes, content_type).await
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
