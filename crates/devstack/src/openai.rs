@@ -1,0 +1,859 @@
+//! A local stand-in for an OpenAI-compatible images endpoint (DESIGN §8), for dev and tests
+//! only, never deployed: the real provider adapter talks to it offline.
+//!
+//! `POST /v1/images/generations` takes OpenAI's request JSON (`model`, `prompt`, `n`, `size`,
+//! `quality`, `output_format`, `response_format`) and answers OpenAI's shape
+//! `{created, data: [{b64_json} | {url}], background, output_format, quality, size, usage}`
+//! with deterministic pictures: a gradient and shapes drawn from a hash of the prompt and the
+//! image's index, at the requested size, as real PNG, JPEG or WebP (lossless). It checks what
+//! OpenAI checks, answering OpenAI's error shape `{"error": {message, type, param, code}}`:
+//! no `Authorization: Bearer <key>` (any non-empty key) is 401; a body that is not JSON, a
+//! missing `prompt` or `model`, `n` outside 1..=10, an unknown `quality`, `output_format` or
+//! `response_format`, or a `size` that is neither `auto` nor `WIDTHxHEIGHT` with both edges
+//! multiples of 16 from 256 to 3840, aspect at most 3:1 and at most 3840x2160 pixels, is 400
+//! `invalid_request_error`. `GET /v1/files/{id}` serves the pictures of URL answers (the
+//! latest 256), without authentication, like a signed storage URL.
+//!
+//! # Directives
+//!
+//! Tests steer it per prompt, so tests sharing one stand-in do not disturb each other. Calls
+//! are counted per prompt (after the bearer check), and directives are read from the prompt:
+//!
+//! | directive | effect |
+//! |---|---|
+//! | `[fault:429]`, `[fault:429xK]` | 429 `rate_limit_exceeded` with `Retry-After: 1`, always or on the first K calls |
+//! | `[fault:quota]` | 429 `insufficient_quota`, always |
+//! | `[fault:500]`, `[fault:500xK]` | 500 `server_error`, always or on the first K calls |
+//! | `[fault:policy]` | 400 `moderation_blocked` (`image_generation_user_error`), as a safety refusal |
+//! | `[fault:slow=MS]` | sleeps MS milliseconds before answering anything |
+//! | `[fault:corrupt=I]` | the image at index I is undecodable bytes (a PNG signature and junk) |
+//! | `[fault:bigfile]`, `[fault:bigfile=BYTES]` | URL answers' files are padded to at least BYTES (default 8 MiB) and sent chunked, without `Content-Length` |
+//! | `[answer:url]` | answers URLs to this server's `GET /v1/files/{id}` instead of base64 (as does `response_format: "url"`) |
+//! | `[answer:url=HOST]` | the same, with HOST in the URL instead of the request's host (same port) |
+//!
+//! Faults apply in this order: slow, 429, quota, 500, request validation, policy. A bracket
+//! starting `[fault:` or `[answer:` that is not one of these is a 400, so a typo cannot pass
+//! a test by accident. [`OpenAiStandIn::calls`] counts calls per prompt.
+//!
+//! The router's paths are absolute (`/v1/...`) and it has no fallback, so the local dev server
+//! can merge it into its own; [`serve_openai_stand_in`] serves it alone on loopback for tests.
+
+use std::{
+    collections::{HashMap, VecDeque},
+    io::Cursor,
+    net::SocketAddr,
+    sync::{Arc, Mutex, PoisonError},
+    time::Duration,
+};
+
+use axum::{
+    Router,
+    body::{Body, Bytes},
+    extract::{Path, State},
+    http::{HeaderMap, StatusCode, header},
+    response::{IntoResponse, Response},
+    routing::{get, post},
+};
+use base64::Engine;
+use serde_json::{Value, json};
+
+/// How many served files are kept for `GET /v1/files/{id}`.
+const KEPT_FILES: usize = 256;
+/// The default padding of `[fault:bigfile]`.
+const BIGFILE_BYTES: usize = 8 * 1024 * 1024;
+/// What a `[fault:corrupt=I]` image is.
+const CORRUPT: &[u8] = b"\x89PNG\r\n\x1a\nthis is not a picture";
+
+/// The stand-in's shared state; clones share it.
+#[derive(Clone, Default)]
+pub struct OpenAiStandIn {
+    state: Arc<Shared>,
+}
+
+#[derive(Default)]
+struct Shared {
+    calls: Mutex<HashMap<String, usize>>,
+    files: Mutex<Files>,
+}
+
+#[derive(Default)]
+struct Files {
+    order: VecDeque<String>,
+    by_id: HashMap<String, File>,
+}
+
+#[derive(Clone)]
+struct File {
+    bytes: Bytes,
+    content_type: &'static str,
+    /// Sent chunked, without `Content-Length`.
+    chunked: bool,
+}
+
+impl OpenAiStandIn {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// `POST /v1/images/generations` and `GET /v1/files/{id}`.
+    pub fn router(&self) -> Router {
+        Router::new()
+            .route("/v1/images/generations", post(generations))
+            .route("/v1/files/{id}", get(file))
+            .with_state(self.clone())
+    }
+
+    /// Calls so far whose prompt contains `prompt_contains`.
+    pub fn calls(&self, prompt_contains: &str) -> usize {
+        lock(&self.state.calls)
+            .iter()
+            .filter(|(prompt, _)| prompt.contains(prompt_contains))
+            .map(|(_, calls)| calls)
+            .sum()
+    }
+
+    /// Counts a call of `prompt`; returns which call it is, from 1.
+    fn count(&self, prompt: &str) -> usize {
+        let mut calls = lock(&self.state.calls);
+        let n = calls.entry(prompt.to_owned()).or_default();
+        *n += 1;
+        *n
+    }
+
+    fn keep(&self, file: File) -> String {
+        let id = format!("file-{}", ulid::Ulid::generate().to_string().to_lowercase());
+        let mut files = lock(&self.state.files);
+        files.order.push_back(id.clone());
+        files.by_id.insert(id.clone(), file);
+        while files.order.len() > KEPT_FILES {
+            if let Some(old) = files.order.pop_front() {
+                files.by_id.remove(&old);
+            }
+        }
+        id
+    }
+}
+
+/// A poisoned lock only means a handler panicked mid-update of a counter; the data is usable.
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Serves a fresh stand-in on `127.0.0.1` at a free port; returns its API base
+/// (`http://127.0.0.1:PORT/v1`, what `OPENAI_BASE_URL` takes) and its handle.
+///
+/// # Errors
+/// When no loopback port can be bound.
+pub async fn serve_openai_stand_in() -> std::io::Result<(String, OpenAiStandIn)> {
+    let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0))).await?;
+    let address = listener.local_addr()?;
+    let stand_in = OpenAiStandIn::new();
+    let router = stand_in.router();
+    tokio::spawn(async move {
+        if let Err(error) = axum::serve(listener, router).await {
+            tracing::error!(%error, "the OpenAI stand-in stopped");
+        }
+    });
+    Ok((format!("http://{address}/v1"), stand_in))
+}
+
+/// OpenAI's error answer.
+fn error(
+    status: StatusCode,
+    kind: &str,
+    param: Option<&str>,
+    code: Option<&str>,
+    message: &str,
+) -> Response {
+    json_answer(
+        status,
+        &json!({"error": {"message": message, "type": kind, "param": param, "code": code}}),
+    )
+}
+
+fn invalid(param: Option<&str>, code: Option<&str>, message: &str) -> Response {
+    error(
+        StatusCode::BAD_REQUEST,
+        "invalid_request_error",
+        param,
+        code,
+        message,
+    )
+}
+
+fn json_answer(status: StatusCode, body: &Value) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, "application/json")],
+        body.to_string(),
+    )
+        .into_response()
+}
+
+/// What a prompt asks of the stand-in.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Directives {
+    /// Calls that answer 429 rate limit (`usize::MAX`: all).
+    rate_limited: usize,
+    quota: bool,
+    /// Calls that answer 500 (`usize::MAX`: all).
+    server_error: usize,
+    policy: bool,
+    slow_ms: u64,
+    corrupt: Vec<usize>,
+    bigfile: Option<usize>,
+    /// `Some(None)`: URLs on the request's host; `Some(Some(host))`: on `host`.
+    url: Option<Option<String>>,
+}
+
+impl Directives {
+    /// The directives in `prompt`, or the first bracket that looks like one and is not.
+    fn parse(prompt: &str) -> Result<Self, String> {
+        let mut found = Self::default();
+        let mut rest = prompt;
+        while let Some(start) = rest.find('[') {
+            rest = &rest[start + 1..];
+            let Some(end) = rest.find(']') else { break };
+            let inner = &rest[..end];
+            let unknown = || format!("the stand-in has no directive [{inner}]");
+            if let Some(fault) = inner.strip_prefix("fault:") {
+                found.fault(fault).ok_or_else(unknown)?;
+            } else if let Some(answer) = inner.strip_prefix("answer:") {
+                found.url = Some(match answer {
+                    "url" => None,
+                    _ => Some(answer.strip_prefix("url=").ok_or_else(unknown)?.to_owned()),
+                });
+            }
+            rest = &rest[end + 1..];
+        }
+        Ok(found)
+    }
+
+    fn fault(&mut self, fault: &str) -> Option<()> {
+        let times = |spec: &str| match spec {
+            "" => Some(usize::MAX),
+            _ => spec.strip_prefix('x')?.parse().ok(),
+        };
+        if let Some(spec) = fault.strip_prefix("429") {
+            self.rate_limited = times(spec)?;
+        } else if let Some(spec) = fault.strip_prefix("500") {
+            self.server_error = times(spec)?;
+        } else if let Some(ms) = fault.strip_prefix("slow=") {
+            self.slow_ms = ms.parse().ok()?;
+        } else if let Some(index) = fault.strip_prefix("corrupt=") {
+            self.corrupt.push(index.parse().ok()?);
+        } else if let Some(bytes) = fault.strip_prefix("bigfile=") {
+            self.bigfile = Some(bytes.parse().ok()?);
+        } else {
+            match fault {
+                "quota" => self.quota = true,
+                "policy" => self.policy = true,
+                "bigfile" => self.bigfile = Some(BIGFILE_BYTES),
+                _ => return None,
+            }
+        }
+        Some(())
+    }
+}
+
+/// An output format the stand-in draws.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Format {
+    Png,
+    Jpeg,
+    Webp,
+}
+
+impl Format {
+    fn parse(raw: &str) -> Option<Self> {
+        match raw {
+            "png" => Some(Self::Png),
+            "jpeg" => Some(Self::Jpeg),
+            "webp" => Some(Self::Webp),
+            _ => None,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Self::Png => "png",
+            Self::Jpeg => "jpeg",
+            Self::Webp => "webp",
+        }
+    }
+
+    fn content_type(self) -> &'static str {
+        match self {
+            Self::Png => "image/png",
+            Self::Jpeg => "image/jpeg",
+            Self::Webp => "image/webp",
+        }
+    }
+
+    fn image_format(self) -> image::ImageFormat {
+        match self {
+            Self::Png => image::ImageFormat::Png,
+            Self::Jpeg => image::ImageFormat::Jpeg,
+            Self::Webp => image::ImageFormat::WebP,
+        }
+    }
+}
+
+/// A checked request.
+struct Asked {
+    n: usize,
+    width: u32,
+    height: u32,
+    quality: String,
+    format: Format,
+    url: bool,
+}
+
+const QUALITIES: [&str; 6] = ["low", "medium", "high", "auto", "xhigh", "max"];
+
+/// `WIDTHxHEIGHT` (or `auto`) as the GPT image models take it.
+fn parse_size(size: &str) -> Option<(u32, u32)> {
+    if size == "auto" {
+        return Some((1024, 1024));
+    }
+    let (w, h) = size.split_once('x')?;
+    let (w, h): (u32, u32) = (w.parse().ok()?, h.parse().ok()?);
+    let edges_ok = [w, h]
+        .iter()
+        .all(|e| e % 16 == 0 && (256..=3840).contains(e));
+    let aspect_ok = w.max(h) <= 3 * w.min(h);
+    (edges_ok && aspect_ok && u64::from(w) * u64::from(h) <= 3840 * 2160).then_some((w, h))
+}
+
+/// Checks the request the way OpenAI would.
+/// A 400 about one parameter: `param`, `code`, message.
+struct Invalid(&'static str, &'static str, String);
+
+fn check(body: &Value) -> Result<Asked, Invalid> {
+    let text = |field: &str| body.get(field).and_then(Value::as_str);
+    if text("model").is_none_or(str::is_empty) {
+        return Err(Invalid(
+            "model",
+            "missing_required_parameter",
+            "Missing required parameter: 'model'.".into(),
+        ));
+    }
+    let n = match body.get("n") {
+        None | Some(Value::Null) => 1,
+        Some(value) => match value.as_i64() {
+            Some(n) if n < 1 => {
+                return Err(Invalid(
+                    "n",
+                    "integer_below_min_value",
+                    format!(
+                        "Invalid 'n': integer below minimum value. Expected a value >= 1, but got {n} instead."
+                    ),
+                ));
+            }
+            Some(n) if n > 10 => {
+                return Err(Invalid(
+                    "n",
+                    "integer_above_max_value",
+                    format!(
+                        "Invalid 'n': integer above maximum value. Expected a value <= 10, but got {n} instead."
+                    ),
+                ));
+            }
+            Some(n) => usize::try_from(n).unwrap_or(1),
+            None => {
+                return Err(Invalid(
+                    "n",
+                    "invalid_type",
+                    "Invalid type for 'n': expected an integer.".into(),
+                ));
+            }
+        },
+    };
+    let size = text("size").unwrap_or("auto");
+    let Some((width, height)) = parse_size(size) else {
+        return Err(Invalid(
+            "size",
+            "invalid_value",
+            format!(
+                "Invalid value: '{size}'. Supported values are 'auto' and WIDTHxHEIGHT with both edges multiples of 16 from 256 to 3840, an aspect ratio of at most 3:1 and at most 3840x2160 pixels."
+            ),
+        ));
+    };
+    let quality = text("quality").unwrap_or("auto");
+    if !QUALITIES.contains(&quality) {
+        return Err(Invalid(
+            "quality",
+            "invalid_value",
+            format!(
+                "Invalid value: '{quality}'. Supported values are: 'low', 'medium', 'high', 'auto', 'xhigh' and 'max'."
+            ),
+        ));
+    }
+    let format_name = text("output_format").unwrap_or("png");
+    let Some(format) = Format::parse(format_name) else {
+        return Err(Invalid(
+            "output_format",
+            "invalid_value",
+            format!(
+                "Invalid value: '{format_name}'. Supported values are: 'png', 'jpeg', and 'webp'."
+            ),
+        ));
+    };
+    let url = match text("response_format") {
+        None | Some("b64_json") => false,
+        Some("url") => true,
+        Some(other) => {
+            return Err(Invalid(
+                "response_format",
+                "invalid_value",
+                format!("Invalid value: '{other}'. Supported values are: 'url' and 'b64_json'."),
+            ));
+        }
+    };
+    Ok(Asked {
+        n,
+        width,
+        height,
+        quality: if quality == "auto" { "medium" } else { quality }.to_owned(),
+        format,
+        url,
+    })
+}
+
+async fn generations(
+    State(stand_in): State<OpenAiStandIn>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let bearer = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .is_some_and(|key| !key.trim().is_empty());
+    if !bearer {
+        return error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_request_error",
+            None,
+            None,
+            "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).",
+        );
+    }
+    let Ok(body) = serde_json::from_slice::<Value>(&body) else {
+        return invalid(
+            None,
+            None,
+            "We could not parse the JSON body of your request. The OpenAI API expects a JSON payload.",
+        );
+    };
+    let Some(prompt) = body
+        .get("prompt")
+        .and_then(Value::as_str)
+        .filter(|p| !p.is_empty())
+    else {
+        return invalid(
+            Some("prompt"),
+            Some("missing_required_parameter"),
+            "Missing required parameter: 'prompt'.",
+        );
+    };
+    let call = stand_in.count(prompt);
+    let directives = match Directives::parse(prompt) {
+        Ok(directives) => directives,
+        Err(message) => return invalid(Some("prompt"), None, &message),
+    };
+    if directives.slow_ms > 0 {
+        tokio::time::sleep(Duration::from_millis(directives.slow_ms)).await;
+    }
+    if call <= directives.rate_limited {
+        let mut answer = error(
+            StatusCode::TOO_MANY_REQUESTS,
+            "requests",
+            None,
+            Some("rate_limit_exceeded"),
+            "Rate limit reached for images per minute. Please try again in 1s.",
+        );
+        answer
+            .headers_mut()
+            .insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
+        return answer;
+    }
+    if directives.quota {
+        return error(
+            StatusCode::TOO_MANY_REQUESTS,
+            "insufficient_quota",
+            None,
+            Some("insufficient_quota"),
+            "You exceeded your current quota, please check your plan and billing details.",
+        );
+    }
+    if call <= directives.server_error {
+        return error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "server_error",
+            None,
+            None,
+            "The server had an error while processing your request. Sorry about that!",
+        );
+    }
+    let asked = match check(&body) {
+        Ok(asked) => asked,
+        Err(Invalid(param, code, message)) => return invalid(Some(param), Some(code), &message),
+    };
+    if directives.policy {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "image_generation_user_error",
+            None,
+            Some("moderation_blocked"),
+            "Your request was rejected by the safety system. If you believe this is an error, contact us.",
+        );
+    }
+    answer_images(&stand_in, &headers, prompt, &asked, &directives)
+}
+
+fn answer_images(
+    stand_in: &OpenAiStandIn,
+    headers: &HeaderMap,
+    prompt: &str,
+    asked: &Asked,
+    directives: &Directives,
+) -> Response {
+    let own_host = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("localhost");
+    let url_host = match &directives.url {
+        Some(Some(host)) => Some(match own_host.rsplit_once(':') {
+            Some((_, port)) if !own_host.ends_with(']') => format!("{host}:{port}"),
+            _ => host.clone(),
+        }),
+        Some(None) => Some(own_host.to_owned()),
+        None => asked.url.then(|| own_host.to_owned()),
+    };
+    let mut data = Vec::with_capacity(asked.n);
+    for index in 0..asked.n {
+        let bytes = if directives.corrupt.contains(&index) {
+            CORRUPT.to_vec()
+        } else {
+            match encode(
+                &draw(prompt, index, asked.width, asked.height),
+                asked.format,
+            ) {
+                Ok(bytes) => bytes,
+                Err(e) => {
+                    return error(
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        "server_error",
+                        None,
+                        None,
+                        &format!("the stand-in could not encode the picture: {e}"),
+                    );
+                }
+            }
+        };
+        data.push(match &url_host {
+            None => json!({"b64_json": base64::engine::general_purpose::STANDARD.encode(&bytes)}),
+            Some(host) => {
+                let mut bytes = bytes;
+                if let Some(at_least) = directives.bigfile {
+                    bytes.resize(bytes.len().max(at_least), 0);
+                }
+                let id = stand_in.keep(File {
+                    bytes: Bytes::from(bytes),
+                    content_type: asked.format.content_type(),
+                    chunked: directives.bigfile.is_some(),
+                });
+                json!({"url": format!("http://{host}/v1/files/{id}")})
+            }
+        });
+    }
+    let text_tokens = prompt.split_whitespace().count();
+    let image_tokens = asked.n * 272;
+    json_answer(
+        StatusCode::OK,
+        &json!({
+            "created": time::OffsetDateTime::now_utc().unix_timestamp(),
+            "background": "opaque",
+            "data": data,
+            "output_format": asked.format.name(),
+            "quality": asked.quality,
+            "size": format!("{}x{}", asked.width, asked.height),
+            "usage": {
+                "input_tokens": text_tokens,
+                "input_tokens_details": {"text_tokens": text_tokens, "image_tokens": 0},
+                "output_tokens": image_tokens,
+                "total_tokens": text_tokens + image_tokens
+            }
+        }),
+    )
+}
+
+async fn file(State(stand_in): State<OpenAiStandIn>, Path(id): Path<String>) -> Response {
+    let found = lock(&stand_in.state.files).by_id.get(&id).cloned();
+    let Some(file) = found else {
+        return error(
+            StatusCode::NOT_FOUND,
+            "invalid_request_error",
+            Some("id"),
+            None,
+            &format!("No such File object: {id}"),
+        );
+    };
+    let body = if file.chunked {
+        let chunks: Vec<Result<Bytes, std::convert::Infallible>> = file
+            .bytes
+            .chunks(64 * 1024)
+            .map(|c| Ok(file.bytes.slice_ref(c)))
+            .collect();
+        Body::from_stream(futures::stream::iter(chunks))
+    } else {
+        Body::from(file.bytes)
+    };
+    ([(header::CONTENT_TYPE, file.content_type)], body).into_response()
+}
+
+/// FNV-1a: a stable hash (std's `DefaultHasher` may change between Rust releases).
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
+        (hash ^ u64::from(*byte)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
+}
+
+/// SplitMix64: a small, stable stream of numbers from a seed.
+struct Draws(u64);
+
+impl Draws {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    /// A number in `0..bound` (`bound` > 0).
+    fn below(&mut self, bound: u32) -> u32 {
+        u32::try_from(self.next() % u64::from(bound.max(1))).unwrap_or(0)
+    }
+
+    fn colour(&mut self) -> [u8; 3] {
+        let [r, g, b, ..] = self.next().to_le_bytes();
+        [r, g, b]
+    }
+}
+
+/// The picture for `prompt`'s image `index`: a diagonal gradient between two colours and a few
+/// discs and bars, all chosen by the hash of the prompt and the index.
+fn draw(prompt: &str, index: usize, width: u32, height: u32) -> image::RgbImage {
+    let mut draws = Draws(fnv1a(prompt.as_bytes()) ^ (index as u64).wrapping_mul(0x9e37_79b9));
+    let (from, to) = (draws.colour(), draws.colour());
+    let span = u64::from(width) + u64::from(height);
+    let mut picture = image::RgbImage::from_fn(width, height, |x, y| {
+        let t = (u64::from(x) + u64::from(y)) * 255 / span.max(1);
+        let mix = |a: u8, b: u8| {
+            let v = (u64::from(a) * (255 - t) + u64::from(b) * t) / 255;
+            u8::try_from(v).unwrap_or(u8::MAX)
+        };
+        image::Rgb([
+            mix(from[0], to[0]),
+            mix(from[1], to[1]),
+            mix(from[2], to[2]),
+        ])
+    });
+    let shapes = 3 + draws.below(4);
+    for _ in 0..shapes {
+        let colour = image::Rgb(draws.colour());
+        let (cx, cy) = (draws.below(width), draws.below(height));
+        let size = 1 + draws.below(width.min(height) / 4);
+        let (x0, x1) = (cx.saturating_sub(size), (cx + size).min(width));
+        let (y0, y1) = (cy.saturating_sub(size), (cy + size).min(height));
+        let disc = draws.below(2) == 0;
+        for y in y0..y1 {
+            for x in x0..x1 {
+                let (dx, dy) = (i64::from(x) - i64::from(cx), i64::from(y) - i64::from(cy));
+                let inside = !disc || dx * dx + dy * dy <= i64::from(size) * i64::from(size);
+                if inside {
+                    picture.put_pixel(x, y, colour);
+                }
+            }
+        }
+    }
+    picture
+}
+
+fn encode(picture: &image::RgbImage, format: Format) -> Result<Vec<u8>, image::ImageError> {
+    let mut bytes = Cursor::new(Vec::new());
+    picture.write_to(&mut bytes, format.image_format())?;
+    Ok(bytes.into_inner())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn directives_are_read_from_anywhere_in_the_prompt() {
+        let found = Directives::parse(
+            "a cat [fault:429x2] on a mat [fault:corrupt=1][fault:corrupt=3] [answer:url=localhost] [not a directive]",
+        )
+        .expect("known directives");
+        assert_eq!(
+            found,
+            Directives {
+                rate_limited: 2,
+                corrupt: vec![1, 3],
+                url: Some(Some("localhost".into())),
+                ..Directives::default()
+            }
+        );
+        let found = Directives::parse(
+            "[fault:500][fault:quota][fault:policy][fault:slow=250][fault:bigfile]",
+        )
+        .expect("known directives");
+        assert_eq!(found.server_error, usize::MAX);
+        assert!(found.quota && found.policy);
+        assert_eq!(found.slow_ms, 250);
+        assert_eq!(found.bigfile, Some(BIGFILE_BYTES));
+        assert_eq!(
+            Directives::parse("plain").expect("none"),
+            Directives::default()
+        );
+    }
+
+    #[test]
+    fn a_misspelt_directive_is_refused_not_ignored() {
+        for prompt in [
+            "[fault:492]",
+            "[fault:429x]",
+            "[fault:slow]",
+            "[answer:uri]",
+            "[fault:corrupt=one]",
+        ] {
+            assert!(Directives::parse(prompt).is_err(), "{prompt}");
+        }
+    }
+
+    #[test]
+    fn sizes_follow_the_gpt_image_rules() {
+        assert_eq!(parse_size("auto"), Some((1024, 1024)));
+        assert_eq!(parse_size("1024x1536"), Some((1024, 1536)));
+        assert_eq!(parse_size("1536x864"), Some((1536, 864)));
+        assert_eq!(parse_size("3840x2160"), Some((3840, 2160)));
+        for bad in [
+            "1000x1000",
+            "256x1024",
+            "4096x4096",
+            "3840x2176",
+            "big",
+            "1024x",
+            "x1024",
+        ] {
+            assert_eq!(parse_size(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn pictures_are_deterministic_per_prompt_and_index() {
+        let a = draw("a lighthouse", 0, 256, 256);
+        assert_eq!(a, draw("a lighthouse", 0, 256, 256));
+        assert_ne!(a, draw("a lighthouse", 1, 256, 256));
+        assert_ne!(a, draw("a lightship", 0, 256, 256));
+        assert_eq!(draw("x", 0, 512, 256).dimensions(), (512, 256));
+    }
+
+    async fn post(base: &str, key: Option<&str>, body: &Value) -> (StatusCode, Value) {
+        let mut request = reqwest::Client::new()
+            .post(format!("{base}/images/generations"))
+            .header("content-type", "application/json")
+            .body(body.to_string());
+        if let Some(key) = key {
+            request = request.bearer_auth(key);
+        }
+        let answer = request.send().await.expect("the stand-in answers");
+        let status = StatusCode::from_u16(answer.status().as_u16()).expect("a status");
+        let body = answer.bytes().await.expect("a body");
+        (status, serde_json::from_slice(&body).expect("JSON"))
+    }
+
+    #[tokio::test]
+    async fn requests_are_checked_like_openai_checks_them() {
+        let (base, stand_in) = serve_openai_stand_in().await.expect("served");
+        let ok = json!({"model": "m", "prompt": "checks", "size": "256x256"});
+        let (status, answer) = post(&base, None, &ok).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        assert_eq!(answer["error"]["type"], "invalid_request_error");
+        assert_eq!(stand_in.calls("checks"), 0);
+        for (field, value) in [
+            ("size", json!("1000x1000")),
+            ("n", json!(0)),
+            ("n", json!(11)),
+            ("quality", json!("ultra")),
+            ("output_format", json!("gif")),
+        ] {
+            let mut body = ok.clone();
+            body[field] = value.clone();
+            let (status, answer) = post(&base, Some("k"), &body).await;
+            assert_eq!(status, StatusCode::BAD_REQUEST, "{field}={value}");
+            assert_eq!(answer["error"]["type"], "invalid_request_error");
+            assert_eq!(answer["error"]["param"], field);
+        }
+        let (status, answer) = post(&base, Some("k"), &ok).await;
+        assert_eq!(status, StatusCode::OK, "{answer}");
+        assert_eq!(answer["size"], "256x256");
+        assert_eq!(stand_in.calls("checks"), 6);
+    }
+
+    #[tokio::test]
+    async fn jpeg_and_webp_are_drawn_in_their_own_format() {
+        let (base, _stand_in) = serve_openai_stand_in().await.expect("served");
+        for (format, expected) in [
+            ("jpeg", image::ImageFormat::Jpeg),
+            ("webp", image::ImageFormat::WebP),
+            ("png", image::ImageFormat::Png),
+        ] {
+            let body = json!({"model": "m", "prompt": "formats", "size": "512x256", "output_format": format, "n": 2});
+            let (status, answer) = post(&base, Some("k"), &body).await;
+            assert_eq!(status, StatusCode::OK, "{answer}");
+            assert_eq!(answer["output_format"], format);
+            let data = answer["data"].as_array().expect("data");
+            assert_eq!(data.len(), 2);
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(data[0]["b64_json"].as_str().expect("b64_json"))
+                .expect("base64");
+            assert_eq!(image::guess_format(&bytes).expect("known"), expected);
+            let picture = image::load_from_memory(&bytes).expect("decodes");
+            assert_eq!((picture.width(), picture.height()), (512, 256));
+        }
+    }
+
+    #[tokio::test]
+    async fn the_router_works_merged_into_another() {
+        let stand_in = OpenAiStandIn::new();
+        let app = Router::new()
+            .route("/health", get(|| async { "ok" }))
+            .merge(stand_in.router());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let base = format!("http://{}", listener.local_addr().expect("address"));
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        let body = json!({"model": "m", "prompt": "merged [answer:url]", "size": "256x256"});
+        let (status, answer) = post(&format!("{base}/v1"), Some("k"), &body).await;
+        assert_eq!(status, StatusCode::OK, "{answer}");
+        let url = answer["data"][0]["url"].as_str().expect("a URL");
+        assert!(url.starts_with(&format!("{base}/v1/files/")), "{url}");
+        let file = reqwest::get(url).await.expect("served");
+        assert_eq!(file.headers()["content-type"], "image/png");
+        let bytes = file.bytes().await.expect("bytes");
+        assert!(image::load_from_memory(&bytes).is_ok());
+        let health = reqwest::get(format!("{base}/health"))
+            .await
+            .expect("served");
+        assert_eq!(health.text().await.expect("text"), "ok");
+        let missing = reqwest::get(format!("{base}/v1/files/file-nope"))
+            .await
+            .expect("served");
+        assert_eq!(missing.status().as_u16(), 404);
+    }
+}

@@ -1,0 +1,393 @@
+//! The image provider adapter: [`OpenAiProvider`] implements the domain's
+//! [`ImageProvider`] for any OpenAI-compatible images endpoint (`OPENAI_BASE_URL`) through the
+//! `async-openai` client (DESIGN §3).
+//!
+//! - One `POST /images/generations` per job asks for `n` = the job's count, or, when the model
+//!   makes fewer per request ([`ProviderRequest::images_per_request`]), for that many in turns
+//!   until the count is reached. `size`, `quality` and `output_format` are the request's; the
+//!   model id is sent as given (`ImageModel::Other`), so renamed models need no release.
+//! - An answered image is base64 (`b64_json`, decoded here) or a URL, downloaded with
+//!   `reqwest` from allowed hosts only (the API's host and [`ProviderConfig::download_hosts`];
+//!   https, plain http on loopback only), within the request timeout and the job's deadline,
+//!   and stopped at [`ProviderConfig::max_download_bytes`]. The bytes are returned as given:
+//!   the adapter does not decode them, the image pipeline does (and says so when it cannot).
+//! - The answer is one result per image asked for: a missing image, bad base64 or a failed
+//!   download fails that image alone ([`ProviderError::BadAnswer`]). When a later turn fails,
+//!   the images of the earlier turns are kept and the rest carry that turn's error; when the
+//!   first turn fails, the whole call fails.
+//! - Retries, with exponential backoff and full jitter (module `retry`), honouring `Retry-After`,
+//!   until the job's [`ProviderConfig::deadline`]: 429 `rate_limit_exceeded`, 408, 5xx,
+//!   transport failures and per-attempt timeouts ([`ProviderConfig::request_timeout`]). Never
+//!   retried: `insufficient_quota` ([`ProviderError::QuotaExceeded`]), content policy
+//!   ([`ProviderError::ContentPolicy`]) and any other 4xx ([`ProviderError::Rejected`]). A job
+//!   still failing when the next wait would end past the deadline gives up at once with
+//!   [`ProviderError::Unavailable`] (the last failure as its source); a job whose attempt is
+//!   still running at the deadline ends with [`ProviderError::DeadlineExceeded`].
+//! - async-openai's own retry is switched off, and the status and `Retry-After` of a failed
+//!   answer kept: see module `transport`.
+//! - `Rejected { status: 0 }` means refused here, before sending: a quality or output format
+//!   the images API does not have.
+//! - `tracing`: a span per job (model, size, count) and per attempt (n, attempt); the API key
+//!   is never logged, nor a download URL's query (it may be a signature).
+
+mod classify;
+mod download;
+mod retry;
+mod transport;
+
+use std::{fmt, sync::Arc, time::Duration};
+
+use artforge_domain::{ImageProvider, ProviderError, ProviderRequest};
+use async_openai::{
+    Client,
+    config::OpenAIConfig,
+    types::images::{CreateImageRequest, Image, ImageModel, ImageSize, ImagesResponse},
+};
+use backon::Retryable;
+use base64::Engine;
+use secrecy::{ExposeSecret, SecretString};
+use tokio::time::Instant;
+use tracing::Instrument;
+
+use crate::{
+    classify::{Failure, classify},
+    download::{AllowedHosts, Downloader},
+    transport::Transport,
+};
+
+/// OpenAI's own API.
+pub const DEFAULT_API_BASE: &str = "https://api.openai.com/v1";
+/// How long a job may spend on the provider, retries included.
+pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(240);
+/// How long one HTTP attempt may take.
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(120);
+/// The largest image a URL answer may be.
+pub const DEFAULT_MAX_DOWNLOAD_BYTES: usize = 32 * 1024 * 1024;
+
+/// The most images the images API makes per request.
+const MAX_N: u8 = 10;
+
+/// How to reach the provider.
+#[derive(Debug, Clone)]
+pub struct ProviderConfig {
+    /// `OPENAI_BASE_URL`, e.g. [`DEFAULT_API_BASE`].
+    pub api_base: String,
+    /// `OPENAI_API_KEY`.
+    pub api_key: SecretString,
+    /// Per job, retries and turns included.
+    pub deadline: Duration,
+    /// Per HTTP attempt (API call or download).
+    pub request_timeout: Duration,
+    /// The cap on a downloaded image.
+    pub max_download_bytes: usize,
+    /// Hosts URL answers may point at, beside the API's own host.
+    pub download_hosts: Vec<String>,
+}
+
+impl ProviderConfig {
+    /// OpenAI's API with `api_key` and the defaults above.
+    pub fn new(api_key: SecretString) -> Self {
+        Self {
+            api_base: DEFAULT_API_BASE.to_owned(),
+            api_key,
+            deadline: DEFAULT_DEADLINE,
+            request_timeout: DEFAULT_REQUEST_TIMEOUT,
+            max_download_bytes: DEFAULT_MAX_DOWNLOAD_BYTES,
+            download_hosts: Vec::new(),
+        }
+    }
+}
+
+/// The image provider. Built once at init; clones share the HTTP clients.
+#[derive(Clone)]
+pub struct OpenAiProvider {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    api_base: String,
+    client: Client<OpenAIConfig>,
+    downloads: Downloader,
+    deadline: Duration,
+}
+
+impl fmt::Debug for OpenAiProvider {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OpenAiProvider")
+            .field("api_base", &self.inner.api_base)
+            .field("deadline", &self.inner.deadline)
+            .finish_non_exhaustive()
+    }
+}
+
+impl OpenAiProvider {
+    /// # Panics
+    /// At init, on configuration that could never work: an `api_base` that is not an http(s)
+    /// URL, an API key an HTTP header cannot carry (async-openai would panic on every request
+    /// instead), or an HTTP client that cannot be built.
+    pub fn new(config: ProviderConfig) -> Self {
+        let api_base = config.api_base.trim().trim_end_matches('/').to_owned();
+        let base_is_http = reqwest::Url::parse(&api_base)
+            .is_ok_and(|url| matches!(url.scheme(), "http" | "https") && url.has_host());
+        if !base_is_http {
+            panic!("OPENAI_BASE_URL {api_base:?} is not an http(s) URL");
+        }
+        let api_key = config.api_key.expose_secret().trim();
+        if reqwest::header::HeaderValue::from_str(&format!("Bearer {api_key}")).is_err() {
+            panic!("OPENAI_API_KEY has characters an HTTP header cannot carry");
+        }
+        let http = reqwest::Client::builder()
+            .user_agent(concat!("artforge/", env!("CARGO_PKG_VERSION")))
+            .timeout(config.request_timeout)
+            .connect_timeout(config.request_timeout.min(Duration::from_secs(10)))
+            .build()
+            .unwrap_or_else(|e| panic!("the image provider's HTTP client cannot be built: {e}"));
+        let client = Client::build(
+            http.clone(),
+            OpenAIConfig::new()
+                .with_api_base(&api_base)
+                .with_api_key(api_key),
+        )
+        // Replaces async-openai's default stack and its built-in retry (see `transport`).
+        .with_http_service(Transport::new(http));
+        let downloads = Downloader::new(
+            AllowedHosts::new(&api_base, &config.download_hosts),
+            config.request_timeout,
+            config.max_download_bytes,
+        )
+        .unwrap_or_else(|e| panic!("the image download client cannot be built: {e}"));
+        Self {
+            inner: Arc::new(Inner {
+                api_base,
+                client,
+                downloads,
+                deadline: config.deadline,
+            }),
+        }
+    }
+}
+
+impl ImageProvider for OpenAiProvider {
+    #[tracing::instrument(
+        name = "provider_generate",
+        skip_all,
+        fields(model = %request.model, size = %request.size, count = request.count)
+    )]
+    async fn generate(
+        &self,
+        request: &ProviderRequest,
+    ) -> Result<Vec<Result<Vec<u8>, ProviderError>>, ProviderError> {
+        self.inner.generate(request).await
+    }
+}
+
+impl Inner {
+    async fn generate(
+        &self,
+        request: &ProviderRequest,
+    ) -> Result<Vec<Result<Vec<u8>, ProviderError>>, ProviderError> {
+        let deadline = Instant::now() + self.deadline;
+        let template = image_request(request)?;
+        let count = usize::from(request.count);
+        let per_request = usize::from(request.images_per_request.clamp(1, MAX_N));
+        let mut images = Vec::with_capacity(count);
+        while images.len() < count {
+            let n = (count - images.len()).min(per_request);
+            let ask = CreateImageRequest {
+                n: u8::try_from(n).ok(),
+                ..template.clone()
+            };
+            match self.ask(&ask, deadline).await {
+                Ok(answer) => images.extend(self.collect(&answer, n, deadline).await),
+                Err(error) if images.is_empty() => return Err(error),
+                Err(error) => {
+                    tracing::warn!(error = %error, delivered = images.len(), "a later turn failed");
+                    let missing = count - images.len();
+                    images.extend(fan_out(error, missing).into_iter().map(Err));
+                }
+            }
+        }
+        Ok(images)
+    }
+
+    /// One request, retried until it succeeds, fails for good, or the deadline comes.
+    async fn ask(
+        &self,
+        request: &CreateImageRequest,
+        deadline: Instant,
+    ) -> Result<ImagesResponse, ProviderError> {
+        let client = &self.client;
+        let n = request.n.unwrap_or(1);
+        let mut attempt: u32 = 0;
+        let attempts = move || {
+            attempt += 1;
+            let span = tracing::info_span!("provider_attempt", n, attempt);
+            async move {
+                let answer = client.images().generate(request.clone()).await;
+                answer.map_err(classify)
+            }
+            .instrument(span)
+        };
+        let retried = attempts
+            .retry(retry::backoff())
+            .when(Failure::is_transient)
+            .adjust(move |failure: &Failure, backoff| {
+                let remaining = deadline.saturating_duration_since(Instant::now());
+                retry::next_delay(backoff?, failure.retry_after(), remaining)
+            })
+            .notify(|failure: &Failure, delay: Duration| {
+                if let Failure::Transient { source, .. } = failure {
+                    tracing::warn!(error = %source, delay_ms = delay.as_millis(), "retrying");
+                }
+            });
+        match tokio::time::timeout_at(deadline, retried).await {
+            Ok(Ok(answer)) => Ok(answer),
+            Ok(Err(failure)) => Err(failure.into_provider_error()),
+            Err(_elapsed) => Err(ProviderError::DeadlineExceeded),
+        }
+    }
+
+    /// The `n` images of an answer, decoded from base64 or downloaded, in order.
+    async fn collect(
+        &self,
+        answer: &ImagesResponse,
+        n: usize,
+        deadline: Instant,
+    ) -> Vec<Result<Vec<u8>, ProviderError>> {
+        let got = answer.data.len();
+        let images = (0..n).map(|index| async move {
+            match answer.data.get(index).map(AsRef::as_ref) {
+                None => Err(ProviderError::BadAnswer(format!(
+                    "the provider answered {got} images of the {n} asked for"
+                ))),
+                Some(Image::B64Json { b64_json, .. }) => base64::engine::general_purpose::STANDARD
+                    .decode(b64_json.as_bytes())
+                    .map_err(|e| {
+                        ProviderError::BadAnswer(format!("image {index} is not base64: {e}"))
+                    }),
+                Some(Image::Url { url, .. }) => self.downloads.fetch(url, deadline).await,
+            }
+        });
+        futures::future::join_all(images).await
+    }
+}
+
+/// The images API request for `request`, without `n`.
+fn image_request(request: &ProviderRequest) -> Result<CreateImageRequest, ProviderError> {
+    Ok(CreateImageRequest {
+        prompt: request.prompt.clone(),
+        model: ImageModel::Other(request.model.clone()),
+        size: Some(ImageSize::Other(request.size.clone())),
+        quality: known("quality", &request.quality)?,
+        output_format: known("output_format", &request.output_format)?,
+        ..CreateImageRequest::default()
+    })
+}
+
+/// `value` as one of async-openai's enums (empty: not sent).
+fn known<T: serde::de::DeserializeOwned>(
+    field: &str,
+    value: &str,
+) -> Result<Option<T>, ProviderError> {
+    if value.is_empty() {
+        return Ok(None);
+    }
+    serde_json::from_value(serde_json::Value::String(value.to_owned()))
+        .map(Some)
+        .map_err(|_| ProviderError::Rejected {
+            status: 0,
+            message: format!("not sent: the images API has no {field} {value:?}"),
+        })
+}
+
+/// One error for each of `slots` images; an `Unavailable` source is shared, not flattened.
+fn fan_out(error: ProviderError, slots: usize) -> Vec<ProviderError> {
+    let each = |make: &dyn Fn() -> ProviderError| (0..slots).map(|_| make()).collect();
+    match error {
+        ProviderError::Unavailable(source) => {
+            let shared = Shared(Arc::from(source));
+            each(&|| ProviderError::Unavailable(Box::new(shared.clone())))
+        }
+        ProviderError::ContentPolicy(m) => each(&|| ProviderError::ContentPolicy(m.clone())),
+        ProviderError::QuotaExceeded(m) => each(&|| ProviderError::QuotaExceeded(m.clone())),
+        ProviderError::Rejected { status, message } => each(&|| ProviderError::Rejected {
+            status,
+            message: message.clone(),
+        }),
+        ProviderError::DeadlineExceeded => each(&|| ProviderError::DeadlineExceeded),
+        ProviderError::BadAnswer(m) => each(&|| ProviderError::BadAnswer(m.clone())),
+    }
+}
+
+/// One error behind several images.
+#[derive(Debug, Clone)]
+struct Shared(Arc<dyn std::error::Error + Send + Sync>);
+
+impl fmt::Display for Shared {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.0, f)
+    }
+}
+
+impl std::error::Error for Shared {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.0.source()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(quality: &str, output_format: &str) -> ProviderRequest {
+        ProviderRequest {
+            model: "gpt-image-9-preview".into(),
+            prompt: "a lighthouse".into(),
+            size: "1536x864".into(),
+            quality: quality.into(),
+            count: 1,
+            images_per_request: 1,
+            output_format: output_format.into(),
+        }
+    }
+
+    #[test]
+    fn model_and_size_are_sent_as_configured_even_when_async_openai_does_not_know_them() {
+        let body = serde_json::to_value(image_request(&request("high", "webp")).expect("known"))
+            .expect("serialises");
+        assert_eq!(body["model"], "gpt-image-9-preview");
+        assert_eq!(body["size"], "1536x864");
+        assert_eq!(body["quality"], "high");
+        assert_eq!(body["output_format"], "webp");
+        assert!(body.get("response_format").is_none(), "{body}");
+    }
+
+    #[test]
+    fn a_quality_the_images_api_lacks_is_refused_before_sending() {
+        let refused = image_request(&request("ultra", "png")).expect_err("unknown quality");
+        assert!(
+            matches!(&refused, ProviderError::Rejected { status: 0, message } if message.contains("ultra")),
+            "{refused:?}"
+        );
+        assert!(image_request(&request("low", "gif")).is_err());
+    }
+
+    #[test]
+    fn a_failed_later_turn_gives_each_missing_image_the_same_error_and_cause() {
+        let cause = std::io::Error::other("connection reset");
+        let errors = fan_out(ProviderError::Unavailable(Box::new(cause)), 3);
+        assert_eq!(errors.len(), 3);
+        for error in errors {
+            let ProviderError::Unavailable(source) = error else {
+                panic!("expected Unavailable");
+            };
+            assert_eq!(source.to_string(), "connection reset");
+        }
+        let errors = fan_out(ProviderError::ContentPolicy("no".into()), 2);
+        assert!(
+            errors
+                .iter()
+                .all(|e| matches!(e, ProviderError::ContentPolicy(m) if m == "no"))
+        );
+    }
+}
