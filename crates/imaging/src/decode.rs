@@ -1,0 +1,85 @@
+//! Sniff, check the header against the pixel limit, decode, flatten to RGB8.
+
+use std::io::Cursor;
+
+use image::{DynamicImage, ImageDecoder, ImageReader, Limits};
+
+use crate::{Decoded, Frame, PipelineError, SourceFormat};
+
+/// Bytes per pixel of the widest layout a decoder may produce (RGBA, 16 bits per channel),
+/// so the decoders' own allocation limit never trips before the pixel limit does.
+const WIDEST_PIXEL: u64 = 8;
+/// Headroom for decoders' working buffers on top of the output.
+const DECODER_SLACK: u64 = 64 * 1024 * 1024;
+
+pub(crate) fn decode(source: &[u8], max_pixels: u64) -> Result<Decoded, PipelineError> {
+    let format =
+        SourceFormat::sniff(source).map_err(|detected| PipelineError::Unsupported { detected })?;
+
+    let mut reader = ImageReader::with_format(Cursor::new(source), format.image_format());
+    let mut limits = Limits::default();
+    limits.max_alloc = Some(
+        max_pixels
+            .saturating_mul(WIDEST_PIXEL)
+            .saturating_add(DECODER_SLACK),
+    );
+    reader.limits(limits);
+
+    // Reads the header only: the size is known before any pixel is decoded.
+    let mut decoder = reader.into_decoder().map_err(PipelineError::Undecodable)?;
+    let (width, height) = decoder.dimensions();
+    if u64::from(width) * u64::from(height) > max_pixels {
+        return Err(PipelineError::TooLarge {
+            width,
+            height,
+            max_pixels,
+        });
+    }
+    let orientation = decoder.orientation().map_err(PipelineError::Undecodable)?;
+    let mut image = DynamicImage::from_decoder(decoder).map_err(PipelineError::Undecodable)?;
+    image.apply_orientation(orientation);
+
+    let (width, height) = (image.width(), image.height());
+    let rgb = match image {
+        DynamicImage::ImageRgb8(rgb) => rgb.into_raw(),
+        DynamicImage::ImageRgba8(rgba) => flatten_onto_white(rgba.as_raw()),
+        other if other.color().has_alpha() => flatten_onto_white(other.to_rgba8().as_raw()),
+        other => other.to_rgb8().into_raw(),
+    };
+    Ok(Decoded {
+        format,
+        frame: Frame { width, height, rgb },
+    })
+}
+
+/// Composites RGBA8 onto an opaque white background: `c * a + 255 * (1 - a)`, rounded, in
+/// integers (one pass; the renditions are JPEG-compatible RGB, and white is what a
+/// transparent PNG looks like on the site's cards).
+pub(crate) fn flatten_onto_white(rgba: &[u8]) -> Vec<u8> {
+    let mut rgb = vec![0; rgba.len() / 4 * 3];
+    for (out, px) in rgb.chunks_exact_mut(3).zip(rgba.chunks_exact(4)) {
+        if let [r, g, b, a] = *px {
+            let a = u16::from(a);
+            let white = 255 * (255 - a) + 127;
+            for (o, c) in out.iter_mut().zip([r, g, b]) {
+                // At most (255 * 255 + 127) / 255 = 255: the cast cannot truncate.
+                *o = ((u16::from(c) * a + white) / 255) as u8;
+            }
+        }
+    }
+    rgb
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flattening_keeps_opaque_pixels_and_whitens_transparent_ones() {
+        let rgba = [10, 20, 30, 255, 10, 20, 30, 0, 0, 0, 0, 128, 255, 0, 0, 128];
+        assert_eq!(
+            flatten_onto_white(&rgba),
+            [10, 20, 30, 255, 255, 255, 127, 127, 127, 255, 127, 127]
+        );
+    }
+}
