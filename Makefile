@@ -13,12 +13,13 @@ CARGO ?= cargo
 CARGO_FLAGS ?= --locked
 PORT ?= 3000
 
-.PHONY: help setup dev test fmt lint unit template bench deploy clean
+.PHONY: help setup dev test fmt lint unit template bench bench-pipeline deploy clean
 
 help:
 	@echo "make dev     run the whole product on http://127.0.0.1:$(PORT) (Ctrl-C stops it)"
 	@echo "make test    formatting, clippy, every test against moto, template lints"
-	@echo "make bench   criterion benchmarks (token verification, password hashing)"
+	@echo "make bench   the benchmarks (tokens, passwords, history pages, the worker per image, the pipeline)"
+	@echo "make bench-pipeline  the image pipeline against Sharp, per core, side by side (needs node >= 20.9, npm)"
 	@echo "make deploy  sam build + sam deploy (--guided the first time)"
 
 $(VENV)/.installed: requirements-dev.txt
@@ -53,6 +54,9 @@ test: fmt lint unit template
 
 bench: setup
 	$(CARGO) bench $(CARGO_FLAGS) --workspace
+
+bench-pipeline:
+	CARGO="$(CARGO)" CARGO_FLAGS="$(CARGO_FLAGS)" scripts/bench-pipeline
 
 deploy: setup
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check cargo-lambda

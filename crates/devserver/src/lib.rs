@@ -1,12 +1,16 @@
 //! The local server's application: every function's routes, finished once, over the local
 //! resources. `main.rs` starts moto and serves it; a test builds it the same way.
 
-use std::collections::HashMap;
+use std::{collections::HashMap, sync::Arc};
 
-use artforge_devstack::resources::Provisioned;
+use artforge_devstack::{event_source::EventSource, resources::Provisioned};
 use artforge_dynamo::DynamoStore;
 use artforge_http::config::Env;
+use artforge_imaging::Pipeline;
+use artforge_openai::OpenAiProvider;
+use artforge_sqs::SqsQueue;
 use aws_config::SdkConfig;
+use generate::worker::Worker;
 
 pub type Error = Box<dyn std::error::Error + Send + Sync>;
 
@@ -14,15 +18,25 @@ pub type Error = Box<dyn std::error::Error + Send + Sync>;
 /// checkout page sign with it without configuration. Printed at start.
 pub const LOCAL_WEBHOOK_SECRET: &str = "whsec_artforge_local_development_only";
 
-/// The whole API on `port`, over `provisioned` resources reached with `aws`. Configuration
-/// comes from the environment over local defaults (DESIGN §9).
+/// The generation worker as the local server runs it.
+pub type LocalWorker = Worker<DynamoStore, OpenAiProvider, artforge_s3::S3Files>;
+
+/// The local product: the whole API, and the worker its queues feed.
+pub struct App {
+    pub router: axum::Router,
+    pub worker: Arc<LocalWorker>,
+}
+
+/// The whole API on `port`, over `provisioned` resources reached with `aws`, and the worker.
+/// Configuration comes from the environment over local defaults (DESIGN §9); unless
+/// `OPENAI_API_KEY` is set, the image provider is the stand-in served on this port.
 pub fn app(
     aws: &SdkConfig,
     provisioned: &Provisioned,
     port: u16,
     jwt_keys: &str,
-) -> Result<axum::Router, Error> {
-    let env = Env::with_defaults(HashMap::from([
+) -> Result<App, Error> {
+    let mut defaults = HashMap::from([
         ("TABLE_NAME", provisioned.names.table.clone()),
         ("BUCKET_NAME", provisioned.names.bucket.clone()),
         ("QUEUE_URL", provisioned.queue_url.clone()),
@@ -45,7 +59,16 @@ pub fn app(
             "CORS_ALLOWED_ORIGINS",
             format!("http://localhost:{port},http://127.0.0.1:{port}"),
         ),
-    ]));
+        (
+            "DEAD_LETTER_QUEUE_ARN",
+            provisioned.dead_letter_queue_arn.clone(),
+        ),
+    ]);
+    if std::env::var_os("OPENAI_API_KEY").is_none() {
+        defaults.insert("OPENAI_API_KEY", "sk-local-stand-in".to_owned());
+        defaults.insert("OPENAI_BASE_URL", format!("http://127.0.0.1:{port}/v1"));
+    }
+    let env = Env::with_defaults(defaults);
 
     let dynamo = aws_sdk_dynamodb::Client::new(aws);
     let auth_config = auth::Config::from_env(&env)?;
@@ -98,6 +121,37 @@ pub fn app(
         payments,
     ));
 
+    let generate_config = generate::Config::from_env(&env)?;
+    let files = |bucket: &str, ttl| {
+        let s3 = aws_sdk_s3::Client::from_conf(
+            aws_sdk_s3::config::Builder::from(aws)
+                .force_path_style(generate_config.s3_force_path_style)
+                .build(),
+        );
+        artforge_s3::S3Files::new(s3, bucket.to_owned(), ttl)
+    };
+    let generate = generate::routes(generate::GenerateState::new(
+        &generate_config,
+        DynamoStore::new(dynamo.clone(), generate_config.table_name.clone()),
+        SqsQueue::new(
+            aws_sdk_sqs::Client::new(aws),
+            generate_config.queue_url.clone(),
+        ),
+        files(&generate_config.bucket_name, generate_config.presign_ttl),
+    ));
+    let worker_config = generate::WorkerConfig::from_env(&env)?;
+    let worker = Arc::new(Worker {
+        store: DynamoStore::new(dynamo.clone(), worker_config.table_name.clone()),
+        provider: OpenAiProvider::new(worker_config.provider),
+        files: files(&worker_config.bucket_name, generate_config.presign_ttl),
+        catalog: worker_config.catalog,
+        pipeline: Arc::new(Pipeline::new(worker_config.pipeline)),
+        lease: worker_config.lease,
+        dead_letter_queue_arn: worker_config.dead_letter_queue_arn,
+    });
+    // Unless OPENAI_BASE_URL points elsewhere, the stand-in answers on this server.
+    let openai = artforge_devstack::openai::OpenAiStandIn::new();
+
     let origins = artforge_http::cors::origins_from(
         &env.optional("CORS_ALLOWED_ORIGINS").unwrap_or_default(),
     );
@@ -106,9 +160,33 @@ pub fn app(
             .merge(auth)
             .merge(gallery)
             .merge(billing)
-            .merge(stand_in.routes()),
+            .merge(generate)
+            .merge(stand_in.routes())
+            .merge(openai.router()),
     )
     .layer(artforge_http::cors::layer(&origins));
 
-    Ok(app)
+    Ok(App {
+        router: app,
+        worker,
+    })
+}
+
+/// Feeds the generation queue and its dead-letter queue to the worker, as Lambda's event
+/// source mappings do, until the process ends.
+pub async fn run_worker(
+    aws: &SdkConfig,
+    provisioned: &Provisioned,
+    worker: Arc<LocalWorker>,
+) -> Result<(), Error> {
+    let sqs = aws_sdk_sqs::Client::new(aws);
+    for url in [&provisioned.queue_url, &provisioned.dead_letter_queue_url] {
+        let source = EventSource::new(sqs.clone(), url).await?;
+        let worker = worker.clone();
+        tokio::spawn(source.run(move |event| {
+            let worker = worker.clone();
+            async move { worker.handle(event).await }
+        }));
+    }
+    Ok(())
 }

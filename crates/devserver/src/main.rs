@@ -47,6 +47,7 @@ async fn main() -> Result<(), Error> {
         resources::provision(&aws, resources::Names::prefixed("artforge-local")).await?;
 
     let app = artforge_dev::app(&aws, &provisioned, port, &local_jwt_keys(&root)?)?;
+    artforge_dev::run_worker(&aws, &provisioned, app.worker.clone()).await?;
 
     let address = SocketAddr::from(([127, 0, 0, 1], port));
     let listener = tokio::net::TcpListener::bind(address).await?;
@@ -60,8 +61,12 @@ async fn main() -> Result<(), Error> {
         "  Stripe webhook secret: {}",
         artforge_dev::LOCAL_WEBHOOK_SECRET
     );
+    match std::env::var_os("OPENAI_API_KEY") {
+        None => println!("  image provider: the local stand-in at http://{address}/v1"),
+        Some(_) => println!("  image provider: OPENAI_BASE_URL (or OpenAI) with OPENAI_API_KEY"),
+    }
     println!("Ctrl-C stops it.");
-    axum::serve(listener, app)
+    axum::serve(listener, app.router)
         .with_graceful_shutdown(async {
             tokio::signal::ctrl_c().await.ok();
         })

@@ -24,7 +24,9 @@ async fn every_function_answers_at_its_api_gateway_paths_on_the_local_server() {
     let provisioned = resources::provision(&aws, Names::prefixed(&artforge_testkit::unique("dev")))
         .await
         .expect("provisioned");
-    let app = artforge_dev::app(&aws, &provisioned, 3000, artforge_testkit::JWT_KEYS).expect("app");
+    let app = artforge_dev::app(&aws, &provisioned, 3000, artforge_testkit::JWT_KEYS)
+        .expect("app")
+        .router;
 
     let register = Request::post("/auth/register")
         .header(header::CONTENT_TYPE, "application/json")
@@ -74,4 +76,87 @@ async fn every_function_answers_at_its_api_gateway_paths_on_the_local_server() {
             .get(header::ACCESS_CONTROL_ALLOW_ORIGIN)
             .is_none()
     );
+}
+
+#[tokio::test]
+async fn the_local_server_runs_a_job_for_every_preset_through_its_queue_and_stand_in() {
+    let aws = artforge_testkit::sdk_config().await;
+    let provisioned = resources::provision(&aws, Names::prefixed(&artforge_testkit::unique("dev")))
+        .await
+        .expect("provisioned");
+    // Served for real: the worker reaches the OpenAI stand-in on this server's port.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("port");
+    let port = listener.local_addr().expect("address").port();
+    let app = artforge_dev::app(&aws, &provisioned, port, artforge_testkit::JWT_KEYS).expect("app");
+    artforge_dev::run_worker(&aws, &provisioned, app.worker.clone())
+        .await
+        .expect("worker");
+    let router = app.router.clone();
+    tokio::spawn(async move { axum::serve(listener, router).await });
+
+    let register = Request::post("/auth/register")
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(
+            r#"{"email":"lin@example.com","password":"correct horse battery"}"#,
+        ))
+        .expect("request");
+    let (status, body) = call(&app.router, register).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let token = serde_json::from_str::<serde_json::Value>(&body).expect("json")["token"]
+        .as_str()
+        .expect("token")
+        .to_owned();
+    let authed = |request: http::request::Builder| {
+        request.header(header::AUTHORIZATION, format!("Bearer {token}"))
+    };
+
+    let mut jobs = Vec::new();
+    for preset in ["square", "portrait", "story"] {
+        let submit = authed(Request::post("/generations"))
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(format!(
+                r#"{{"prompt":"a harbour at night","model":"v2","preset":"{preset}"}}"#
+            )))
+            .expect("request");
+        let (status, body) = call(&app.router, submit).await;
+        assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+        let json: serde_json::Value = serde_json::from_str(&body).expect("json");
+        jobs.push((preset, json["job"]["id"].as_str().expect("id").to_owned()));
+    }
+    for (preset, id) in jobs {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        let job = loop {
+            let get = authed(Request::get(format!("/generations/{id}")))
+                .body(Body::empty())
+                .expect("request");
+            let (status, body) = call(&app.router, get).await;
+            assert_eq!(status, StatusCode::OK, "{body}");
+            let job: serde_json::Value = serde_json::from_str(&body).expect("json");
+            if job["status"] == "succeeded" || job["status"] == "failed" {
+                break job;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{preset} still {}",
+                job["status"]
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        };
+        assert_eq!(job["status"], "succeeded", "{preset}: {job}");
+        let (width, height) = match preset {
+            "square" => (1080, 1080),
+            "portrait" => (1080, 1350),
+            _ => (1080, 1920),
+        };
+        assert_eq!(job["images"][0]["width"], width);
+        assert_eq!(job["images"][0]["height"], height);
+    }
+    let me = authed(Request::get("/me"))
+        .body(Body::empty())
+        .expect("request");
+    let (_, body) = call(&app.router, me).await;
+    let me: serde_json::Value = serde_json::from_str(&body).expect("json");
+    assert_eq!(me["credits"], 0, "three credits, three jobs");
 }

@@ -1,11 +1,14 @@
 //! The local AWS stand-in: [`moto`] starts moto's server on loopback, [`resources`] creates in
 //! it the table, bucket and queues that `template.yaml` deploys (a test holds the two equal),
-//! and [`sdk_config`] points the AWS SDK at it.
+//! and [`sdk_config`] points the AWS SDK at it. [`event_source`] feeds a queue to a handler as
+//! Lambda's SQS event source mapping does; [`stripe`] and [`openai`] stand in for those APIs.
 
 // The stand-in's Stripe-shaped JSON literals nest deeply.
 #![recursion_limit = "256"]
 
+pub mod event_source;
 pub mod moto;
+pub mod openai;
 pub mod resources;
 pub mod stripe;
 

@@ -55,6 +55,7 @@ pub struct Provisioned {
     pub names: Names,
     pub queue_url: String,
     pub dead_letter_queue_url: String,
+    pub dead_letter_queue_arn: String,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -118,8 +119,17 @@ pub async fn provision(config: &SdkConfig, names: Names) -> Result<Provisioned, 
         .map_err(other("bucket"))?;
 
     let sqs = aws_sdk_sqs::Client::new(config);
+    provision_queues(&sqs, names).await
+}
+
+/// Creates the generation queue and its dead-letter queue named by `names` (the table and
+/// bucket are left alone).
+pub async fn provision_queues(
+    sqs: &aws_sdk_sqs::Client,
+    names: Names,
+) -> Result<Provisioned, ProvisionError> {
     let dead_letter_queue_url =
-        create_queue(&sqs, &names.dead_letter_queue, GENERATION_DLQ, None).await?;
+        create_queue(sqs, &names.dead_letter_queue, GENERATION_DLQ, None).await?;
     let dlq_arn = sqs
         .get_queue_attributes()
         .queue_url(&dead_letter_queue_url)
@@ -130,10 +140,11 @@ pub async fn provision(config: &SdkConfig, names: Names) -> Result<Provisioned, 
         .attributes()
         .and_then(|a| a.get(&QueueAttributeName::QueueArn).cloned())
         .unwrap_or_default();
-    let queue_url = create_queue(&sqs, &names.queue, GENERATION_QUEUE, Some(&dlq_arn)).await?;
+    let queue_url = create_queue(sqs, &names.queue, GENERATION_QUEUE, Some(&dlq_arn)).await?;
     Ok(Provisioned {
         names,
         queue_url,
         dead_letter_queue_url,
+        dead_letter_queue_arn: dlq_arn,
     })
 }

@@ -185,3 +185,47 @@ fn every_function_is_built_the_current_way() {
         assert!(log_group, "{name} has a log group with retention");
     }
 }
+
+#[test]
+fn the_worker_takes_one_job_at_a_time_and_its_lease_fits_the_queue() {
+    let template = template();
+    let worker = resource(&template, "GenerateWorkerFunction");
+    let timeout: u32 = text(&worker["Timeout"]).parse().expect("timeout");
+    assert_eq!(
+        text(&worker["Environment"]["Variables"]["JOB_LEASE_SECONDS"]),
+        timeout.to_string(),
+        "a claimed job is the worker's for exactly as long as it may run"
+    );
+    assert!(
+        GENERATION_QUEUE.visibility_timeout_secs >= 6 * timeout,
+        "visibility {} is at least six times the worker's {timeout} s",
+        GENERATION_QUEUE.visibility_timeout_secs
+    );
+    let deadline: u32 = text(&worker["Environment"]["Variables"]["GENERATION_DEADLINE_SECONDS"])
+        .parse()
+        .expect("deadline");
+    assert!(
+        deadline < timeout,
+        "the provider deadline leaves time to finish"
+    );
+    for (event, queue) in [
+        ("Jobs", "GenerationQueue"),
+        ("DeadJobs", "GenerationDeadLetterQueue"),
+    ] {
+        let source = &worker["Events"][event]["Properties"];
+        assert_eq!(text(&source["BatchSize"]), "1", "{event}");
+        assert_eq!(
+            text(&source["FunctionResponseTypes"][0]),
+            "ReportBatchItemFailures",
+            "{event}"
+        );
+        assert!(
+            format!("{:?}", source["Queue"]).contains(queue),
+            "{event} reads {queue}"
+        );
+        assert!(
+            !source["ScalingConfig"]["MaximumConcurrency"].is_null(),
+            "{event} has bounded concurrency"
+        );
+    }
+}

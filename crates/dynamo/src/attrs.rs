@@ -62,3 +62,32 @@ pub fn key(pk: String, sk: impl Into<String>) -> Item {
         (crate::keys::SK.to_owned(), s(sk)),
     ])
 }
+
+/// The owner named by an item's `USER#<id>` partition key.
+pub fn owner(item: &Item) -> Option<artforge_domain::UserId> {
+    get_s(item, crate::keys::PK)
+        .ok()?
+        .strip_prefix("USER#")?
+        .parse()
+        .ok()
+}
+
+/// The id after `prefix` in an item's sort key (`IMAGE#<id>`, `JOB#<id>`).
+pub fn sk_id<T: FromStr>(item: &Item, prefix: &str) -> Option<T> {
+    get_s(item, crate::keys::SK)
+        .ok()?
+        .strip_prefix(prefix)?
+        .parse()
+        .ok()
+}
+
+/// The strings of a list attribute (tags); absent or not a list is empty.
+pub fn strings<'a>(item: &'a Item, name: &str) -> Vec<&'a str> {
+    match item.get(name) {
+        Some(AttributeValue::L(list)) => list
+            .iter()
+            .filter_map(|v| v.as_s().ok().map(String::as_str))
+            .collect(),
+        _ => Vec::new(),
+    }
+}

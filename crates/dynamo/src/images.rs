@@ -62,21 +62,9 @@ fn tags_value(tags: &Tags) -> AttributeValue {
 }
 
 fn image_from_item(item: &Item) -> Result<Image, StoreError> {
-    let owner = get_s(item, keys::PK)?
-        .strip_prefix("USER#")
-        .and_then(|id| id.parse().ok())
-        .ok_or_else(|| corrupt("owner"))?;
-    let id = get_s(item, keys::SK)?
-        .strip_prefix(keys::IMAGE_PREFIX)
-        .and_then(|id| id.parse().ok())
-        .ok_or_else(|| corrupt("id"))?;
-    let tags: Vec<&str> = match item.get("tags") {
-        Some(AttributeValue::L(list)) => list
-            .iter()
-            .filter_map(|v| v.as_s().ok().map(String::as_str))
-            .collect(),
-        _ => Vec::new(),
-    };
+    let owner = attrs::owner(item).ok_or_else(|| corrupt("owner"))?;
+    let id = attrs::sk_id(item, keys::IMAGE_PREFIX).ok_or_else(|| corrupt("id"))?;
+    let tags = attrs::strings(item, "tags");
     Ok(Image {
         id,
         owner,

@@ -90,21 +90,9 @@ fn job_item(job: &Job) -> Item {
 }
 
 fn job_from_item(item: &Item) -> Result<Job, StoreError> {
-    let owner = get_s(item, keys::PK)?
-        .strip_prefix("USER#")
-        .and_then(|id| id.parse().ok())
-        .ok_or_else(|| corrupt("owner"))?;
-    let id = get_s(item, keys::SK)?
-        .strip_prefix(keys::JOB_PREFIX)
-        .and_then(|id| id.parse().ok())
-        .ok_or_else(|| corrupt("id"))?;
-    let tags: Vec<&str> = match item.get("tags") {
-        Some(AttributeValue::L(list)) => list
-            .iter()
-            .filter_map(|v| v.as_s().ok().map(String::as_str))
-            .collect(),
-        _ => Vec::new(),
-    };
+    let owner = attrs::owner(item).ok_or_else(|| corrupt("owner"))?;
+    let id = attrs::sk_id(item, keys::JOB_PREFIX).ok_or_else(|| corrupt("id"))?;
+    let tags = attrs::strings(item, "tags");
     let error = match attrs::get_opt_s(item, "errorCode")? {
         None => None,
         Some(code) => Some(JobError {
@@ -375,39 +363,10 @@ impl Jobs for DynamoStore {
     }
 
     async fn jobs(&self, owner: UserId, page: PageRequest) -> Result<Page<Job>, StoreError> {
-        let mut query = self
-            .client()
-            .query()
-            .table_name(self.table())
-            .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
-            .expression_attribute_values(":pk", attrs::s(keys::user(owner)))
-            .expression_attribute_values(":prefix", attrs::s(keys::JOB_PREFIX))
-            .scan_index_forward(false)
-            .limit(i32::from(page.limit) + 1);
-        if let Some(after) = page.after {
-            if !after.starts_with(keys::JOB_PREFIX) {
-                return Err(StoreError::BadPosition);
-            }
-            query = query.set_exclusive_start_key(Some(attrs::key(keys::user(owner), after)));
-        }
-        let out = query.send().await.map_err(unavailable)?;
-        let mut items: Vec<&Item> = out
-            .items()
-            .iter()
-            .take(usize::from(page.limit) + 1)
-            .collect();
-        let next = if items.len() > usize::from(page.limit) {
-            items.truncate(usize::from(page.limit));
-            items
-                .last()
-                .map(|last| get_s(last, keys::SK).map(str::to_owned))
-                .transpose()?
-        } else {
-            None
-        };
+        let (items, next) = self.newest_first(owner, keys::JOB_PREFIX, page).await?;
         let items = items
             .into_iter()
-            .map(job_from_item)
+            .map(|item| job_from_item(&item))
             .collect::<Result<_, _>>()?;
         Ok(Page { items, next })
     }

@@ -266,40 +266,10 @@ impl Ledger for DynamoStore {
         user: UserId,
         page: PageRequest,
     ) -> Result<Page<LedgerEntry>, StoreError> {
-        let mut query = self
-            .client()
-            .query()
-            .table_name(self.table())
-            .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
-            .expression_attribute_values(":pk", attrs::s(keys::user(user)))
-            .expression_attribute_values(":prefix", attrs::s(keys::LEDGER_PREFIX))
-            .scan_index_forward(false)
-            // One more than asked, to know whether another page exists.
-            .limit(i32::from(page.limit) + 1);
-        if let Some(after) = page.after {
-            if !after.starts_with(keys::LEDGER_PREFIX) {
-                return Err(StoreError::BadPosition);
-            }
-            query = query.set_exclusive_start_key(Some(attrs::key(keys::user(user), after)));
-        }
-        let out = query.send().await.map_err(unavailable)?;
-        let mut items = out
-            .items()
-            .iter()
-            .take(usize::from(page.limit) + 1)
-            .collect::<Vec<_>>();
-        let next = if items.len() > usize::from(page.limit) {
-            items.truncate(usize::from(page.limit));
-            match items.last() {
-                Some(last) => Some(attrs::get_s(last, keys::SK)?.to_owned()),
-                None => None,
-            }
-        } else {
-            None
-        };
+        let (items, next) = self.newest_first(user, keys::LEDGER_PREFIX, page).await?;
         let items = items
             .into_iter()
-            .map(|item| entry_from_item(user, item))
+            .map(|item| entry_from_item(user, &item))
             .collect::<Result<_, _>>()?;
         Ok(Page { items, next })
     }

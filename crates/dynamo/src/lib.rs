@@ -14,6 +14,7 @@ mod images;
 mod jobs;
 mod keys;
 pub mod ledger;
+mod paging;
 mod purchases;
 pub mod schema;
 mod sessions;

@@ -27,10 +27,7 @@ fn corrupt(what: &str) -> StoreError {
 }
 
 fn purchase_from_item(item: &Item) -> Result<Purchase, StoreError> {
-    let user = get_s(item, keys::PK)?
-        .strip_prefix("USER#")
-        .and_then(|u| u.parse().ok())
-        .ok_or_else(|| corrupt("user"))?;
+    let user = attrs::owner(item).ok_or_else(|| corrupt("user"))?;
     let session = get_s(item, keys::SK)?
         .strip_prefix(keys::PURCHASE_PREFIX)
         .ok_or_else(|| corrupt("session"))?;

@@ -7,7 +7,8 @@
 //! - [`auth`]: the extractor that turns a cookie or bearer token into a signed-in user;
 //! - [`cursor`]: opaque, tamper-evident list cursors bound to a user and a list;
 //! - [`request_id`]: a request id on every response, log line and problem body;
-//! - [`cors`], [`config`]: configured origins and environment reading.
+//! - [`cors`], [`config`]: configured origins and environment reading;
+//! - [`views`]: the image object as every function answers it.
 
 pub mod auth;
 pub mod config;
@@ -20,6 +21,7 @@ pub mod query;
 pub mod request_id;
 pub mod session;
 pub mod token;
+pub mod views;
 
 pub use auth::{Authenticator, SignedIn};
 pub use json::Json;

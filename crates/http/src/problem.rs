@@ -190,8 +190,8 @@ struct ProblemBody<'a> {
     errors: &'a [FieldError],
 }
 
-/// The cause and its sources, joined, for the log.
-fn chain(err: &(dyn StdError + 'static)) -> String {
+/// An error and its sources, joined with `: `, for logs and configuration errors.
+pub fn chain(err: &(dyn StdError + 'static)) -> String {
     let mut text = err.to_string();
     let mut source = err.source();
     while let Some(s) = source {

@@ -1,7 +1,7 @@
 //! The image object as the API answers it (DESIGN §2), with presigned URLs and share links.
 
+use crate::ApiError;
 use artforge_domain::{Image, ImageFiles, UserId, Variant, Visibility};
-use artforge_http::ApiError;
 use serde::Serialize;
 use time::format_description::well_known::Rfc3339;
 

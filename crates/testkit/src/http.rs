@@ -93,9 +93,7 @@ pub fn request(method: &str, path: &str, token: Option<&str>, json: Option<&str>
     }
 }
 
-/// `events/<function>/<case>.<status>.json`: every sample event of a function, sorted, with the
-/// status its name documents and its text.
-pub fn sample_events(function: &str) -> Vec<(String, u16, String)> {
+fn event_files(function: &str) -> Vec<std::path::PathBuf> {
     let dir = artforge_devstack::workspace_root()
         .join("events")
         .join(function);
@@ -107,7 +105,36 @@ pub fn sample_events(function: &str) -> Vec<(String, u16, String)> {
         .collect();
     files.sort();
     files
+}
+
+fn is_sqs(path: &std::path::Path) -> bool {
+    path.to_string_lossy().ends_with(".sqs.json")
+}
+
+/// `events/<function>/<case>.sqs.json`: every SQS sample event of a function, sorted, by case.
+pub fn sqs_events(function: &str) -> Vec<(String, String)> {
+    event_files(function)
         .into_iter()
+        .filter(|p| is_sqs(p))
+        .map(|path| {
+            let name = path
+                .file_name()
+                .and_then(|s| s.to_str())
+                .unwrap_or_default()
+                .trim_end_matches(".sqs.json")
+                .to_owned();
+            let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{name}: {e}"));
+            (name, text)
+        })
+        .collect()
+}
+
+/// `events/<function>/<case>.<status>.json`: every API Gateway sample event of a function,
+/// sorted, with the status its name documents and its text (SQS events are [`sqs_events`]).
+pub fn sample_events(function: &str) -> Vec<(String, u16, String)> {
+    event_files(function)
+        .into_iter()
+        .filter(|p| !is_sqs(p))
         .map(|path| {
             let name = path
                 .file_stem()

@@ -100,3 +100,18 @@ pub async fn signed_in_user(store: &DynamoStore) -> (artforge_domain::UserId, St
         .token;
     (id, token)
 }
+
+/// A new, empty queue and its dead-letter queue, as the generation queues are deployed;
+/// returns the client and both queue URLs.
+pub async fn fresh_queues() -> (
+    aws_sdk_sqs::Client,
+    artforge_devstack::resources::Provisioned,
+) {
+    let config = sdk_config().await;
+    let names = artforge_devstack::resources::Names::prefixed(&unique("q"));
+    let sqs = aws_sdk_sqs::Client::new(&config);
+    match artforge_devstack::resources::provision_queues(&sqs, names).await {
+        Ok(provisioned) => (sqs, provisioned),
+        Err(e) => panic!("creating test queues: {e:?}"),
+    }
+}

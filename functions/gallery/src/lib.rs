@@ -4,7 +4,6 @@
 
 pub mod config;
 mod routes;
-mod views;
 
 use std::sync::Arc;
 

@@ -11,6 +11,7 @@ use artforge_http::{
     ApiError, ErrorCode, Json, Query, SignedIn,
     auth::MaybeSignedIn,
     query::{Listing, PageParams},
+    views::{Detail, ImageView, view},
 };
 use axum::{
     extract::{Path, State},
@@ -20,10 +21,7 @@ use http::{StatusCode, header};
 use serde::{Deserialize, Serialize};
 use tracing::{info, instrument};
 
-use crate::{
-    GalleryState,
-    views::{Detail, ImageView, view},
-};
+use crate::GalleryState;
 
 const IMAGES_LIST: &str = "images";
 const LIKED_LIST: &str = "liked";

@@ -1,0 +1,156 @@
+//! The worker's own cost per image, the provider excluded: claim, the pipeline (decode, cover +
+//! crop to the preset, thumbnail, JPEG q85), three uploads, and the finishing transaction, for
+//! jobs of five 1024x1536 images on the story preset, through the real worker against moto.
+//! The provider is a stand-in that answers at once with pictures rendered before the clock
+//! starts, so nothing of the provider's time is counted. Prints p50/p90 per image of the whole
+//! worker and of the pipeline alone (the rest is uploads and writes).
+//! Run: `cargo bench -p generate --bench worker` (moto from `make setup`).
+
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use artforge_domain::{
+    Catalog, CreditCause, Credits, Job, Ledger, Movement, ProviderError, ProviderRequest,
+    RawGeneration,
+    ports::{ImageProvider, Jobs},
+};
+use artforge_imaging::{Pipeline, PipelineConfig};
+use artforge_sqs::JobMessage;
+use generate::worker::{Outcome, Worker};
+
+const JOBS: usize = 12;
+const IMAGES: u8 = 5;
+
+/// Answers every request at once with the same pictures.
+struct Ready(Vec<Vec<u8>>);
+
+impl ImageProvider for Ready {
+    async fn generate(
+        &self,
+        request: &ProviderRequest,
+    ) -> Result<Vec<Result<Vec<u8>, ProviderError>>, ProviderError> {
+        Ok(self
+            .0
+            .iter()
+            .take(usize::from(request.count))
+            .cloned()
+            .map(Ok)
+            .collect())
+    }
+}
+
+/// A 1024x1536 PNG with gradients and detail, like a provider's answer.
+fn picture(seed: u32) -> Vec<u8> {
+    let image = image::RgbImage::from_fn(1024, 1536, |x, y| {
+        let n = (x.wrapping_mul(7919) ^ y.wrapping_mul(104_729) ^ seed).wrapping_mul(2_654_435_761);
+        image::Rgb([
+            ((x * 255 / 1024) as u8).wrapping_add((n >> 28) as u8),
+            ((y * 255 / 1536) as u8).wrapping_add((n >> 20) as u8 & 15),
+            (((x + y) * 255 / 2560) as u8) ^ ((n >> 24) as u8 & 7),
+        ])
+    });
+    let mut png = Vec::new();
+    image::DynamicImage::ImageRgb8(image)
+        .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+        .expect("png");
+    png
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
+}
+
+fn main() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(bench());
+}
+
+async fn bench() {
+    let store = artforge_testkit::fresh_store().await;
+    let files = artforge_testkit::fresh_files().await;
+    let catalog =
+        Arc::new(Catalog::from_json(generate::config::SHIPPED_CATALOG).expect("catalogue"));
+    let pictures: Vec<Vec<u8>> = (0..u32::from(IMAGES)).map(picture).collect();
+    let pipeline = Arc::new(Pipeline::new(PipelineConfig::default()));
+
+    // The pipeline alone, one image at a time.
+    let mut alone = Vec::new();
+    for png in pictures.iter().cycle().take(20) {
+        let started = Instant::now();
+        pipeline.process(png, (1080, 1920)).expect("processed");
+        alone.push(started.elapsed());
+    }
+    alone.sort();
+
+    let worker = Worker {
+        store: store.clone(),
+        provider: Ready(pictures),
+        files,
+        catalog: catalog.clone(),
+        pipeline,
+        lease: Duration::from_secs(150),
+        dead_letter_queue_arn: None,
+    };
+    let (user, _) = artforge_testkit::signed_in_user(&store).await;
+    store
+        .apply(
+            user,
+            &CreditCause::Purchase {
+                checkout_session: "cs_bench".into(),
+            },
+            Movement::Grant(Credits::new(1000)),
+        )
+        .await
+        .expect("credits");
+
+    let mut per_image = Vec::new();
+    for n in 0..JOBS {
+        let request = catalog
+            .validate(RawGeneration {
+                prompt: Some(format!("bench {n}")),
+                model: Some("v2".into()),
+                preset: Some("story".into()),
+                count: Some(u64::from(IMAGES)),
+                ..RawGeneration::default()
+            })
+            .expect("valid");
+        let job = Job::new(
+            user,
+            request,
+            Credits::new(1),
+            time::OffsetDateTime::now_utc(),
+        );
+        store.submit(&job, None).await.expect("submitted");
+        let started = Instant::now();
+        let outcome = worker
+            .run(JobMessage {
+                user_id: user,
+                job_id: job.id,
+            })
+            .await;
+        let elapsed = started.elapsed();
+        assert!(matches!(outcome, Outcome::Finished), "{outcome:?}");
+        if n > 0 {
+            // The first job warms the connections.
+            per_image.push(elapsed / u32::from(IMAGES));
+        }
+    }
+    per_image.sort();
+    println!(
+        "worker per image, provider excluded ({} jobs of {IMAGES} story images, 1024x1536 PNG in): p50 {:.1} ms, p90 {:.1} ms",
+        per_image.len(),
+        percentile(&per_image, 0.5).as_secs_f64() * 1e3,
+        percentile(&per_image, 0.9).as_secs_f64() * 1e3,
+    );
+    println!(
+        "  of which the pipeline alone, one image at a time: p50 {:.1} ms, p90 {:.1} ms (images of a job run concurrently)",
+        percentile(&alone, 0.5).as_secs_f64() * 1e3,
+        percentile(&alone, 0.9).as_secs_f64() * 1e3,
+    );
+}

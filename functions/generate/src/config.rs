@@ -1,0 +1,185 @@
+//! The generate functions' configuration, read once at init: the API's ([`Config`]) and the
+//! worker's ([`WorkerConfig`]), with the model catalogue both price and run jobs by.
+
+use std::{sync::Arc, time::Duration};
+
+use artforge_domain::{Catalog, Tier};
+use artforge_http::{
+    config::{ConfigError, Env},
+    problem::chain,
+    session::SessionConfig,
+};
+use artforge_imaging::{OutputFormat, PipelineConfig};
+use artforge_openai::ProviderConfig;
+use secrecy::SecretString;
+
+/// The catalogue shipped with the code, used when `MODEL_CATALOG` is not set.
+pub const SHIPPED_CATALOG: &str = include_str!("../../../config/models.json");
+
+/// The catalogue: `MODEL_CATALOG` (inline JSON, or the path of a JSON file) or the shipped
+/// `config/models.json`, then `MODEL_ID_V2` / `MODEL_ID_V3` to swap a tier's provider model
+/// without touching the file.
+pub fn catalog(env: &Env) -> Result<Catalog, ConfigError> {
+    let invalid = |reason: String| ConfigError::Invalid {
+        name: "MODEL_CATALOG",
+        reason,
+    };
+    let raw = match env.optional("MODEL_CATALOG") {
+        None => SHIPPED_CATALOG.to_owned(),
+        Some(inline) if inline.trim_start().starts_with('{') => inline,
+        Some(path) => {
+            std::fs::read_to_string(path.trim()).map_err(|e| invalid(format!("{path}: {e}")))?
+        }
+    };
+    let mut catalog = Catalog::from_json(&raw).map_err(|e| invalid(chain(&e)))?;
+    for (tier, name) in [(Tier::V2, "MODEL_ID_V2"), (Tier::V3, "MODEL_ID_V3")] {
+        if let Some(model) = env.optional(name) {
+            catalog = catalog.with_provider_model(tier, &model);
+        }
+    }
+    Ok(catalog)
+}
+
+/// The generation API.
+#[derive(Debug)]
+pub struct Config {
+    pub table_name: String,
+    pub bucket_name: String,
+    pub queue_url: String,
+    pub session: SessionConfig,
+    pub presign_ttl: Duration,
+    pub public_base_url: String,
+    pub s3_force_path_style: bool,
+    pub catalog: Arc<Catalog>,
+}
+
+impl Config {
+    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        Ok(Self {
+            table_name: env.required("TABLE_NAME")?,
+            bucket_name: env.required("BUCKET_NAME")?,
+            queue_url: env.required("QUEUE_URL")?,
+            session: SessionConfig::from_env(env)?,
+            presign_ttl: Duration::from_secs(env.parsed_or("PRESIGN_TTL_SECONDS", 300)?),
+            public_base_url: env
+                .optional("PUBLIC_BASE_URL")
+                .unwrap_or_else(|| "http://127.0.0.1:3000".into())
+                .trim_end_matches('/')
+                .to_owned(),
+            s3_force_path_style: env.parsed_or("S3_FORCE_PATH_STYLE", false)?,
+            catalog: Arc::new(catalog(env)?),
+        })
+    }
+}
+
+/// The job worker.
+#[derive(Debug)]
+pub struct WorkerConfig {
+    pub table_name: String,
+    pub bucket_name: String,
+    pub s3_force_path_style: bool,
+    /// Messages from this queue are jobs that exhausted their retries: fail and refund them.
+    pub dead_letter_queue_arn: Option<String>,
+    /// How long a claimed job is the worker's alone: the worker's own timeout.
+    pub lease: Duration,
+    pub catalog: Arc<Catalog>,
+    pub provider: ProviderConfig,
+    pub pipeline: PipelineConfig,
+}
+
+impl WorkerConfig {
+    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        let format: OutputFormat = env.parsed_or("IMAGE_FORMAT", OutputFormat::Jpeg)?;
+        let quality: u8 = env.parsed_or("IMAGE_QUALITY", 85)?;
+        if !(1..=100).contains(&quality) {
+            return Err(ConfigError::Invalid {
+                name: "IMAGE_QUALITY",
+                reason: "must be 1 to 100".into(),
+            });
+        }
+        let mut provider = ProviderConfig::new(SecretString::from(
+            env.optional("OPENAI_API_KEY").unwrap_or_default(),
+        ));
+        if let Some(base) = env.optional("OPENAI_BASE_URL") {
+            provider.api_base = base;
+        }
+        provider.deadline = Duration::from_secs(
+            env.parsed_or("GENERATION_DEADLINE_SECONDS", provider.deadline.as_secs())?,
+        );
+        if let Some(hosts) = env.optional("OPENAI_DOWNLOAD_HOSTS") {
+            provider.download_hosts = hosts
+                .split(',')
+                .map(str::trim)
+                .filter(|h| !h.is_empty())
+                .map(str::to_owned)
+                .collect();
+        }
+        Ok(Self {
+            table_name: env.required("TABLE_NAME")?,
+            bucket_name: env.required("BUCKET_NAME")?,
+            s3_force_path_style: env.parsed_or("S3_FORCE_PATH_STYLE", false)?,
+            dead_letter_queue_arn: env.optional("DEAD_LETTER_QUEUE_ARN"),
+            lease: Duration::from_secs(env.parsed_or("JOB_LEASE_SECONDS", 300)?),
+            catalog: Arc::new(catalog(env)?),
+            provider,
+            pipeline: PipelineConfig {
+                format,
+                quality,
+                ..PipelineConfig::default()
+            },
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    #[test]
+    fn a_tier_model_id_is_swapped_by_configuration_alone() {
+        let env = Env::with_defaults(HashMap::from([(
+            "MODEL_ID_V3",
+            "gpt-image-3-preview".to_owned(),
+        )]));
+        let catalog = catalog(&env).expect("shipped catalogue");
+        let v3 = catalog.tier(Tier::V3).expect("v3");
+        assert_eq!(v3.provider_model, "gpt-image-3-preview");
+        let v2 = catalog.tier(Tier::V2).expect("v2");
+        assert_eq!(v2.provider_model, "gpt-image-2.5-flare");
+    }
+
+    #[test]
+    fn the_catalogue_can_come_inline_or_from_a_file_and_a_bad_one_stops_init() {
+        let inline = SHIPPED_CATALOG.replace("gpt-image-2.5-flare", "inline-model");
+        let env = Env::with_defaults(HashMap::from([("MODEL_CATALOG", inline.clone())]));
+        let from_inline = catalog(&env).expect("inline");
+        assert_eq!(
+            from_inline
+                .tier(Tier::V2)
+                .map(|t| t.provider_model.as_str()),
+            Some("inline-model")
+        );
+
+        let path = std::env::temp_dir().join(format!("models-{}.json", std::process::id()));
+        std::fs::write(&path, inline).expect("write");
+        let env = Env::with_defaults(HashMap::from([(
+            "MODEL_CATALOG",
+            path.display().to_string(),
+        )]));
+        assert!(catalog(&env).is_ok());
+        std::fs::remove_file(&path).ok();
+
+        let env = Env::with_defaults(HashMap::from([(
+            "MODEL_CATALOG",
+            "{\"tiers\": []}".to_owned(),
+        )]));
+        assert!(matches!(catalog(&env), Err(ConfigError::Invalid { .. })));
+        let env = Env::with_defaults(HashMap::from([(
+            "MODEL_CATALOG",
+            "/no/such/catalogue.json".to_owned(),
+        )]));
+        assert!(matches!(catalog(&env), Err(ConfigError::Invalid { .. })));
+    }
+}

@@ -1,0 +1,28 @@
+//! The generation API Lambda: wiring only. Tracing, config and the AWS clients are built once
+//! at init; the router serves every invocation.
+
+use artforge_dynamo::DynamoStore;
+use artforge_http::config::Env;
+use artforge_s3::S3Files;
+use artforge_sqs::SqsQueue;
+use generate::{Config, GenerateState};
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    lambda_http::tracing::init_default_subscriber();
+    let config = Config::from_env(&Env::process())?;
+    let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let store = DynamoStore::new(
+        aws_sdk_dynamodb::Client::new(&aws),
+        config.table_name.clone(),
+    );
+    let queue = SqsQueue::new(aws_sdk_sqs::Client::new(&aws), config.queue_url.clone());
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&aws)
+            .force_path_style(config.s3_force_path_style)
+            .build(),
+    );
+    let files = S3Files::new(s3, config.bucket_name.clone(), config.presign_ttl);
+    let state = GenerateState::new(&config, store, queue, files);
+    lambda_http::run(generate::router(state)).await
+}

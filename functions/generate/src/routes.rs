@@ -1,0 +1,251 @@
+//! The generation API's handlers: the public catalogue, submitting a job, and the owner's jobs.
+
+use std::collections::{HashMap, HashSet};
+
+use artforge_domain::{
+    Catalog, Image, ImageFiles, ImageId, Images, Job, JobError, JobErrorCode, JobId, JobQueue,
+    JobStatus, Jobs, Likes, RawGeneration, UserId,
+    generation::IdempotencyKey,
+    ports::{Idempotency, SubmitError, Submitted},
+};
+use artforge_http::{
+    ApiError, ErrorCode, Json, Query, SignedIn,
+    query::{Listing, PageParams},
+};
+use axum::{
+    extract::{Path, State},
+    response::{IntoResponse, Response},
+};
+use http::{HeaderMap, HeaderValue, StatusCode, header};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use tracing::{error, info, instrument};
+
+use crate::{
+    GenerateState,
+    views::{JobView, job_view},
+};
+
+const JOBS_LIST: &str = "jobs";
+
+fn not_found() -> ApiError {
+    ApiError::new(ErrorCode::NotFound, "no such job")
+}
+
+/// `GET /models`: the catalogue a client builds its form from (public, cacheable).
+pub async fn models<S, Q, F>(State(state): State<GenerateState<S, Q, F>>) -> Response {
+    let mut response = Json(CatalogView(&state.catalog)).into_response();
+    response.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=300"),
+    );
+    response
+}
+
+#[derive(Serialize)]
+#[serde(transparent)]
+struct CatalogView<'a>(&'a Catalog);
+
+/// The body of `POST /generations`; missing fields are reported by the catalogue's check.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct GenerationBody {
+    prompt: Option<String>,
+    model: Option<String>,
+    style: Option<String>,
+    preset: Option<String>,
+    quality: Option<String>,
+    count: Option<u64>,
+    tags: Option<Vec<String>>,
+}
+
+impl From<GenerationBody> for RawGeneration {
+    fn from(b: GenerationBody) -> Self {
+        Self {
+            prompt: b.prompt,
+            model: b.model,
+            style: b.style,
+            preset: b.preset,
+            quality: b.quality,
+            count: b.count,
+            tags: b.tags,
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct Accepted {
+    job: JobView,
+    credits: u64,
+}
+
+fn idempotency_key(headers: &HeaderMap) -> Result<Option<IdempotencyKey>, ApiError> {
+    let Some(raw) = headers.get("idempotency-key") else {
+        return Ok(None);
+    };
+    let text = raw.to_str().map_err(|_| {
+        artforge_domain::FieldError::new("Idempotency-Key", "is 1 to 128 visible ASCII characters")
+    })?;
+    Ok(Some(IdempotencyKey::parse(text)?))
+}
+
+/// `POST /generations`: check and price the request, debit it with the job in one
+/// transaction, queue the job, answer 202 with the job and the balance. A repeated
+/// `Idempotency-Key` answers the first job and charges nothing.
+#[instrument(skip_all, fields(user_id = %caller.user, job_id))]
+pub async fn create<S, Q, F>(
+    State(state): State<GenerateState<S, Q, F>>,
+    caller: SignedIn,
+    headers: HeaderMap,
+    Json(body): Json<GenerationBody>,
+) -> Result<Response, ApiError>
+where
+    S: Jobs + Images + Likes,
+    Q: JobQueue,
+    F: ImageFiles,
+{
+    let key = idempotency_key(&headers)?;
+    let request = state
+        .catalog
+        .validate(body.into())
+        .map_err(ApiError::validation)?;
+    let unit_price = state
+        .catalog
+        .unit_price(&request)
+        .ok_or_else(|| ApiError::new(ErrorCode::Internal, "the catalogue has no price for this"))?;
+    let job = Job::new(caller.user, request, unit_price, OffsetDateTime::now_utc());
+    tracing::Span::current().record("job_id", tracing::field::display(job.id));
+    let idempotency = key.map(|key| Idempotency {
+        key,
+        fingerprint: job.request.fingerprint(),
+    });
+    let submitted = match state.store.submit(&job, idempotency.as_ref()).await {
+        Ok(s) => s,
+        Err(SubmitError::KeyReused) => {
+            return Err(ApiError::new(
+                ErrorCode::IdempotencyKeyReused,
+                "this Idempotency-Key was used for a different request",
+            ));
+        }
+        Err(SubmitError::Store(e)) => return Err(e.into()),
+    };
+    let (job, balance, replayed) = match submitted {
+        Submitted::Created { job, balance } => {
+            if let Err(err) = state.queue.enqueue(job.owner, job.id).await {
+                // Not queued, so no worker will ever run it: give the credits back now.
+                error!(error = %err, "queueing the job failed; failing it with a refund");
+                let failure = JobError::new(
+                    JobErrorCode::GenerationFailed,
+                    "the job could not be queued; your credits were refunded",
+                );
+                if let Err(e) = state.store.abandon(job.owner, job.id, failure).await {
+                    error!(error = %e, "failing the unqueued job failed; the dead-letter sweep cannot see it");
+                }
+                return Err(ApiError::unavailable(err));
+            }
+            info!(cost = job.cost.get(), "job accepted");
+            (job, balance, false)
+        }
+        Submitted::Replayed { job, balance } => {
+            info!("idempotent replay");
+            (job, balance, true)
+        }
+    };
+    let view = view_of(&state, &job).await?;
+    let mut response = (
+        StatusCode::ACCEPTED,
+        Json(Accepted {
+            job: view,
+            credits: balance.get(),
+        }),
+    )
+        .into_response();
+    if let Ok(location) = HeaderValue::from_str(&format!("/generations/{}", job.id)) {
+        response.headers_mut().insert(header::LOCATION, location);
+    }
+    if replayed {
+        response
+            .headers_mut()
+            .insert("idempotent-replayed", HeaderValue::from_static("true"));
+    }
+    Ok(response)
+}
+
+/// The images of finished jobs that still exist, per job, and which of them the owner likes.
+async fn images_by_job<S: Images + Likes, Q, F>(
+    state: &GenerateState<S, Q, F>,
+    owner: UserId,
+    jobs: &[Job],
+) -> Result<(HashMap<JobId, Vec<Image>>, HashSet<ImageId>), ApiError> {
+    let ids: Vec<ImageId> = jobs
+        .iter()
+        .filter(|j| j.status == JobStatus::Succeeded)
+        .flat_map(|j| j.images.iter().copied())
+        .collect();
+    if ids.is_empty() {
+        return Ok((HashMap::new(), HashSet::new()));
+    }
+    let mut by_job: HashMap<JobId, Vec<Image>> = HashMap::new();
+    for image in state.store.images_by_id(owner, &ids).await? {
+        by_job.entry(image.job).or_default().push(image);
+    }
+    let liked = state.store.liked_among(owner, &ids).await?;
+    Ok((by_job, liked))
+}
+
+async fn view_of<S: Images + Likes, Q, F: ImageFiles>(
+    state: &GenerateState<S, Q, F>,
+    job: &Job,
+) -> Result<JobView, ApiError> {
+    let (mut images, liked) = images_by_job(state, job.owner, std::slice::from_ref(job)).await?;
+    let own = images.remove(&job.id).unwrap_or_default();
+    job_view(&state.files, &state.public_base_url, job, &own, &liked).await
+}
+
+/// `GET /generations/{id}`: one of the caller's jobs, with its images when done.
+#[instrument(skip_all, fields(user_id = %caller.user, job_id = %id))]
+pub async fn one<S, Q, F>(
+    State(state): State<GenerateState<S, Q, F>>,
+    caller: SignedIn,
+    Path(id): Path<String>,
+) -> Result<Json<JobView>, ApiError>
+where
+    S: Jobs + Images + Likes,
+    F: ImageFiles,
+{
+    let id: JobId = id.parse().map_err(|_| not_found())?;
+    let job = state
+        .store
+        .job(caller.user, id)
+        .await?
+        .ok_or_else(not_found)?;
+    Ok(Json(view_of(&state, &job).await?))
+}
+
+/// `GET /generations`: the caller's jobs, newest first, cursor-paginated.
+#[instrument(skip_all, fields(user_id = %caller.user))]
+pub async fn list<S, Q, F>(
+    State(state): State<GenerateState<S, Q, F>>,
+    caller: SignedIn,
+    Query(params): Query<PageParams>,
+) -> Result<Json<Listing<JobView>>, ApiError>
+where
+    S: Jobs + Images + Likes,
+    F: ImageFiles,
+{
+    let owner = caller.user.to_string();
+    let page = params.page(&state.cursors, &owner, JOBS_LIST)?;
+    let found = state.store.jobs(caller.user, page).await?;
+    let (mut images, liked) = images_by_job(&state, caller.user, &found.items).await?;
+    let mut items = Vec::with_capacity(found.items.len());
+    for job in &found.items {
+        let own = images.remove(&job.id).unwrap_or_default();
+        items.push(job_view(&state.files, &state.public_base_url, job, &own, &liked).await?);
+    }
+    Ok(Json(Listing {
+        items,
+        next_cursor: found
+            .next
+            .map(|p| state.cursors.seal(&owner, JOBS_LIST, &p)),
+    }))
+}

@@ -1,0 +1,254 @@
+//! The worker against the OpenAI stand-in's faults, duplicate deliveries, a crashed attempt,
+//! dead letters and storage failures. Every test ends with the books: the balance equals the
+//! ledger, a job is refunded at most once, and no file is left that nothing refers to.
+
+mod common;
+
+use std::time::Duration;
+
+use artforge_domain::{Jobs, Preset, UserId};
+use common::{Options, Stack, body, job_id, job_of, keys_of, prompt};
+use http::StatusCode;
+use serde_json::Value;
+
+/// Submits `words` as a v2 job of `count` square images and runs the queue; the job's answer.
+async fn run(stack: &Stack, token: &str, words: &str, count: u64) -> Value {
+    let answer = stack.submit(token, &body(words, "square", count)).await;
+    assert_eq!(answer.status, StatusCode::ACCEPTED, "{}", answer.text);
+    let id = job_id(&answer);
+    stack.work().await;
+    stack.job(token, &id).await.json
+}
+
+/// The balance equals the ledger, and the job was refunded `refunds` times.
+async fn assert_books(stack: &Stack, user: UserId, balance: u64, refunds: usize) {
+    let (actual, sum, reasons) = stack.books(user).await;
+    assert_eq!(
+        (actual, sum),
+        (balance, i64::try_from(balance).unwrap_or(-1)),
+        "{reasons:?}"
+    );
+    assert_eq!(
+        reasons.iter().filter(|r| *r == "generation_refund").count(),
+        refunds,
+        "{reasons:?}"
+    );
+}
+
+/// The user's stored files are exactly those of the job's images.
+async fn assert_files_of(stack: &Stack, user: UserId, job: &Value) {
+    let mut expected: Vec<String> = job["images"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|i| keys_of(user, i["id"].as_str().unwrap_or_default(), Preset::Square))
+        .collect();
+    expected.sort();
+    assert_eq!(stack.objects(user).await, expected);
+}
+
+#[tokio::test]
+async fn a_rate_limit_is_waited_out_and_the_job_succeeds() {
+    let stack = Stack::new().await;
+    let (user, token) = stack.user().await;
+    let words = prompt("[fault:429x1] a fox");
+    let job = run(&stack, &token, &words, 2).await;
+    assert_eq!(job["status"], "succeeded", "{job}");
+    assert_eq!(job["images"].as_array().map(Vec::len), Some(2));
+    assert_eq!(stack.openai.calls(&words), 2, "one 429, one success");
+    assert_books(&stack, user, 1, 0).await;
+    assert_files_of(&stack, user, &job).await;
+}
+
+#[tokio::test]
+async fn a_refused_prompt_fails_the_job_once_with_a_full_refund_and_no_retry() {
+    let stack = Stack::new().await;
+    let (user, token) = stack.user().await;
+    let words = prompt("[fault:policy] something");
+    let job = run(&stack, &token, &words, 3).await;
+    assert_eq!(job["status"], "failed", "{job}");
+    assert_eq!(job["error"]["code"], "content_policy_violation");
+    assert_eq!(job["refunded"], 3);
+    assert_eq!(stack.openai.calls(&words), 1, "not retried");
+    assert_books(&stack, user, 3, 1).await;
+    assert_files_of(&stack, user, &job).await;
+}
+
+#[tokio::test]
+async fn a_provider_that_keeps_failing_fails_the_job_at_the_deadline_refunded_once() {
+    let stack = Stack::with(Options {
+        deadline: Duration::from_secs(3),
+        ..Options::default()
+    })
+    .await;
+    let (user, token) = stack.user().await;
+    let words = prompt("[fault:500] a tree");
+    let started = std::time::Instant::now();
+    let job = run(&stack, &token, &words, 1).await;
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "kept the deadline"
+    );
+    assert_eq!(job["status"], "failed", "{job}");
+    assert_eq!(job["error"]["code"], "provider_unavailable");
+    assert!(stack.openai.calls(&words) >= 2, "5xx is retried");
+    assert_books(&stack, user, 3, 1).await;
+
+    let slow = prompt("[fault:slow=8000] a slow tree");
+    let job = run(&stack, &token, &slow, 1).await;
+    assert_eq!(job["status"], "failed", "{job}");
+    assert_eq!(job["error"]["code"], "provider_unavailable");
+    assert_books(&stack, user, 3, 2).await;
+    assert_files_of(&stack, user, &Value::Null).await;
+}
+
+#[tokio::test]
+async fn an_undecodable_image_is_refunded_and_the_others_delivered() {
+    let stack = Stack::new().await;
+    let (user, token) = stack.user().await;
+    let job = run(&stack, &token, &prompt("[fault:corrupt=1] three cats"), 3).await;
+    assert_eq!(job["status"], "succeeded", "{job}");
+    assert_eq!(job["images"].as_array().map(Vec::len), Some(2));
+    assert_eq!(job["refunded"], 1);
+    assert!(job["error"].is_null());
+    assert_books(&stack, user, 1, 1).await;
+    assert_files_of(&stack, user, &job).await;
+    let images = stack.send("GET", "/generations", Some(&token), None).await;
+    assert_eq!(
+        images.json["items"][0]["images"].as_array().map(Vec::len),
+        Some(2)
+    );
+}
+
+#[tokio::test]
+async fn the_same_message_delivered_twice_at_once_calls_the_provider_once() {
+    let stack = Stack::new().await;
+    let (user, token) = stack.user().await;
+    let words = prompt("[fault:slow=500] twice");
+    let id = job_id(&stack.submit(&token, &body(&words, "square", 1)).await);
+    let message = stack.take_message().await;
+    let (first, second) = tokio::join!(stack.deliver(&message), stack.deliver(&message));
+    let retried = [first.retry(), second.retry()];
+    assert_eq!(
+        retried.iter().filter(|r| **r).count(),
+        1,
+        "{first:?} {second:?}"
+    );
+    assert_eq!(stack.openai.calls(&words), 1);
+    // The copy that met the lease comes back later and finds the job done.
+    assert!(!stack.deliver(&message).await.retry());
+    let job = stack.job(&token, &id).await.json;
+    assert_eq!(job["status"], "succeeded");
+    assert_eq!(stack.openai.calls(&words), 1);
+    assert_books(&stack, user, 2, 0).await;
+    assert_files_of(&stack, user, &job).await;
+}
+
+#[tokio::test]
+async fn a_job_whose_worker_died_is_taken_over_once_its_lease_expires() {
+    let stack = Stack::with(Options {
+        lease: Duration::from_secs(1),
+        ..Options::default()
+    })
+    .await;
+    let (user, token) = stack.user().await;
+    let id = job_id(
+        &stack
+            .submit(&token, &body(&prompt("orphan"), "square", 1))
+            .await,
+    );
+    // A worker claims the job and dies without a word.
+    let claim = stack
+        .store
+        .claim(user, job_of(&id), Duration::from_secs(1))
+        .await
+        .expect("claim");
+    assert!(matches!(claim, artforge_domain::ports::Claim::Claimed(..)));
+    let message = stack.take_message().await;
+    assert!(
+        stack.deliver(&message).await.retry(),
+        "the lease still holds"
+    );
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    assert!(!stack.deliver(&message).await.retry());
+    let job = stack.job(&token, &id).await.json;
+    assert_eq!(job["status"], "succeeded", "{job}");
+    assert_books(&stack, user, 2, 0).await;
+    assert_files_of(&stack, user, &job).await;
+}
+
+#[tokio::test]
+async fn a_dead_letter_fails_and_refunds_its_job_once_and_removes_its_files() {
+    let stack = Stack::new().await;
+    let (user, token) = stack.user().await;
+    let id = job_id(
+        &stack
+            .submit(&token, &body(&prompt("doomed"), "square", 2))
+            .await,
+    );
+    // An attempt stored files, then the queue gave up on the message.
+    let claim = stack
+        .store
+        .claim(user, job_of(&id), Duration::from_secs(150))
+        .await
+        .expect("claim");
+    let artforge_domain::ports::Claim::Claimed(job, _) = claim else {
+        panic!("claimed: {claim:?}");
+    };
+    for slot in &job.slots {
+        for key in keys_of(user, &slot.to_string(), Preset::Square) {
+            stack
+                .files
+                .put(&key, b"partial".to_vec(), "image/jpeg")
+                .await
+                .expect("put");
+        }
+    }
+    let taken = stack.take_message().await;
+    let message = stack.as_dead_letter(taken.clone());
+    let outcomes = futures::future::join_all((0..3).map(|_| stack.deliver(&message))).await;
+    assert!(outcomes.iter().all(|o| !o.retry()), "{outcomes:?}");
+    let answer = stack.job(&token, &id).await.json;
+    assert_eq!(answer["status"], "failed");
+    assert_eq!(answer["error"]["code"], "generation_failed");
+    assert_eq!(answer["refunded"], 2);
+    assert_books(&stack, user, 3, 1).await;
+    assert_files_of(&stack, user, &Value::Null).await;
+    // The original message, delivered late, finds the job finished.
+    assert!(!stack.deliver(&taken).await.retry());
+    assert_books(&stack, user, 3, 1).await;
+}
+
+#[tokio::test]
+async fn a_storage_outage_fails_the_images_with_a_refund_and_leaves_no_metadata() {
+    let stack = Stack::new().await;
+    let (user, token) = stack.user().await;
+    let id = job_id(
+        &stack
+            .submit(&token, &body(&prompt("no bucket"), "square", 2))
+            .await,
+    );
+    // The worker's bucket does not exist: every upload fails.
+    let broken = artforge_s3::S3Files::new(
+        stack.files.client().clone(),
+        format!("{}-missing", stack.files.bucket()),
+        Duration::from_secs(60),
+    );
+    let worker = Stack::worker_over(
+        stack.store.clone(),
+        broken,
+        &stack.openai_base,
+        &stack.queues,
+        &Options::default(),
+    );
+    let message = stack.take_message().await;
+    assert!(!worker.handle_message(&message).await.retry());
+    let job = stack.job(&token, &id).await.json;
+    assert_eq!(job["status"], "failed", "{job}");
+    assert_eq!(job["error"]["code"], "generation_failed");
+    assert_eq!(job["refunded"], 2);
+    assert_books(&stack, user, 3, 1).await;
+    assert_files_of(&stack, user, &Value::Null).await;
+    let gallery = stack.send("GET", "/generations", Some(&token), None).await;
+    assert_eq!(gallery.json["items"][0]["images"], serde_json::json!([]));
+}
