@@ -252,3 +252,131 @@ async fn a_storage_outage_fails_the_images_with_a_refund_and_leaves_no_metadata(
     let gallery = stack.send("GET", "/generations", Some(&token), None).await;
     assert_eq!(gallery.json["items"][0]["images"], serde_json::json!([]));
 }
+
+/// Fails DynamoDB's `TransactWriteItems` while armed: the finishing transaction of a job fails
+/// as if DynamoDB were down at that moment (the request never reaches it).
+#[derive(Debug, Clone, Default)]
+struct FailTransactions(std::sync::Arc<std::sync::atomic::AtomicBool>);
+
+impl aws_sdk_dynamodb::config::Intercept for FailTransactions {
+    fn name(&self) -> &'static str {
+        "fail-transactions"
+    }
+
+    fn read_before_transmit(
+        &self,
+        context: &aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef<'_>,
+        _: &aws_sdk_dynamodb::config::RuntimeComponents,
+        _: &mut aws_sdk_dynamodb::config::ConfigBag,
+    ) -> Result<(), aws_sdk_dynamodb::error::BoxError> {
+        let target = context
+            .request()
+            .headers()
+            .get("x-amz-target")
+            .unwrap_or_default();
+        if self.0.load(std::sync::atomic::Ordering::SeqCst)
+            && target.ends_with("TransactWriteItems")
+        {
+            return Err("injected: DynamoDB unavailable".into());
+        }
+        Ok(())
+    }
+}
+
+/// A worker whose DynamoDB fails transactions while `fault` is armed; its lease is 1 s.
+async fn flaky_worker(stack: &Stack, fault: &FailTransactions) -> common::TestWorker {
+    let aws = artforge_testkit::sdk_config().await;
+    let client = aws_sdk_dynamodb::Client::from_conf(
+        aws_sdk_dynamodb::config::Builder::from(&aws)
+            .interceptor(fault.clone())
+            .build(),
+    );
+    Stack::worker_over(
+        artforge_dynamo::DynamoStore::new(client, stack.store.table().to_owned()),
+        stack.files.clone(),
+        &stack.openai_base,
+        &stack.queues,
+        &Options {
+            lease: Duration::from_secs(1),
+            ..Options::default()
+        },
+    )
+}
+
+#[tokio::test]
+async fn a_finish_that_fails_is_retried_over_the_same_files_and_charges_once() {
+    let stack = Stack::new().await;
+    let (user, token) = stack.user().await;
+    let words = prompt("finish fails");
+    let id = job_id(&stack.submit(&token, &body(&words, "square", 2)).await);
+    let fault = FailTransactions::default();
+    fault.0.store(true, std::sync::atomic::Ordering::SeqCst);
+    let worker = flaky_worker(&stack, &fault).await;
+    let message = stack.take_message().await;
+    assert!(
+        worker.handle_message(&message).await.retry(),
+        "the message comes back"
+    );
+    let job = stack.job(&token, &id).await.json;
+    assert_eq!(job["status"], "running", "nothing was finished: {job}");
+    assert_books(&stack, user, 1, 0).await;
+    let stranded = stack.objects(user).await;
+    assert_eq!(
+        stranded.len(),
+        6,
+        "the attempt's files wait under the slots' keys"
+    );
+
+    // The redelivery, after the lease, redoes the job over the same keys.
+    fault.0.store(false, std::sync::atomic::Ordering::SeqCst);
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    assert!(!worker.handle_message(&message).await.retry());
+    let job = stack.job(&token, &id).await.json;
+    assert_eq!(job["status"], "succeeded", "{job}");
+    assert_eq!(
+        stack.openai.calls(&words),
+        2,
+        "the provider was asked again"
+    );
+    assert_books(&stack, user, 1, 0).await;
+    assert_files_of(&stack, user, &job).await;
+    assert_eq!(
+        stack.objects(user).await,
+        stranded,
+        "the same keys, overwritten"
+    );
+}
+
+#[tokio::test]
+async fn a_job_whose_finish_never_succeeds_is_refunded_once_by_its_dead_letter_and_leaves_no_files()
+{
+    let stack = Stack::new().await;
+    let (user, token) = stack.user().await;
+    let id = job_id(
+        &stack
+            .submit(&token, &body(&prompt("never"), "square", 2))
+            .await,
+    );
+    let fault = FailTransactions::default();
+    fault.0.store(true, std::sync::atomic::Ordering::SeqCst);
+    let worker = flaky_worker(&stack, &fault).await;
+    let message = stack.take_message().await;
+    for _ in 0..3 {
+        assert!(worker.handle_message(&message).await.retry());
+        tokio::time::sleep(Duration::from_millis(1100)).await;
+    }
+    assert_eq!(stack.objects(user).await.len(), 6);
+    // The queue gives up; DynamoDB is back for the dead-letter handler.
+    fault.0.store(false, std::sync::atomic::Ordering::SeqCst);
+    assert!(
+        !worker
+            .handle_message(&stack.as_dead_letter(message.clone()))
+            .await
+            .retry()
+    );
+    let job = stack.job(&token, &id).await.json;
+    assert_eq!(job["status"], "failed", "{job}");
+    assert_eq!(job["refunded"], 2);
+    assert_books(&stack, user, 3, 1).await;
+    assert_files_of(&stack, user, &Value::Null).await;
+}
