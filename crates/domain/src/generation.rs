@@ -302,9 +302,8 @@ mod tests {
         assert!(Prompt::parse("two\nlines\tok").is_ok());
     }
 
-    #[test]
-    fn a_job_costs_its_images_and_owes_back_what_it_did_not_deliver() {
-        let request = GenerationRequest {
+    fn three_low() -> GenerationRequest {
+        GenerationRequest {
             prompt: Prompt::parse("x").expect("valid"),
             tier: Tier::V2,
             style: "natural".into(),
@@ -312,7 +311,12 @@ mod tests {
             quality: "low".into(),
             count: 3,
             tags: Tags::default(),
-        };
+        }
+    }
+
+    #[test]
+    fn a_job_costs_its_images_and_owes_back_what_it_did_not_deliver() {
+        let request = three_low();
         let job = Job::new(
             UserId::new(),
             request,
@@ -329,15 +333,7 @@ mod tests {
 
     #[test]
     fn the_fingerprint_tells_requests_apart() {
-        let base = GenerationRequest {
-            prompt: Prompt::parse("x").expect("valid"),
-            tier: Tier::V2,
-            style: "natural".into(),
-            preset: Preset::Story,
-            quality: "low".into(),
-            count: 3,
-            tags: Tags::default(),
-        };
+        let base = three_low();
         let other = GenerationRequest {
             count: 2,
             ..base.clone()

@@ -178,22 +178,9 @@ fn finish_update(
 }
 
 impl DynamoStore {
-    async fn get(&self, pk: String, sk: String) -> Result<Option<Item>, StoreError> {
-        Ok(self
-            .client()
-            .get_item()
-            .table_name(self.table())
-            .set_key(Some(attrs::key(pk, sk)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(unavailable)?
-            .item)
-    }
-
     async fn balance(&self, user: UserId) -> Result<Credits, StoreError> {
         let profile = self
-            .get(keys::user(user), keys::PROFILE.to_owned())
+            .item(keys::user(user), keys::PROFILE.to_owned())
             .await?
             .ok_or(StoreError::NotFound)?;
         Ok(Credits::new(get_n(&profile, "credits")?))
@@ -207,7 +194,7 @@ impl DynamoStore {
         now: OffsetDateTime,
     ) -> Result<Option<Submitted>, SubmitError> {
         let Some(record) = self
-            .get(
+            .item(
                 keys::user(owner),
                 keys::idempotency(idempotency.key.as_str()),
             )
@@ -233,7 +220,7 @@ impl DynamoStore {
     }
 
     async fn job_by_key(&self, owner: UserId, id: JobId) -> Result<Option<Job>, StoreError> {
-        self.get(keys::user(owner), keys::job(id))
+        self.item(keys::user(owner), keys::job(id))
             .await?
             .map(|item| job_from_item(&item))
             .transpose()

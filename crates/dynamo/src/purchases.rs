@@ -91,7 +91,8 @@ fn unless_condition_failed<T>(
 }
 
 impl DynamoStore {
-    async fn item(&self, pk: String, sk: String) -> Result<Option<Item>, StoreError> {
+    /// One item, read consistently.
+    pub(crate) async fn item(&self, pk: String, sk: String) -> Result<Option<Item>, StoreError> {
         let out = self
             .client()
             .get_item()
