@@ -78,16 +78,13 @@ pub fn app(
     ));
 
     let gallery_config = gallery::Config::from_env(&env)?;
-    let s3 = aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::from(aws)
-            .force_path_style(gallery_config.s3_force_path_style)
-            .build(),
-    );
+    // One S3 client for every function's files (the same S3_FORCE_PATH_STYLE everywhere).
+    let s3 = artforge_s3::client(aws, gallery_config.s3_force_path_style);
     let gallery = gallery::routes(gallery::GalleryState::new(
         &gallery_config,
         DynamoStore::new(dynamo.clone(), gallery_config.table_name.clone()),
         artforge_s3::S3Files::new(
-            s3,
+            s3.clone(),
             gallery_config.bucket_name.clone(),
             gallery_config.presign_ttl,
         ),
@@ -122,14 +119,7 @@ pub fn app(
     ));
 
     let generate_config = generate::Config::from_env(&env)?;
-    let files = |bucket: &str, ttl| {
-        let s3 = aws_sdk_s3::Client::from_conf(
-            aws_sdk_s3::config::Builder::from(aws)
-                .force_path_style(generate_config.s3_force_path_style)
-                .build(),
-        );
-        artforge_s3::S3Files::new(s3, bucket.to_owned(), ttl)
-    };
+    let files = |bucket: &str, ttl| artforge_s3::S3Files::new(s3.clone(), bucket.to_owned(), ttl);
     let generate = generate::routes(generate::GenerateState::new(
         &generate_config,
         DynamoStore::new(dynamo.clone(), generate_config.table_name.clone()),

@@ -178,7 +178,6 @@ pub struct Job {
     pub request: GenerationRequest,
     /// Credits per image, as priced when submitted.
     pub unit_price: Credits,
-    pub cost: Credits,
     pub refunded: Credits,
     pub slots: Vec<ImageId>,
     /// The images delivered, in slot order.
@@ -201,7 +200,6 @@ impl Job {
             id: JobId::new(),
             owner,
             status: JobStatus::Queued,
-            cost: Credits::new(unit_price.get() * u64::from(count)),
             unit_price,
             refunded: Credits::ZERO,
             slots: (0..count).map(|_| ImageId::new()).collect(),
@@ -213,10 +211,15 @@ impl Job {
         }
     }
 
+    /// What the job was charged: its price per image for every image asked for.
+    pub fn cost(&self) -> Credits {
+        Credits::new(self.unit_price.get() * self.slots.len() as u64)
+    }
+
     /// What is owed back when `delivered` of the job's images were made.
     pub fn refund_for(&self, delivered: usize) -> Credits {
         let missing = self.slots.len().saturating_sub(delivered) as u64;
-        Credits::new(self.unit_price.get() * missing).min(self.cost)
+        Credits::new(self.unit_price.get() * missing)
     }
 }
 
@@ -323,7 +326,7 @@ mod tests {
             Credits::new(2),
             OffsetDateTime::UNIX_EPOCH,
         );
-        assert_eq!(job.cost, Credits::new(6));
+        assert_eq!(job.cost(), Credits::new(6));
         assert_eq!(job.slots.len(), 3);
         assert_eq!(job.refund_for(3), Credits::ZERO);
         assert_eq!(job.refund_for(2), Credits::new(2));

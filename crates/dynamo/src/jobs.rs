@@ -19,7 +19,10 @@ use artforge_domain::{
 };
 use aws_sdk_dynamodb::{
     operation::{transact_write_items::TransactWriteItemsError, update_item::UpdateItemError},
-    types::{AttributeValue, Put, ReturnValue, TransactWriteItem, Update},
+    types::{
+        AttributeValue, Put, ReturnValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem,
+        Update,
+    },
 };
 use time::OffsetDateTime;
 use tracing::{debug, info};
@@ -76,7 +79,6 @@ fn job_item(job: &Job) -> Item {
         AttributeValue::L(r.tags.iter().map(|t| attrs::s(t.as_str())).collect()),
     );
     item.insert("unitPrice".into(), attrs::n(job.unit_price.get()));
-    item.insert("cost".into(), attrs::n(job.cost.get()));
     item.insert("refunded".into(), attrs::n(job.refunded.get()));
     item.insert("slots".into(), ids_value(&job.slots));
     item.insert("images".into(), ids_value(&job.images));
@@ -117,7 +119,6 @@ fn job_from_item(item: &Item) -> Result<Job, StoreError> {
             tags: Tags::parse(&tags).map_err(|_| corrupt("tags"))?,
         },
         unit_price: Credits::new(get_n(item, "unitPrice")?),
-        cost: Credits::new(get_n(item, "cost")?),
         refunded: Credits::new(get_n(item, "refunded")?),
         slots: ids_from(item, "slots")?,
         images: ids_from(item, "images")?,
@@ -312,13 +313,13 @@ impl Jobs for DynamoStore {
             .apply_with(
                 job.owner,
                 &CreditCause::JobDebit(job.id),
-                Movement::Debit(job.cost),
+                Movement::Debit(job.cost()),
                 |_| items.clone(),
             )
             .await;
         match outcome {
             Ok(outcome) => {
-                info!(user = %job.owner, job = %job.id, cost = job.cost.get(), "job submitted");
+                info!(user = %job.owner, job = %job.id, cost = job.cost().get(), "job submitted");
                 Ok(Submitted::Created {
                     job: job.clone(),
                     balance: outcome.balance(),
@@ -385,6 +386,8 @@ impl Jobs for DynamoStore {
             .expression_attribute_values(":zero", attrs::n(0))
             .expression_attribute_values(":one", attrs::n(1))
             .return_values(ReturnValue::AllNew)
+            // A refused claim answers the job as it is: no second read to tell why.
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .send()
             .await;
         match result {
@@ -398,19 +401,22 @@ impl Jobs for DynamoStore {
                     Lease { token, until },
                 ))
             }
-            Err(err)
-                if matches!(
-                    err.as_service_error(),
-                    Some(UpdateItemError::ConditionalCheckFailedException(_))
-                ) =>
-            {
-                Ok(match self.job_by_key(owner, id).await? {
-                    None => Claim::Missing,
-                    Some(job) if job.status.is_final() => Claim::Finished(job),
-                    Some(_) => Claim::Busy,
-                })
-            }
-            Err(err) => Err(unavailable(err)),
+            Err(err) => match err.as_service_error() {
+                Some(UpdateItemError::ConditionalCheckFailedException(refused)) => {
+                    Ok(match refused.item() {
+                        None => Claim::Missing,
+                        Some(item) => {
+                            let job = job_from_item(item)?;
+                            if job.status.is_final() {
+                                Claim::Finished(job)
+                            } else {
+                                Claim::Busy
+                            }
+                        }
+                    })
+                }
+                _ => Err(unavailable(err)),
+            },
         }
     }
 

@@ -25,6 +25,19 @@ fn unavailable<E: std::error::Error + Send + Sync + 'static>(err: E) -> StoreErr
     StoreError::Unavailable(Box::new(err))
 }
 
+/// An S3 client from the shared AWS configuration; path-style addressing for stand-ins on
+/// loopback (`S3_FORCE_PATH_STYLE`).
+pub fn client<'a, C>(shared: &'a C, force_path_style: bool) -> Client
+where
+    aws_sdk_s3::config::Builder: From<&'a C>,
+{
+    Client::from_conf(
+        aws_sdk_s3::config::Builder::from(shared)
+            .force_path_style(force_path_style)
+            .build(),
+    )
+}
+
 impl S3Files {
     pub fn new(client: Client, bucket: impl Into<Arc<str>>, url_ttl: Duration) -> Self {
         Self {

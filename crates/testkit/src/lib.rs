@@ -54,11 +54,7 @@ pub async fn fresh_store() -> DynamoStore {
 /// Files in a new, empty bucket, addressed path-style as moto needs.
 pub async fn fresh_files() -> artforge_s3::S3Files {
     let config = sdk_config().await;
-    let client = aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::from(&config)
-            .force_path_style(true)
-            .build(),
-    );
+    let client = artforge_s3::client(&config, true);
     let bucket = unique("b");
     if let Err(e) = client.create_bucket().bucket(&bucket).send().await {
         panic!("creating test bucket {bucket}: {e:?}");

@@ -17,11 +17,7 @@ async fn main() -> Result<(), lambda_http::Error> {
         config.table_name.clone(),
     );
     let queue = SqsQueue::new(aws_sdk_sqs::Client::new(&aws), config.queue_url.clone());
-    let s3 = aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::from(&aws)
-            .force_path_style(config.s3_force_path_style)
-            .build(),
-    );
+    let s3 = artforge_s3::client(&aws, config.s3_force_path_style);
     let files = S3Files::new(s3, config.bucket_name.clone(), config.presign_ttl);
     let state = GenerateState::new(&config, store, queue, files);
     lambda_http::run(generate::router(state)).await

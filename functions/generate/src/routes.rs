@@ -3,8 +3,8 @@
 use std::collections::{HashMap, HashSet};
 
 use artforge_domain::{
-    Catalog, Image, ImageFiles, ImageId, Images, Job, JobError, JobErrorCode, JobId, JobQueue,
-    JobStatus, Jobs, Likes, RawGeneration, UserId,
+    Image, ImageFiles, ImageId, Images, Job, JobError, JobErrorCode, JobId, JobQueue, JobStatus,
+    Jobs, Likes, RawGeneration, UserId,
     generation::IdempotencyKey,
     ports::{Idempotency, SubmitError, Submitted},
 };
@@ -34,17 +34,13 @@ fn not_found() -> ApiError {
 
 /// `GET /models`: the catalogue a client builds its form from (public, cacheable).
 pub async fn models<S, Q, F>(State(state): State<GenerateState<S, Q, F>>) -> Response {
-    let mut response = Json(CatalogView(&state.catalog)).into_response();
+    let mut response = Json(state.catalog.as_ref()).into_response();
     response.headers_mut().insert(
         header::CACHE_CONTROL,
         HeaderValue::from_static("public, max-age=300"),
     );
     response
 }
-
-#[derive(Serialize)]
-#[serde(transparent)]
-struct CatalogView<'a>(&'a Catalog);
 
 /// The body of `POST /generations`; missing fields are reported by the catalogue's check.
 #[derive(Debug, Deserialize)]
@@ -143,7 +139,7 @@ where
                 }
                 return Err(ApiError::unavailable(err));
             }
-            info!(cost = job.cost.get(), "job accepted");
+            info!(cost = job.cost().get(), "job accepted");
             (job, balance, false)
         }
         Submitted::Replayed { job, balance } => {

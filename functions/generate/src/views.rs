@@ -75,7 +75,7 @@ pub async fn job_view<F: ImageFiles>(
             count: r.count,
             tags: r.tags.iter().map(|t| t.as_str().to_owned()).collect(),
         },
-        cost: job.cost.get(),
+        cost: job.cost().get(),
         refunded: job.refunded.get(),
         images: views,
         error: job.error.as_ref().map(|e| ErrorView {

@@ -24,7 +24,7 @@ use artforge_domain::{
     image::object_key,
     ports::{Claim, Completion, ImageProvider, Jobs},
 };
-use artforge_imaging::{OutputFormat, Pipeline, PipelineError};
+use artforge_imaging::{Pipeline, PipelineError};
 use artforge_sqs::JobMessage;
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use time::OffsetDateTime;
@@ -281,7 +281,7 @@ where
             original_ext: processed.source_format.ext().to_owned(),
             variant_ext: processed.format.ext().to_owned(),
         };
-        let variant_type = content_type(processed.format);
+        let variant_type = processed.format.content_type();
         let uploads = futures::future::try_join3(
             self.files.put(
                 &image.object_key(Variant::Original),
@@ -312,8 +312,4 @@ where
         }
         Ok(image)
     }
-}
-
-fn content_type(format: OutputFormat) -> &'static str {
-    format.content_type()
 }
