@@ -229,3 +229,61 @@ fn the_worker_takes_one_job_at_a_time_and_its_lease_fits_the_queue() {
         );
     }
 }
+
+#[test]
+fn every_alarm_notifies_the_alarm_topic_and_the_operational_signals_are_covered() {
+    let template = template();
+    let resources = template["Resources"].as_mapping().expect("resources");
+    let alarms: Vec<(String, &Value)> = resources
+        .iter()
+        .filter(|(_, r)| text(&r["Type"]) == "AWS::CloudWatch::Alarm")
+        .map(|(name, r)| (text(name), &r["Properties"]))
+        .collect();
+    for (name, alarm) in &alarms {
+        for actions in ["AlarmActions", "OKActions"] {
+            assert!(
+                format!("{:?}", alarm[actions]).contains("AlarmTopicArn"),
+                "{name} sends {actions} to the alarm topic"
+            );
+        }
+    }
+    let watched = format!("{alarms:?}");
+    for signal in [
+        "5xx",
+        "Throttles",
+        "GenerationDeadLetterQueue",
+        "Errors",
+        "ApproximateAgeOfOldestMessage",
+    ] {
+        assert!(watched.contains(signal), "an alarm watches {signal}");
+    }
+    let globals = &template["Globals"]["Function"];
+    assert_eq!(text(&globals["LoggingConfig"]["LogFormat"]), "JSON");
+}
+
+#[test]
+fn generation_is_bounded_per_user_and_in_spend_and_the_api_is_throttled() {
+    let template = template();
+    let variables = &resource(&template, "GenerateFunction")["Environment"]["Variables"];
+    for (variable, parameter) in [
+        ("DAILY_IMAGE_QUOTA", "DailyImageQuota"),
+        ("DAILY_SPEND_CAP_USD", "DailySpendCapUsd"),
+    ] {
+        assert!(
+            format!("{:?}", variables[variable]).contains(parameter),
+            "{variable} comes from {parameter}"
+        );
+        assert!(
+            !template["Parameters"][parameter]["Default"].is_null(),
+            "{parameter} has a default, so a deployment is never unlimited"
+        );
+    }
+    let api = resource(&template, "HttpApi");
+    for limit in ["ThrottlingBurstLimit", "ThrottlingRateLimit"] {
+        assert!(!api["DefaultRouteSettings"][limit].is_null(), "{limit}");
+        assert!(
+            !api["RouteSettings"]["POST /generations"][limit].is_null(),
+            "POST /generations has its own {limit}"
+        );
+    }
+}

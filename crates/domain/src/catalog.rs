@@ -22,6 +22,25 @@ pub struct QualitySpec {
     /// The provider's `quality` value.
     #[serde(skip_serializing)]
     pub provider_quality: String,
+    /// What the provider charges for one image of this quality at the tier's largest size,
+    /// in millionths of a US dollar (`providerCostUsd` in the file): what the daily spend cap
+    /// counts.
+    #[serde(
+        rename = "providerCostUsd",
+        deserialize_with = "usd_as_micros",
+        skip_serializing
+    )]
+    pub provider_cost_micros: u64,
+}
+
+/// Reads a dollar amount such as `0.042` as whole millionths of a dollar (42000).
+fn usd_as_micros<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<u64, D::Error> {
+    let usd = f64::deserialize(deserializer)?;
+    if !usd.is_finite() || !(0.0..=1000.0).contains(&usd) {
+        return Err(serde::de::Error::custom("a dollar amount from 0 to 1000"));
+    }
+    // In range, so the cast neither truncates nor saturates.
+    Ok((usd * 1_000_000.0).round() as u64)
 }
 
 /// A style: the provider has no parameter for it, so it is a sentence added to the prompt.
@@ -153,6 +172,10 @@ impl Catalog {
             if tier.qualities.iter().any(|q| q.credits == 0) {
                 return invalid(format!("tier {id}: every quality costs credits"));
             }
+            // The spend cap fails closed only if every image counts against it.
+            if tier.qualities.iter().any(|q| q.provider_cost_micros == 0) {
+                return invalid(format!("tier {id}: every quality has a provider cost"));
+            }
             for preset in Preset::ALL {
                 let Some(size) = tier.provider_sizes.get(preset.as_str()) else {
                     return invalid(format!("tier {id} has no provider size for {preset}"));
@@ -278,6 +301,16 @@ impl Catalog {
             .iter()
             .find(|q| q.id == request.quality)
             .map(|q| Credits::new(q.credits))
+    }
+
+    /// What the provider charges for one image of a request, in millionths of a dollar;
+    /// `None` for a request this catalogue does not price.
+    pub fn provider_cost_micros(&self, request: &GenerationRequest) -> Option<u64> {
+        self.tier(request.tier)?
+            .qualities
+            .iter()
+            .find(|q| q.id == request.quality)
+            .map(|q| q.provider_cost_micros)
     }
 
     /// What the provider is asked for: the tier's model, the prompt with the style's sentence,
@@ -479,6 +512,30 @@ mod tests {
             &|v| v["tiers"][0]["providerSizes"]["story"] = "big".into()
         ));
         assert!(broken(&|v| v["tiers"][0]["colour"] = "red".into()));
+        // The spend cap needs every image priced: no cost, zero, negative or absurd is refused.
+        assert!(broken(&|v| {
+            v["tiers"][0]["qualities"][0]
+                .as_object_mut()
+                .map(|q| q.remove("providerCostUsd"));
+        }));
+        for cost in [0.0, -0.01, 5000.0] {
+            assert!(broken(
+                &|v| v["tiers"][1]["qualities"][1]["providerCostUsd"] = cost.into()
+            ));
+        }
+    }
+
+    #[test]
+    fn provider_costs_are_read_in_millionths_of_a_dollar() {
+        let catalog = shipped();
+        let costs: Vec<u64> = catalog
+            .tiers
+            .iter()
+            .flat_map(|t| t.qualities.iter().map(|q| q.provider_cost_micros))
+            .collect();
+        assert_eq!(costs, [16_000, 63_000, 63_000, 250_000]);
+        let json = serde_json::to_string(&catalog).expect("serialises");
+        assert!(!json.contains("providerCost"), "{json}");
     }
 
     #[test]

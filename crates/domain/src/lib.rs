@@ -9,6 +9,7 @@ pub mod credits;
 pub mod generation;
 pub mod ids;
 pub mod image;
+pub mod limits;
 pub mod ports;
 pub mod throttle;
 pub mod validation;
@@ -25,6 +26,7 @@ pub use generation::{
 };
 pub use ids::{ImageId, JobId, UserId};
 pub use image::{Image, ImageFilter, Preset, Tag, Tags, Tier, Variant, Visibility};
+pub use limits::{Admission, DailyLimits, LimitReached};
 pub use ports::{
     Accounts, CheckoutPage, Claim, ClawBack, Completion, Download, FileUploads, Fulfilment,
     Idempotency, ImageFiles, ImageProvider, Images, JobQueue, Jobs, Lease, Ledger, LedgerOutcome,

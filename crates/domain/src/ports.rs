@@ -399,6 +399,9 @@ pub enum SubmitError {
     /// The key was used before for a different request.
     #[error("the idempotency key was used for another request")]
     KeyReused,
+    /// A daily limit has no room for this submission; nothing was written.
+    #[error(transparent)]
+    Limit(#[from] crate::LimitReached),
 }
 
 /// A worker's hold on a running job: only its holder may finish it, until it expires.
@@ -432,12 +435,14 @@ pub enum Completion {
 
 /// Generation jobs, with the credits they cost and give back.
 pub trait Jobs: Send + Sync {
-    /// Debits the job's cost and writes the job (and the idempotency record) in one atomic
-    /// step. `InsufficientCredits` writes nothing.
+    /// Debits the job's cost, counts it against the day's limits and writes the job (and the
+    /// idempotency record) in one atomic step. `InsufficientCredits` or a reached limit writes
+    /// nothing; a replay of an earlier submission counts nothing again.
     fn submit(
         &self,
         job: &Job,
         idempotency: Option<&Idempotency>,
+        admission: &crate::Admission,
     ) -> impl Future<Output = Result<Submitted, SubmitError>> + Send;
 
     fn job(

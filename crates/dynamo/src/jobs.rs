@@ -12,8 +12,8 @@
 use std::time::Duration;
 
 use artforge_domain::{
-    Credits, GenerationRequest, Image, Job, JobError, JobErrorCode, JobId, JobStatus, Movement,
-    Page, PageRequest, Preset, Prompt, StoreError, Tags, Tier, UserId,
+    Admission, Credits, GenerationRequest, Image, Job, JobError, JobErrorCode, JobId, JobStatus,
+    LimitReached, Movement, Page, PageRequest, Preset, Prompt, StoreError, Tags, Tier, UserId,
     credits::CreditCause,
     ports::{Claim, Completion, Idempotency, Jobs, Lease, SubmitError, Submitted},
 };
@@ -35,6 +35,7 @@ use crate::{
     images::image_item,
     keys,
     ledger::ApplyError,
+    limits,
 };
 
 /// How long an idempotency key is remembered.
@@ -278,6 +279,7 @@ impl Jobs for DynamoStore {
         &self,
         job: &Job,
         idempotency: Option<&Idempotency>,
+        admission: &Admission,
     ) -> Result<Submitted, SubmitError> {
         let now = OffsetDateTime::now_utc();
         if let Some(idem) = idempotency
@@ -285,11 +287,15 @@ impl Jobs for DynamoStore {
         {
             return Ok(found);
         }
+        admission.fits_a_fresh_day()?;
+        // Extra items in this order: the first failed condition is the one reported, and a
+        // lost race for the idempotency key must read as a replay, not as a limit.
         let mut items = vec![put(
             self.table(),
             job_item(job),
             "attribute_not_exists(pk)",
         )?];
+        let idempotency_index = idempotency.map(|_| items.len());
         if let Some(idem) = idempotency {
             let mut record =
                 attrs::key(keys::user(job.owner), keys::idempotency(idem.key.as_str()));
@@ -309,6 +315,8 @@ impl Jobs for DynamoStore {
                 .map_err(|e| StoreError::Corrupt(e.to_string()))?;
             items.push(TransactWriteItem::builder().put(put).build());
         }
+        let quota_index = items.len();
+        items.extend(limits::counter_items(self, job.owner, admission)?);
         let outcome = self
             .apply_with(
                 job.owner,
@@ -326,13 +334,21 @@ impl Jobs for DynamoStore {
                 })
             }
             // Another request with the same key got there first: answer as a replay of it.
-            Err(ApplyError::ExtraRejected(1)) => match idempotency {
-                Some(idem) => self
-                    .replay(job.owner, idem, now)
-                    .await?
-                    .ok_or_else(|| corrupt("idempotency record vanished").into()),
-                None => Err(corrupt("unexpected idempotency condition").into()),
-            },
+            Err(ApplyError::ExtraRejected(i)) if Some(i) == idempotency_index => {
+                match idempotency {
+                    Some(idem) => self
+                        .replay(job.owner, idem, now)
+                        .await?
+                        .ok_or_else(|| corrupt("idempotency record vanished").into()),
+                    None => Err(corrupt("unexpected idempotency condition").into()),
+                }
+            }
+            Err(ApplyError::ExtraRejected(i)) if i == quota_index => {
+                Err(LimitReached::DailyQuota.into())
+            }
+            Err(ApplyError::ExtraRejected(i)) if i == quota_index + 1 => {
+                Err(LimitReached::SpendCap.into())
+            }
             // A concurrent request with the same key may have spent the balance this one saw:
             // then it is a replay of that request, not a shortage.
             Err(ApplyError::Store(StoreError::InsufficientCredits(short))) => match idempotency {

@@ -76,6 +76,18 @@ pub fn job(id: artforge_domain::JobId) -> String {
     format!("{JOB_PREFIX}{id}")
 }
 
+/// A user's count of images requested on one UTC day (in the user's partition).
+pub fn daily_quota(day: time::Date) -> String {
+    format!("QUOTA#{day}")
+}
+
+/// The service's estimated provider spend, one item per UTC day.
+pub const SPEND: &str = "SPEND";
+
+pub fn spend_day(day: time::Date) -> String {
+    format!("DAY#{day}")
+}
+
 /// An idempotency key of a user's job submissions.
 pub fn idempotency(key: &str) -> String {
     format!("IDEMPOTENCY#{key}")

@@ -14,6 +14,7 @@ mod images;
 mod jobs;
 mod keys;
 pub mod ledger;
+mod limits;
 mod paging;
 mod purchases;
 pub mod schema;

@@ -39,6 +39,10 @@ pub enum ErrorCode {
     GenerationFailed,
     InvalidSignature,
     ServiceUnavailable,
+    /// The user's daily image quota is used up (429, `Retry-After` = the next UTC midnight).
+    DailyQuotaExceeded,
+    /// The service's daily generation budget is used up (503, `Retry-After` likewise).
+    GenerationPaused,
     Internal,
 }
 
@@ -61,10 +65,12 @@ impl ErrorCode {
             Self::ValidationFailed | Self::IdempotencyKeyReused | Self::ContentPolicyViolation => {
                 StatusCode::UNPROCESSABLE_ENTITY
             }
-            Self::TooManyAttempts | Self::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            Self::TooManyAttempts | Self::RateLimited | Self::DailyQuotaExceeded => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
             Self::GenerationFailed | Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
             Self::ProviderUnavailable => StatusCode::BAD_GATEWAY,
-            Self::ServiceUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::ServiceUnavailable | Self::GenerationPaused => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 
@@ -92,6 +98,8 @@ impl ErrorCode {
             Self::GenerationFailed => "generation_failed",
             Self::InvalidSignature => "invalid_signature",
             Self::ServiceUnavailable => "service_unavailable",
+            Self::DailyQuotaExceeded => "daily_quota_exceeded",
+            Self::GenerationPaused => "generation_paused",
             Self::Internal => "internal",
         }
     }

@@ -126,7 +126,19 @@ async fn bench() {
             Credits::new(1),
             time::OffsetDateTime::now_utc(),
         );
-        store.submit(&job, None).await.expect("submitted");
+        let admission = artforge_domain::Admission {
+            day: job.created_at.date(),
+            images: u32::from(job.request.count),
+            spend_micros: 1,
+            limits: artforge_domain::DailyLimits {
+                images_per_user: u32::MAX,
+                spend_cap_micros: u64::MAX,
+            },
+        };
+        store
+            .submit(&job, None, &admission)
+            .await
+            .expect("submitted");
         let started = Instant::now();
         let outcome = worker
             .run(JobMessage {

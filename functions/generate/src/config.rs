@@ -3,7 +3,7 @@
 
 use std::{sync::Arc, time::Duration};
 
-use artforge_domain::{Catalog, Tier};
+use artforge_domain::{Catalog, DailyLimits, Tier};
 use artforge_http::{
     config::{ConfigError, Env},
     problem::chain,
@@ -51,6 +51,38 @@ pub struct Config {
     pub public_base_url: String,
     pub s3_force_path_style: bool,
     pub catalog: Arc<Catalog>,
+    pub limits: DailyLimits,
+}
+
+/// Daily limits: `DAILY_IMAGE_QUOTA` images per user (default 100) and `DAILY_SPEND_CAP_USD`
+/// of estimated provider spend for the whole service (default 100). Both always apply: there
+/// is no "unlimited" value, and 0 stops generation.
+pub fn daily_limits(env: &Env) -> Result<DailyLimits, ConfigError> {
+    let cap = env
+        .optional("DAILY_SPEND_CAP_USD")
+        .unwrap_or_else(|| "100".into());
+    Ok(DailyLimits {
+        images_per_user: env.parsed_or("DAILY_IMAGE_QUOTA", 100)?,
+        spend_cap_micros: usd_to_micros(&cap).ok_or(ConfigError::Invalid {
+            name: "DAILY_SPEND_CAP_USD",
+            reason: "a dollar amount such as 250 or 12.50".into(),
+        })?,
+    })
+}
+
+/// `"12.5"` as 12_500_000 millionths of a dollar; at most six decimals, at most a million
+/// dollars, nothing negative.
+fn usd_to_micros(text: &str) -> Option<u64> {
+    let (whole, fraction) = text.trim().split_once('.').unwrap_or((text.trim(), ""));
+    if whole.is_empty() || fraction.len() > 6 || !whole.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    if !fraction.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let whole: u64 = whole.parse().ok().filter(|w| *w <= 1_000_000)?;
+    let fraction: u64 = format!("{fraction:0<6}").parse().ok()?;
+    Some(whole * 1_000_000 + fraction)
 }
 
 impl Config {
@@ -68,6 +100,7 @@ impl Config {
                 .to_owned(),
             s3_force_path_style: env.parsed_or("S3_FORCE_PATH_STYLE", false)?,
             catalog: Arc::new(catalog(env)?),
+            limits: daily_limits(env)?,
         })
     }
 }
@@ -136,6 +169,26 @@ mod tests {
     use std::collections::HashMap;
 
     use super::*;
+
+    #[test]
+    fn spend_caps_are_read_exactly_and_nonsense_stops_init() {
+        for (text, micros) in [("100", 100_000_000), ("12.5", 12_500_000), ("0.000001", 1)] {
+            assert_eq!(usd_to_micros(text), Some(micros), "{text}");
+        }
+        for bad in ["", "-1", "1e3", "abc", "1.0000001", ".5", "2000000", "1.-5"] {
+            assert_eq!(usd_to_micros(bad), None, "{bad}");
+        }
+        let env = Env::with_defaults(HashMap::from([("DAILY_SPEND_CAP_USD", "lots".to_owned())]));
+        assert!(matches!(
+            daily_limits(&env),
+            Err(ConfigError::Invalid { .. })
+        ));
+        let env = Env::with_defaults(HashMap::from([("DAILY_IMAGE_QUOTA", "-3".to_owned())]));
+        assert!(daily_limits(&env).is_err());
+        let limits = daily_limits(&Env::with_defaults(HashMap::new())).expect("defaults");
+        assert_eq!(limits.images_per_user, 100);
+        assert_eq!(limits.spend_cap_micros, 100_000_000);
+    }
 
     #[test]
     fn a_tier_model_id_is_swapped_by_configuration_alone() {

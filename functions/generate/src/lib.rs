@@ -12,7 +12,7 @@ pub mod worker;
 
 use std::sync::Arc;
 
-use artforge_domain::{Catalog, ImageFiles, Images, JobQueue, Jobs, Likes, Sessions};
+use artforge_domain::{Catalog, DailyLimits, ImageFiles, Images, JobQueue, Jobs, Likes, Sessions};
 use artforge_http::{Authenticator, cursor::Cursors};
 use axum::{Router, extract::FromRef, routing::get};
 
@@ -29,6 +29,7 @@ pub struct GenerateState<S, Q, F> {
     pub cursors: Cursors,
     pub authenticator: Authenticator,
     pub public_base_url: Arc<str>,
+    pub limits: DailyLimits,
 }
 
 impl<S: Sessions + Clone + 'static, Q, F> GenerateState<S, Q, F> {
@@ -40,6 +41,7 @@ impl<S: Sessions + Clone + 'static, Q, F> GenerateState<S, Q, F> {
             cursors: config.session.cursors(),
             catalog: config.catalog.clone(),
             public_base_url: config.public_base_url.as_str().into(),
+            limits: config.limits,
             store,
             queue,
             files,

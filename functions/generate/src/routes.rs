@@ -3,8 +3,8 @@
 use std::collections::{HashMap, HashSet};
 
 use artforge_domain::{
-    Image, ImageFiles, ImageId, Images, Job, JobError, JobErrorCode, JobId, JobQueue, JobStatus,
-    Jobs, Likes, RawGeneration, UserId,
+    Admission, Image, ImageFiles, ImageId, Images, Job, JobError, JobErrorCode, JobId, JobQueue,
+    JobStatus, Jobs, Likes, LimitReached, RawGeneration, UserId,
     generation::IdempotencyKey,
     ports::{Idempotency, SubmitError, Submitted},
 };
@@ -109,14 +109,35 @@ where
         .catalog
         .unit_price(&request)
         .ok_or_else(|| ApiError::new(ErrorCode::Internal, "the catalogue has no price for this"))?;
-    let job = Job::new(caller.user, request, unit_price, OffsetDateTime::now_utc());
+    let provider_cost = state
+        .catalog
+        .provider_cost_micros(&request)
+        .ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::Internal,
+                "the catalogue has no provider cost for this",
+            )
+        })?;
+    let now = OffsetDateTime::now_utc();
+    let admission = Admission {
+        day: now.date(),
+        images: u32::from(request.count),
+        spend_micros: provider_cost.saturating_mul(u64::from(request.count)),
+        limits: state.limits,
+    };
+    let job = Job::new(caller.user, request, unit_price, now);
     tracing::Span::current().record("job_id", tracing::field::display(job.id));
     let idempotency = key.map(|key| Idempotency {
         key,
         fingerprint: job.request.fingerprint(),
     });
-    let submitted = match state.store.submit(&job, idempotency.as_ref()).await {
+    let submitted = match state
+        .store
+        .submit(&job, idempotency.as_ref(), &admission)
+        .await
+    {
         Ok(s) => s,
+        Err(SubmitError::Limit(limit)) => return Err(limit_reached(limit, now)),
         Err(SubmitError::KeyReused) => {
             return Err(ApiError::new(
                 ErrorCode::IdempotencyKeyReused,
@@ -165,6 +186,26 @@ where
             .insert("idempotent-replayed", HeaderValue::from_static("true"));
     }
     Ok(response)
+}
+
+/// A reached daily limit, answered with when it resets. The quota is the user's own (429); the
+/// budget is the service's (503: nothing the user did, and nothing they can do but wait).
+fn limit_reached(limit: LimitReached, now: OffsetDateTime) -> ApiError {
+    let reset = artforge_domain::limits::next_day_start(now);
+    let wait = u64::try_from((reset - now).whole_seconds())
+        .unwrap_or(0)
+        .max(1);
+    match limit {
+        LimitReached::DailyQuota => ApiError::new(
+            ErrorCode::DailyQuotaExceeded,
+            "you have asked for as many images as a day allows; the quota resets at midnight UTC",
+        ),
+        LimitReached::SpendCap => ApiError::new(
+            ErrorCode::GenerationPaused,
+            "image generation is paused for today; it resumes at midnight UTC",
+        ),
+    }
+    .retry_after(wait)
 }
 
 /// The images of finished jobs that still exist, per job, and which of them the owner likes.

@@ -413,3 +413,110 @@ async fn jobs_are_listed_newest_first_a_page_at_a_time() {
         Tier::V2.as_str()
     );
 }
+
+fn limited(images_per_user: u32, spend_cap_micros: u64) -> common::Options {
+    common::Options {
+        limits: artforge_domain::DailyLimits {
+            images_per_user,
+            spend_cap_micros,
+        },
+        ..common::Options::default()
+    }
+}
+
+fn retry_after(answer: &common::Answer) -> u64 {
+    answer
+        .headers
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("Retry-After on {}", answer.text))
+}
+
+#[tokio::test]
+async fn the_daily_quota_stops_one_user_charges_nothing_and_spares_replays_and_others() {
+    let stack = Stack::with(limited(4, u64::MAX)).await;
+    let (user, token) = stack.user_with(10).await;
+    let first = body(&prompt("quota"), "square", 3);
+    let accepted = stack.submit_with_key(&token, "first", &first).await;
+    assert_eq!(accepted.status, StatusCode::ACCEPTED, "{}", accepted.text);
+
+    // 3 + 2 > 4: refused whole, with when to come back.
+    let over = stack.submit(&token, &body("p", "square", 2)).await;
+    assert_eq!(
+        (over.status, over.code()),
+        (StatusCode::TOO_MANY_REQUESTS, "daily_quota_exceeded"),
+        "{}",
+        over.text
+    );
+    assert!((1..=86_400).contains(&retry_after(&over)));
+    // A request larger than a whole day is refused the same way.
+    let whole_day = stack.submit(&token, &body("p", "square", 5)).await;
+    assert_eq!(whole_day.code(), "daily_quota_exceeded");
+    // Exactly up to the quota still fits, then nothing more.
+    let last = stack.submit(&token, &body("p", "square", 1)).await;
+    assert_eq!(last.status, StatusCode::ACCEPTED, "{}", last.text);
+    let after = stack.submit(&token, &body("p", "square", 1)).await;
+    assert_eq!(after.code(), "daily_quota_exceeded");
+    // A replay of an accepted request is not a new request.
+    let replay = stack.submit_with_key(&token, "first", &first).await;
+    assert_eq!(replay.status, StatusCode::ACCEPTED, "{}", replay.text);
+    assert_eq!(replay.json["job"]["id"], accepted.json["job"]["id"]);
+
+    let (balance, sum, reasons) = stack.books(user).await;
+    assert_eq!((balance, sum), (6, 6), "charged for 4 images only");
+    assert_eq!(reasons.iter().filter(|r| *r == "generation").count(), 2);
+    let jobs = stack.send("GET", "/generations", Some(&token), None).await;
+    assert_eq!(jobs.ids().len(), 2);
+    assert_eq!(stack.work().await, 2, "only accepted jobs were queued");
+
+    let (_, other) = stack.user().await;
+    let theirs = stack.submit(&other, &body("p", "square", 3)).await;
+    assert_eq!(
+        theirs.status,
+        StatusCode::ACCEPTED,
+        "another user's quota is their own"
+    );
+}
+
+#[tokio::test]
+async fn concurrent_submissions_of_many_users_never_overshoot_the_spend_cap() {
+    // v2 low costs 0.016 USD an image in the shipped catalogue: room for exactly five.
+    let stack = Stack::with(limited(100, 5 * 16_000)).await;
+    let mut users = Vec::new();
+    for _ in 0..8 {
+        users.push(stack.user().await);
+    }
+    let request = json!({"prompt": "budget", "model": "v2", "preset": "square", "quality": "low"});
+    let answers =
+        futures::future::join_all(users.iter().map(|(_, token)| stack.submit(token, &request)))
+            .await;
+    let accepted = answers.iter().filter(|a| a.status == StatusCode::ACCEPTED);
+    assert_eq!(
+        accepted.count(),
+        5,
+        "{:?}",
+        answers.iter().map(|a| &a.text).collect::<Vec<_>>()
+    );
+    for answer in answers.iter().filter(|a| a.status != StatusCode::ACCEPTED) {
+        assert_eq!(
+            (answer.status, answer.code()),
+            (StatusCode::SERVICE_UNAVAILABLE, "generation_paused"),
+            "{}",
+            answer.text
+        );
+        assert!(retry_after(answer) >= 1);
+    }
+    let mut spent = 0;
+    for (user, _) in &users {
+        let (balance, sum, _) = stack.books(*user).await;
+        assert_eq!(balance as i64, sum, "balance equals the ledger");
+        assert!(balance == 2 || balance == 3, "debited once or not at all");
+        spent += 3 - balance;
+    }
+    assert_eq!(spent, 5);
+    // A medium image (0.063) does not fit what is left (nothing): still refused.
+    let (_, token) = stack.user().await;
+    let medium = stack.submit(&token, &body("p", "square", 1)).await;
+    assert_eq!(medium.code(), "generation_paused");
+}

@@ -8,7 +8,8 @@ use std::{sync::Arc, time::Duration};
 
 use artforge_devstack::{event_source::EventSource, openai::OpenAiStandIn, resources::Provisioned};
 use artforge_domain::{
-    CreditCause, Credits, JobId, Ledger, Movement, PageRequest, UserId, Variant, image::object_key,
+    CreditCause, Credits, DailyLimits, JobId, Ledger, Movement, PageRequest, UserId, Variant,
+    image::object_key,
 };
 use artforge_dynamo::DynamoStore;
 use artforge_imaging::{Pipeline, PipelineConfig};
@@ -43,6 +44,7 @@ pub struct Stack {
 pub struct Options {
     pub deadline: Duration,
     pub lease: Duration,
+    pub limits: DailyLimits,
 }
 
 impl Default for Options {
@@ -50,6 +52,10 @@ impl Default for Options {
         Self {
             deadline: Duration::from_secs(20),
             lease: Duration::from_secs(150),
+            limits: DailyLimits {
+                images_per_user: 1000,
+                spend_cap_micros: 1_000_000_000,
+            },
         }
     }
 }
@@ -81,6 +87,7 @@ impl Stack {
             public_base_url: "https://artforge.example".to_owned(),
             s3_force_path_style: true,
             catalog: catalog(),
+            limits: options.limits,
         };
         let router = generate::router(GenerateState::new(
             &config,

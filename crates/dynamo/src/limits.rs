@@ -1,0 +1,65 @@
+//! The daily counters behind [`artforge_domain::DailyLimits`]: each is an item whose number only
+//! grows, bumped inside the submitting transaction on condition that the bump stays within the
+//! limit, so concurrent submissions can never overshoot it together.
+
+use artforge_domain::{Admission, StoreError, UserId};
+use aws_sdk_dynamodb::types::{TransactWriteItem, Update};
+use time::{Duration, Time};
+
+use crate::{DynamoStore, attrs, keys};
+
+/// Counters outlive their day by this much (for reading back what a day used), then TTL
+/// sweeps them.
+const KEEP: Duration = Duration::days(7);
+
+/// The two counter bumps of a submission: the user's images, then the service's spend.
+pub(crate) fn counter_items(
+    store: &DynamoStore,
+    user: UserId,
+    admission: &Admission,
+) -> Result<[TransactWriteItem; 2], StoreError> {
+    let expires = admission.day.with_time(Time::MIDNIGHT).assume_utc() + KEEP;
+    let quota = bump(
+        store,
+        attrs::key(keys::user(user), keys::daily_quota(admission.day)),
+        "images",
+        u64::from(admission.images),
+        u64::from(admission.limits.images_per_user),
+        expires.unix_timestamp(),
+    )?;
+    let spend = bump(
+        store,
+        attrs::key(keys::SPEND.to_owned(), keys::spend_day(admission.day)),
+        "micros",
+        admission.spend_micros,
+        admission.limits.spend_cap_micros,
+        expires.unix_timestamp(),
+    )?;
+    Ok([quota, spend])
+}
+
+/// Adds `add` to the number `counter` of the item at `key`, if the sum stays at most `limit`.
+fn bump(
+    store: &DynamoStore,
+    key: attrs::Item,
+    counter: &str,
+    add: u64,
+    limit: u64,
+    expires_at: i64,
+) -> Result<TransactWriteItem, StoreError> {
+    // The caller checked add <= limit, so the room is never negative.
+    let room = limit.saturating_sub(add);
+    let update = Update::builder()
+        .table_name(store.table())
+        .set_key(Some(key))
+        .update_expression("SET #c = if_not_exists(#c, :zero) + :add, expiresAt = :exp")
+        .condition_expression("attribute_not_exists(#c) OR #c <= :room")
+        .expression_attribute_names("#c", counter)
+        .expression_attribute_values(":zero", attrs::n(0))
+        .expression_attribute_values(":add", attrs::n(add))
+        .expression_attribute_values(":room", attrs::n(room))
+        .expression_attribute_values(":exp", attrs::n(expires_at))
+        .build()
+        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    Ok(TransactWriteItem::builder().update(update).build())
+}
