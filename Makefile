@@ -13,13 +13,14 @@ CARGO ?= cargo
 CARGO_FLAGS ?= --locked
 PORT ?= 3000
 
-.PHONY: help setup dev test fmt lint unit template bench bench-pipeline deploy clean
+.PHONY: help setup dev test fmt lint unit template build bench bench-pipeline bench-coldstart deploy clean
 
 help:
 	@echo "make dev     run the whole product on http://127.0.0.1:$(PORT) (Ctrl-C stops it)"
-	@echo "make test    formatting, clippy, every test against moto, template lints"
+	@echo "make test    formatting, clippy, every test against moto, template lints, sam build (arm64)"
 	@echo "make bench   the benchmarks (tokens, passwords, history pages, the worker per image, the pipeline)"
 	@echo "make bench-pipeline  the image pipeline against Sharp, per core, side by side (needs node >= 20.9, npm)"
+	@echo "make bench-coldstart each function's init, first response and memory against a hello world, and zip sizes"
 	@echo "make deploy  sam build + sam deploy (--guided the first time)"
 
 $(VENV)/.installed: requirements-dev.txt
@@ -30,6 +31,7 @@ $(VENV)/.installed: requirements-dev.txt
 
 setup: $(VENV)/.installed
 	@rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy rustfmt
+	@rustup target list --installed 2>/dev/null | grep -q '^aarch64-unknown-linux-gnu' || rustup target add aarch64-unknown-linux-gnu
 
 dev: setup
 	$(CARGO) build $(CARGO_FLAGS) --workspace --bins
@@ -49,7 +51,12 @@ template: setup
 	$(VENV)/bin/cfn-lint template.yaml
 	$(VENV)/bin/sam validate --lint --region us-east-1
 
-test: fmt lint unit template
+# What `make deploy` uploads: every function cross-built for arm64 (Graviton) by cargo-lambda
+# with its bundled zig, in release mode, into .aws-sam/build.
+build: setup
+	PATH="$(abspath $(VENV))/bin:$$PATH" $(VENV)/bin/sam build --no-cached
+
+test: fmt lint unit template build
 	@echo "make test: all checks passed"
 
 bench: setup
@@ -58,9 +65,10 @@ bench: setup
 bench-pipeline:
 	CARGO="$(CARGO)" CARGO_FLAGS="$(CARGO_FLAGS)" scripts/bench-pipeline
 
-deploy: setup
-	$(VENV)/bin/pip install --quiet --disable-pip-version-check cargo-lambda
-	PATH="$(abspath $(VENV))/bin:$$PATH" $(VENV)/bin/sam build
+bench-coldstart: setup
+	PATH="$(abspath $(VENV))/bin:$$PATH" scripts/bench-coldstart
+
+deploy: build
 	@if grep -q '^region' samconfig.toml; then $(VENV)/bin/sam deploy; else $(VENV)/bin/sam deploy --guided; fi
 
 clean:
