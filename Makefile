@@ -13,11 +13,13 @@ CARGO ?= cargo
 CARGO_FLAGS ?= --locked
 PORT ?= 3000
 
-.PHONY: help setup dev test fmt lint unit template bench bench-pipeline deploy clean
+.PHONY: help setup dev test fmt lint unit template web e2e bench bench-pipeline deploy clean
 
 help:
 	@echo "make dev     run the whole product on http://127.0.0.1:$(PORT) (Ctrl-C stops it)"
-	@echo "make test    formatting, clippy, every test against moto, template lints"
+	@echo "make test    formatting, clippy, every test against moto, template lints, the web client's build and e2e"
+	@echo "make web     type-check and build the web client into web/dist (npm ci first)"
+	@echo "make e2e     the web client end to end in headless Chromium against the local stack"
 	@echo "make bench   the benchmarks (tokens, passwords, history pages, the worker per image, the pipeline)"
 	@echo "make bench-pipeline  the image pipeline against Sharp, per core, side by side (needs node >= 20.9, npm)"
 	@echo "make deploy  sam build + sam deploy (--guided the first time)"
@@ -31,7 +33,7 @@ $(VENV)/.installed: requirements-dev.txt
 setup: $(VENV)/.installed
 	@rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy rustfmt
 
-dev: setup
+dev: setup web
 	$(CARGO) build $(CARGO_FLAGS) --workspace --bins
 	PORT=$(PORT) "$$($(CARGO) metadata --format-version 1 --no-deps | $(PYTHON) -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')/debug/artforge-dev"
 
@@ -49,7 +51,22 @@ template: setup
 	$(VENV)/bin/cfn-lint template.yaml
 	$(VENV)/bin/sam validate --lint --region us-east-1
 
-test: fmt lint unit template
+# The web client (web/): npm ci when the lock file changed, then tsc --noEmit and vite build.
+web/node_modules/.installed: web/package-lock.json
+	cd web && npm ci --no-audit --no-fund
+	touch $@
+
+web: web/node_modules/.installed
+	cd web && npm run build
+
+# End to end in Debian's headless Chromium (/usr/bin/chromium; .ci/run installs it): the
+# e2e script starts the dev server on a free port (with its own moto) and always stops it.
+e2e: setup web
+	$(CARGO) build $(CARGO_FLAGS) -p artforge-dev --bin artforge-dev
+	ARTFORGE_DEV_BIN="$$($(CARGO) metadata --format-version 1 --no-deps | $(PYTHON) -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')/debug/artforge-dev" \
+		node web/e2e/run.mjs
+
+test: fmt lint unit template web e2e
 	@echo "make test: all checks passed"
 
 bench: setup
