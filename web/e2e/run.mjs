@@ -106,10 +106,19 @@ async function ready() {
 // ---- the checks every page gets ---------------------------------------------------------
 
 const problems = [];
+// Chromium logs every 4xx answer to a fetch as a console error. A step that provokes one on
+// purpose (to see the page explain it) announces it here; anything else fails the run.
+const expected = [];
+function expectConsoleError(pattern) {
+  expected.push(pattern);
+}
 function watch(context, name) {
   context.on("page", (page) => {
     page.on("console", (msg) => {
-      if (msg.type() === "error") problems.push(`[${name}] console error on ${page.url()}: ${msg.text()}`);
+      if (msg.type() !== "error") return;
+      const at = expected.findIndex((p) => p.test(msg.text()));
+      if (at >= 0) expected.splice(at, 1);
+      else problems.push(`[${name}] console error on ${page.url()}: ${msg.text()}`);
     });
     page.on("pageerror", (err) => problems.push(`[${name}] page error on ${page.url()}: ${err.message}`));
   });
@@ -232,7 +241,8 @@ try {
     assert.equal(await img.evaluate((el) => `${el.naturalWidth}x${el.naturalHeight}`), "1080x1920");
   }
   await page.getByTestId("balance").filter({ hasText: /^0$/ }).waitFor();
-  log("the job made 3 story images (1080x1920); balance 0");
+  await page.getByText("Not enough credits:").getByRole("link", { name: "buy credits" }).waitFor();
+  log("the job made 3 story images (1080x1920); balance 0, and the form says to buy credits");
 
   // Like one.
   const firstCard = page.locator(".cards .card").first();
@@ -311,6 +321,16 @@ try {
   await check(page, "credits-return");
   log(`bought ${packCredits} credits: balance 0 -> ${packCredits}`);
 
+  // A prompt the provider refuses: the job fails, the page says what to change, credits return.
+  await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Create" }).click();
+  await page.getByRole("radio", { name: /V3 best/ }).check();
+  await page.getByLabel("Prompt").fill("A storm at sea [fault:policy]");
+  await page.getByRole("button", { name: /Create 1 image · 2 credits/ }).click();
+  await page.getByText(/refused this prompt under its content policy\. Rephrase it/).waitFor({ timeout: 30_000 });
+  await page.getByTestId("balance").filter({ hasText: String(packCredits) }).waitFor();
+  await check(page, "create-refused");
+  log("a refused prompt: told what to change, credits refunded");
+
   // Make the liked one public.
   await page.goto(`/history/${likedId}`);
   await page.getByRole("button", { name: /Make public/ }).click();
@@ -334,6 +354,17 @@ try {
   await audit(visitor, "home-feed-desktop");
   await shot(visitor, "home-feed-desktop");
   log("a second session sees it in the public feed");
+
+  // The API's problem details inline: the visitor tries to register the taken email.
+  await visitor.getByRole("link", { name: "Sign up" }).click();
+  await visitor.getByLabel("Email").fill(email);
+  await visitor.getByLabel("Password").fill("another good passphrase");
+  expectConsoleError(/status of 409/);
+  await visitor.getByRole("button", { name: "Create account" }).click();
+  await visitor.getByText("An account with this email already exists.").waitFor();
+  assert.equal(await visitor.getByLabel("Email").getAttribute("aria-invalid"), "true");
+  await check(visitor, "register-email-taken");
+  await visitor.goto("/");
 
   // The phone's home shows it too, then delete it.
   await page.goto("/");
@@ -364,6 +395,7 @@ try {
   log("logged out");
 
   assert.deepEqual(problems, [], "console errors, page errors, failed requests or 5xx answers");
+  assert.deepEqual(expected, [], "console errors a step expected but did not see");
   log(`passed; screenshots in ${shots}`);
 } catch (e) {
   failed = true;
