@@ -331,6 +331,24 @@ try {
   await check(page, "create-refused");
   log("a refused prompt: told what to change, credits refunded");
 
+  // Two more jobs of 5: 13 images, more than a page (12); the history scrolls on to the rest.
+  for (const take of [1, 2]) {
+    await page.getByRole("radio", { name: /V2 fast/ }).check();
+    await page.getByLabel("Images", { exact: true }).selectOption("5");
+    await page.getByLabel("Prompt").fill(`A field of poppies under a summer sky, take ${take}`);
+    await page.getByRole("button", { name: /Create 5 images · 5 credits/ }).click();
+    await page.getByTestId("job-status").waitFor();
+    await page.getByText("5 images are ready.").waitFor({ timeout: 60_000 });
+  }
+  await page.getByTestId("balance").filter({ hasText: String(packCredits - 10) }).waitFor();
+  await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "History" }).click();
+  await gridLoaded(page, 12);
+  await page.getByRole("button", { name: "Load more" }).scrollIntoViewIfNeeded();
+  await gridLoaded(page, 13);
+  await page.getByRole("button", { name: "Load more" }).waitFor({ state: "hidden" });
+  await audit(page, "history-scrolled");
+  log("13 images: the history's second page came with scrolling");
+
   // Make the liked one public.
   await page.goto(`/history/${likedId}`);
   await page.getByRole("button", { name: /Make public/ }).click();
@@ -374,7 +392,9 @@ try {
   await page.getByRole("button", { name: "Delete image" }).click();
   await page.getByRole("button", { name: "Yes, delete" }).click();
   await page.waitForURL(/\/history/);
-  await gridLoaded(page, 2);
+  await page.getByText("The image was deleted.").waitFor();
+  await gridLoaded(page, 12);
+  assert.equal(await page.locator(`.grid .thumb[data-image-id="${likedId}"]`).count(), 0);
   await visitor.reload();
   await gridLoaded(visitor, 0);
   log("deleted it: gone from history and from the feed");

@@ -2,6 +2,9 @@
 
 export const API = "/api";
 
+/** Thumbnails per page of the history and the feed: two screens of a phone. */
+export const PAGE_SIZE = 12;
+
 export interface User {
   id: string;
   email: string;

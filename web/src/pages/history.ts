@@ -1,4 +1,4 @@
-import { get, query, type Catalog, type Image, type Listing } from "../api";
+import { PAGE_SIZE, get, query, type Catalog, type Image, type Listing } from "../api";
 import { h, status, uid } from "../dom";
 import { likeButton, pagedGrid, requireSignIn, thumb } from "../components";
 import { navigate } from "../router";
@@ -49,7 +49,7 @@ export async function historyPage(_: Record<string, string>, q: URLSearchParams)
   const filtered = Boolean(filters.model || filters.preset || filters.tag || filters.liked);
   const grid = pagedGrid<Image>({
     label: filters.liked ? "Liked images" : "Your images",
-    load: (cursor) => get<Listing<Image>>(`/images${query({ ...filters, liked: filters.liked ? "true" : null, cursor, limit: 24 })}`),
+    load: (cursor) => get<Listing<Image>>(`/images${query({ ...filters, liked: filters.liked ? "true" : null, cursor, limit: PAGE_SIZE })}`),
     item: (image) => thumb(image, `/history/${image.id}`, h("div", { class: "thumb-meta" }, h("p", { class: "thumb-prompt" }, image.prompt), likeButton(image))),
     empty: filtered
       ? ["No images match these filters. ", h("a", { href: "/history" }, "Show all")]

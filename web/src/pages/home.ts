@@ -1,4 +1,4 @@
-import { get, query, type Image, type Listing } from "../api";
+import { PAGE_SIZE, get, query, type Image, type Listing } from "../api";
 import { h, uid } from "../dom";
 import { likeButton, pagedGrid, thumb } from "../components";
 import { navigate } from "../router";
@@ -20,7 +20,7 @@ export function homePage(): Node {
   });
   const feed = pagedGrid<Image>({
     label: "Public images",
-    load: (cursor) => get<Listing<Image>>(`/feed${query({ cursor, limit: 24 })}`),
+    load: (cursor) => get<Listing<Image>>(`/feed${query({ cursor, limit: PAGE_SIZE })}`),
     item: (image) => thumb(image, `/i/${image.id}`, h("div", { class: "thumb-meta" }, h("p", { class: "thumb-prompt" }, image.prompt), user() ? likeButton(image) : h("span", { class: "hint" }, `♥ ${image.likes}`))),
     empty: ["Nothing public yet. ", h("a", { href: "/create" }, "Make the first image"), " and share it."],
   });
