@@ -37,7 +37,7 @@ export async function detailPage(params: Record<string, string>): Promise<Node> 
       paintTags();
       tagsNote.textContent = "Tags saved.";
     } catch (e) {
-      tagsErr.textContent = e instanceof Problem && e.errors.length ? e.errors.map((x) => x.message).join("; ") : String(explain(e));
+      mount(tagsErr, e instanceof Problem && e.errors.length ? `Tags ${e.errors.map((x) => x.message).join("; ")}.` : explain(e));
       tagsInput.setAttribute("aria-invalid", "true");
     }
   });
