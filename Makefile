@@ -13,11 +13,14 @@ CARGO ?= cargo
 CARGO_FLAGS ?= --locked
 PORT ?= 3000
 
-.PHONY: help setup dev test fmt lint unit template build bench bench-pipeline bench-coldstart deploy clean
+.PHONY: help setup dev test fmt lint unit template build web e2e bench bench-pipeline bench-coldstart deploy clean
 
 help:
 	@echo "make dev     run the whole product on http://127.0.0.1:$(PORT) (Ctrl-C stops it)"
-	@echo "make test    formatting, clippy, every test against moto, template lints, sam build (arm64)"
+	@echo "make test    formatting, clippy, every test against moto, template lints, sam build (arm64), the web client's build and e2e"
+	@echo "make web     type-check and build the web client into web/dist (npm ci first)"
+	@echo "make e2e     the web client end to end in headless Chromium against the local stack"
+	@echo "make build   sam build: every function cross-built for arm64 in release mode"
 	@echo "make bench   the benchmarks (tokens, passwords, history pages, the worker per image, the pipeline)"
 	@echo "make bench-pipeline  the image pipeline against Sharp, per core, side by side (needs node >= 20.9, npm)"
 	@echo "make bench-coldstart each function's init, first response and memory against a hello world, and zip sizes"
@@ -33,7 +36,7 @@ setup: $(VENV)/.installed
 	@rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy rustfmt
 	@rustup target list --installed 2>/dev/null | grep -q '^aarch64-unknown-linux-gnu' || rustup target add aarch64-unknown-linux-gnu
 
-dev: setup
+dev: setup web
 	$(CARGO) build $(CARGO_FLAGS) --workspace --bins
 	PORT=$(PORT) "$$($(CARGO) metadata --format-version 1 --no-deps | $(PYTHON) -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')/debug/artforge-dev"
 
@@ -56,7 +59,22 @@ template: setup
 build: setup
 	PATH="$(abspath $(VENV))/bin:$$PATH" $(VENV)/bin/sam build --no-cached
 
-test: fmt lint unit template build
+# The web client (web/): npm ci when the lock file changed, then tsc --noEmit and vite build.
+web/node_modules/.installed: web/package-lock.json
+	cd web && npm ci --no-audit --no-fund
+	touch $@
+
+web: web/node_modules/.installed
+	cd web && npm run build
+
+# End to end in Debian's headless Chromium (/usr/bin/chromium; .ci/run installs it): the
+# e2e script starts the dev server on a free port (with its own moto) and always stops it.
+e2e: setup web
+	$(CARGO) build $(CARGO_FLAGS) -p artforge-dev --bin artforge-dev
+	ARTFORGE_DEV_BIN="$$($(CARGO) metadata --format-version 1 --no-deps | $(PYTHON) -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')/debug/artforge-dev" \
+		node web/e2e/run.mjs
+
+test: fmt lint unit template web e2e build
 	@echo "make test: all checks passed"
 
 bench: setup
@@ -70,6 +88,7 @@ bench-coldstart: setup
 
 deploy: build
 	@if grep -q '^region' samconfig.toml; then $(VENV)/bin/sam deploy; else $(VENV)/bin/sam deploy --guided; fi
+	scripts/deploy-web
 
 clean:
 	rm -rf $(VENV) .local .aws-sam

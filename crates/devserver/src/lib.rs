@@ -1,7 +1,11 @@
 //! The local server's application: every function's routes, finished once, over the local
-//! resources. `main.rs` starts moto and serves it; a test builds it the same way.
+//! resources, at their API Gateway paths and again under `/api` (the web client's prefix, as
+//! CloudFront serves it in AWS). `main.rs` starts moto and serves it, with the built web client
+//! ([`web`]) at `/`; a test builds it the same way.
 
 use std::{collections::HashMap, sync::Arc};
+
+pub mod web;
 
 use artforge_devstack::{event_source::EventSource, resources::Provisioned};
 use artforge_dynamo::DynamoStore;
@@ -48,11 +52,11 @@ pub fn app(
         ("STRIPE_API_BASE", format!("http://127.0.0.1:{port}/")),
         (
             "CHECKOUT_SUCCESS_URL",
-            format!("http://127.0.0.1:{port}/?checkout=success&session_id={{CHECKOUT_SESSION_ID}}"),
+            format!("http://127.0.0.1:{port}/credits/return?session_id={{CHECKOUT_SESSION_ID}}"),
         ),
         (
             "CHECKOUT_CANCEL_URL",
-            format!("http://127.0.0.1:{port}/?checkout=cancelled"),
+            format!("http://127.0.0.1:{port}/credits?checkout=cancelled"),
         ),
         ("PUBLIC_BASE_URL", format!("http://127.0.0.1:{port}")),
         (
@@ -145,12 +149,17 @@ pub fn app(
     let origins = artforge_http::cors::origins_from(
         &env.optional("CORS_ALLOWED_ORIGINS").unwrap_or_default(),
     );
+    let api = axum::Router::new()
+        .merge(auth)
+        .merge(gallery)
+        .merge(billing)
+        .merge(generate);
+    // The API at its API Gateway paths (tests, curl, sample events) and under `/api`, where the
+    // web client calls it (in AWS, CloudFront's `/api/*` behaviour). The stand-ins stay at root.
     let app = artforge_http::finish(
         axum::Router::new()
-            .merge(auth)
-            .merge(gallery)
-            .merge(billing)
-            .merge(generate)
+            .nest(web::API_PREFIX, api.clone())
+            .merge(api)
             .merge(stand_in.routes())
             .merge(openai.router()),
     )

@@ -8,7 +8,7 @@ use artforge_devstack::{moto::MotoServer, resources};
 use artforge_http::config::Env;
 use base64::Engine;
 
-use artforge_dev::Error;
+use artforge_dev::{Error, web::Web};
 
 /// A per-checkout random session key, kept in the git-ignored `.local/` so sessions survive a
 /// restart of the dev server.
@@ -49,9 +49,27 @@ async fn main() -> Result<(), Error> {
     let app = artforge_dev::app(&aws, &provisioned, port, &local_jwt_keys(&root)?)?;
     artforge_dev::run_worker(&aws, &provisioned, app.worker.clone()).await?;
 
+    // The web client, when it is built (`make web`); the API alone otherwise.
+    let web_dir = std::env::var_os("WEB_DIST").map_or_else(|| root.join("web/dist"), Into::into);
+    let web = Web::open(&web_dir);
+    let router = match web.clone() {
+        Some(web) => web.serve(app.router),
+        None => app.router,
+    };
+
     let address = SocketAddr::from(([127, 0, 0, 1], port));
     let listener = tokio::net::TcpListener::bind(address).await?;
     println!("Artforge is running at http://{address}");
+    match &web {
+        Some(web) => println!(
+            "  web client: {} at /, the API at / and /api",
+            web.dir().display()
+        ),
+        None => println!(
+            "  web client: not built ({} has no index.html; `make web` builds it): serving the API only",
+            web_dir.display()
+        ),
+    }
     println!("  AWS stand-in (moto): {endpoint}");
     println!(
         "  table {}, bucket {}",
@@ -66,7 +84,7 @@ async fn main() -> Result<(), Error> {
         Some(_) => println!("  image provider: OPENAI_BASE_URL (or OpenAI) with OPENAI_API_KEY"),
     }
     println!("Ctrl-C stops it.");
-    axum::serve(listener, app.router)
+    axum::serve(listener, router)
         .with_graceful_shutdown(async {
             tokio::signal::ctrl_c().await.ok();
         })

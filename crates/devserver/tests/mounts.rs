@@ -160,3 +160,100 @@ async fn the_local_server_runs_a_job_for_every_preset_through_its_queue_and_stan
     let me: serde_json::Value = serde_json::from_str(&body).expect("json");
     assert_eq!(me["credits"], 0, "three credits, three jobs");
 }
+
+fn get(path: &str, accept: &str) -> Request<Body> {
+    Request::get(path)
+        .header(header::ACCEPT, accept)
+        .body(Body::empty())
+        .expect("request")
+}
+
+#[tokio::test]
+async fn the_web_client_is_served_at_root_with_the_api_under_api_too() {
+    let aws = artforge_testkit::sdk_config().await;
+    let provisioned = resources::provision(&aws, Names::prefixed(&artforge_testkit::unique("web")))
+        .await
+        .expect("provisioned");
+    let api = artforge_dev::app(&aws, &provisioned, 3000, artforge_testkit::JWT_KEYS)
+        .expect("app")
+        .router;
+    let dist = std::env::temp_dir().join(artforge_testkit::unique("artforge-dist"));
+    std::fs::create_dir_all(dist.join("assets")).expect("dist");
+    assert!(
+        artforge_dev::web::Web::open(&dist).is_none(),
+        "no index.html, no client"
+    );
+    std::fs::write(
+        dist.join("index.html"),
+        "<!doctype html><title>client</title>",
+    )
+    .expect("index");
+    std::fs::write(dist.join("assets/app-1234.js"), "console.log(1)").expect("asset");
+    let app = artforge_dev::web::Web::open(&dist)
+        .expect("a built client")
+        .serve(api);
+    let html = "text/html,application/xhtml+xml,*/*;q=0.8";
+
+    // The client's files and pages.
+    let (status, body) = call(&app, get("/", html)).await;
+    assert_eq!(
+        (status, body.contains("<title>client</title>")),
+        (StatusCode::OK, true)
+    );
+    for page in [
+        "/create",
+        "/history/01ABC",
+        "/credits/return?session_id=cs_1",
+        "/i/x",
+    ] {
+        let (status, body) = call(&app, get(page, html)).await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        assert!(body.contains("<title>client</title>"), "{page}: {body}");
+    }
+    let response = app
+        .clone()
+        .oneshot(get("/assets/app-1234.js", "*/*"))
+        .await
+        .expect("infallible");
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(
+        response.headers()[header::CACHE_CONTROL]
+            .to_str()
+            .is_ok_and(|c| c.contains("immutable"))
+    );
+    // A revalidated page is a 304, not a 404.
+    let first = app
+        .clone()
+        .oneshot(get("/history", html))
+        .await
+        .expect("infallible");
+    let etag = first.headers()[header::ETAG].clone();
+    let again = Request::get("/history")
+        .header(header::ACCEPT, html)
+        .header(header::IF_NONE_MATCH, etag)
+        .body(Body::empty())
+        .expect("request");
+    let again = app.clone().oneshot(again).await.expect("infallible");
+    assert_eq!(again.status(), StatusCode::NOT_MODIFIED);
+
+    // The API at its API Gateway paths and under /api; never the page for an API path.
+    for path in ["/feed", "/api/feed"] {
+        let (status, body) = call(&app, get(path, "*/*")).await;
+        assert_eq!(
+            (status, body.as_str()),
+            (StatusCode::OK, r#"{"items":[],"nextCursor":null}"#),
+            "{path}"
+        );
+    }
+    for path in ["/api/nowhere", "/api"] {
+        let (status, body) = call(&app, get(path, html)).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{path}");
+        assert!(body.contains("\"code\":\"not_found\""), "{path}: {body}");
+    }
+    let (status, body) = call(&app, get("/nowhere", "application/json")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(body.contains("\"requestId\""), "{body}");
+    let (status, _) = call(&app, get("/api/me", html)).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    std::fs::remove_dir_all(&dist).ok();
+}

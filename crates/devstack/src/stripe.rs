@@ -191,7 +191,7 @@ async fn page(State(stand_in): State<StandIn>, Path(id): Path<String>) -> Respon
     let email = opened.session["customer_email"].as_str().unwrap_or("");
     Html(format!(
         r#"<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
-<title>Test checkout</title></head><body style="font-family:system-ui;max-width:28rem;margin:4rem auto">
+<link rel="icon" href="data:,"><title>Test checkout</title></head><body style="font-family:system-ui;max-width:28rem;margin:4rem auto">
 <h1>Test checkout</h1><p>This is the local stand-in for Stripe Checkout. No money moves.</p>
 <p>{email}</p><p><strong>{}.{:02} {currency}</strong></p>
 <form method="post" action="/stripe/checkout/{id}/pay"><button type="submit" id="pay">Pay</button></form>

@@ -1,0 +1,37 @@
+// Problems as people expect to read them: what happened and what to do.
+
+import { Problem } from "./api";
+import { h, type Child } from "./dom";
+
+export function explain(error: unknown): Child {
+  if (!(error instanceof Problem)) {
+    return "Something went wrong in the page. Reload it and try again.";
+  }
+  switch (error.code) {
+    case "insufficient_credits":
+      return [`Not enough credits: ${error.detail}. `, h("a", { href: "/credits" }, "Buy credits"), " to go on."];
+    case "content_policy_violation":
+      return "The image provider refused this prompt under its content policy. Rephrase it: leave out real people's names, violence, adult or hateful content, and trademarked characters, then try again. Your credits were refunded.";
+    case "provider_unavailable":
+      return "The image provider is unavailable right now. Try again in a minute; your credits were refunded if nothing was made.";
+    case "generation_failed":
+      return "The images could not be made. Your credits were refunded; try again.";
+    case "rate_limited":
+    case "too_many_attempts":
+      return `Too many attempts. Wait ${error.retryAfter ? `${Math.ceil(error.retryAfter / 60)} minute(s)` : "a moment"} and try again.`;
+    case "unauthorized":
+    case "token_expired":
+      return ["Your session has ended. ", h("a", { href: `/login?next=${encodeURIComponent(location.pathname + location.search)}` }, "Log in"), " again."];
+    case "not_found":
+      return "This does not exist (any more), or it is not yours.";
+    case "network":
+      return error.detail;
+    case "validation_failed":
+      return error.errors.length ? error.errors.map((e) => `${e.field}: ${e.message}`).join("; ") : error.detail;
+    default:
+      if (error.status >= 500) {
+        return `Something went wrong on our side. Try again in a moment${error.requestId ? ` (request ${error.requestId})` : ""}.`;
+      }
+      return error.detail || "The request was refused.";
+  }
+}
