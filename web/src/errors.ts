@@ -16,6 +16,10 @@ export function explain(error: unknown): Child {
       return "The image provider is unavailable right now. Try again in a minute; your credits were refunded if nothing was made.";
     case "generation_failed":
       return "The images could not be made. Your credits were refunded; try again.";
+    case "daily_quota_exceeded":
+      return "You have made as many images as one day allows. Your quota starts again at midnight UTC; nothing was charged.";
+    case "generation_paused":
+      return "Image generation is paused for today because the service reached its daily budget. It resumes at midnight UTC; nothing was charged.";
     case "rate_limited":
     case "too_many_attempts":
       return `Too many attempts. Wait ${error.retryAfter ? `${Math.ceil(error.retryAfter / 60)} minute(s)` : "a moment"} and try again.`;

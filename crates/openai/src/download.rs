@@ -76,6 +76,7 @@ impl Downloader {
     /// # Errors
     /// When the HTTP client cannot be built (no TLS backend).
     pub fn new(
+        tls: rustls::ClientConfig,
         allowed: AllowedHosts,
         timeout: Duration,
         max_bytes: usize,
@@ -83,6 +84,7 @@ impl Downloader {
         let allowed = Arc::new(allowed);
         let redirects = Arc::clone(&allowed);
         let client = reqwest::Client::builder()
+            .use_preconfigured_tls(tls)
             .connect_timeout(timeout.min(Duration::from_secs(10)))
             .redirect(Policy::custom(move |attempt: Attempt| {
                 if attempt.previous().len() >= MAX_REDIRECTS {
