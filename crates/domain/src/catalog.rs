@@ -33,14 +33,13 @@ pub struct QualitySpec {
     pub provider_cost_micros: u64,
 }
 
-/// Reads a dollar amount such as `0.042` as whole millionths of a dollar (42000).
+/// Reads a dollar amount such as `0.042` as whole millionths of a dollar (42000), exactly: the
+/// number's decimal text, not a float's rounding.
 fn usd_as_micros<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<u64, D::Error> {
-    let usd = f64::deserialize(deserializer)?;
-    if !usd.is_finite() || !(0.0..=1000.0).contains(&usd) {
-        return Err(serde::de::Error::custom("a dollar amount from 0 to 1000"));
-    }
-    // In range, so the cast neither truncates nor saturates.
-    Ok((usd * 1_000_000.0).round() as u64)
+    let number = serde_json::Number::deserialize(deserializer)?;
+    crate::limits::usd_micros(&number.to_string(), 1000).ok_or_else(|| {
+        serde::de::Error::custom("a dollar amount from 0 to 1000, six decimals at most")
+    })
 }
 
 /// A style: the provider has no parameter for it, so it is a sentence added to the prompt.

@@ -3,7 +3,9 @@
 //! that debits the job, so they hold under concurrency, and both fail closed: a submission the
 //! store cannot count is refused, never waved through.
 
-use time::{Date, OffsetDateTime, Time};
+use time::{Date, OffsetDateTime, Time, UtcOffset};
+
+use crate::Job;
 
 /// The limits a deployment runs with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -15,21 +17,18 @@ pub struct DailyLimits {
     pub spend_cap_micros: u64,
 }
 
-/// What one submission adds to the day's counters.
+/// A job's submission against the day's limits: its images and day come from the job, its
+/// estimated provider spend from the catalogue.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Admission {
-    /// The UTC day the counters belong to.
-    pub day: Date,
-    pub images: u32,
     pub spend_micros: u64,
     pub limits: DailyLimits,
 }
 
 impl Admission {
-    /// Whether the submission could fit an empty day at all; if not, there is no need to ask
-    /// the store.
-    pub fn fits_a_fresh_day(&self) -> Result<(), LimitReached> {
-        if self.images > self.limits.images_per_user {
+    /// Whether `job` could fit an empty day at all; if not, there is no need to ask the store.
+    pub fn fits_a_fresh_day(&self, job: &Job) -> Result<(), LimitReached> {
+        if u32::from(job.request.count) > self.limits.images_per_user {
             return Err(LimitReached::DailyQuota);
         }
         if self.spend_micros > self.limits.spend_cap_micros {
@@ -37,6 +36,25 @@ impl Admission {
         }
         Ok(())
     }
+}
+
+/// A dollar amount written as a decimal (`"12.5"`, `"0.016"`) in whole millionths of a dollar,
+/// exactly: digits, at most six decimals, at most `max_dollars`; nothing negative or exponent.
+pub fn usd_micros(text: &str, max_dollars: u64) -> Option<u64> {
+    let text = text.trim();
+    let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
+    let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    if whole.is_empty() || fraction.len() > 6 || !digits(whole) || !digits(fraction) {
+        return None;
+    }
+    let whole: u64 = whole.parse().ok().filter(|w| *w <= max_dollars)?;
+    let fraction: u64 = format!("{fraction:0<6}").parse().ok()?;
+    Some(whole * 1_000_000 + fraction)
+}
+
+/// The UTC day whose counters a moment counts against.
+pub fn utc_day(at: OffsetDateTime) -> Date {
+    at.to_offset(UtcOffset::UTC).date()
 }
 
 /// Which daily limit refused a submission.
@@ -50,24 +68,41 @@ pub enum LimitReached {
 
 /// The start of the next UTC day after `now`: when both counters start again.
 pub fn next_day_start(now: OffsetDateTime) -> OffsetDateTime {
-    let day = now.to_offset(time::UtcOffset::UTC).date();
+    let day = utc_day(now);
     let next = day.next_day().unwrap_or(day);
     next.with_time(Time::MIDNIGHT).assume_utc()
 }
 
 #[cfg(test)]
 mod tests {
-    use time::macros::{date, datetime};
+    use time::macros::datetime;
 
     use super::*;
 
-    fn admission(images: u32, spend_micros: u64) -> Admission {
+    fn job(count: u8) -> Job {
+        let request = crate::Catalog::from_json(include_str!("../../../config/models.json"))
+            .expect("catalogue")
+            .validate(crate::RawGeneration {
+                prompt: Some("p".into()),
+                model: Some("v2".into()),
+                preset: Some("square".into()),
+                count: Some(count.into()),
+                ..Default::default()
+            })
+            .expect("valid");
+        Job::new(
+            crate::UserId::new(),
+            request,
+            crate::Credits::new(1),
+            datetime!(2026-11-24 12:00 UTC),
+        )
+    }
+
+    fn admission(spend_micros: u64) -> Admission {
         Admission {
-            day: date!(2026 - 11 - 24),
-            images,
             spend_micros,
             limits: DailyLimits {
-                images_per_user: 5,
+                images_per_user: 4,
                 spend_cap_micros: 100,
             },
         }
@@ -75,15 +110,26 @@ mod tests {
 
     #[test]
     fn a_submission_larger_than_a_whole_day_is_refused_without_asking_the_store() {
-        assert_eq!(admission(5, 100).fits_a_fresh_day(), Ok(()));
+        assert_eq!(admission(100).fits_a_fresh_day(&job(4)), Ok(()));
         assert_eq!(
-            admission(6, 1).fits_a_fresh_day(),
+            admission(1).fits_a_fresh_day(&job(5)),
             Err(LimitReached::DailyQuota)
         );
         assert_eq!(
-            admission(1, 101).fits_a_fresh_day(),
+            admission(101).fits_a_fresh_day(&job(1)),
             Err(LimitReached::SpendCap)
         );
+    }
+
+    #[test]
+    fn dollar_amounts_are_read_exactly_and_nonsense_is_refused() {
+        for (text, micros) in [("100", 100_000_000), ("12.5", 12_500_000), ("0.000001", 1)] {
+            assert_eq!(usd_micros(text, 1_000_000), Some(micros), "{text}");
+        }
+        for bad in ["", "-1", "1e3", "abc", "1.0000001", ".5", "2000000", "1.-5"] {
+            assert_eq!(usd_micros(bad, 1_000_000), None, "{bad}");
+        }
+        assert_eq!(usd_micros("1001", 1000), None);
     }
 
     #[test]

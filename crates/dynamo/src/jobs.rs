@@ -287,7 +287,7 @@ impl Jobs for DynamoStore {
         {
             return Ok(found);
         }
-        admission.fits_a_fresh_day()?;
+        admission.fits_a_fresh_day(job)?;
         // Extra items in this order: the first failed condition is the one reported, and a
         // lost race for the idempotency key must read as a replay, not as a limit.
         let mut items = vec![put(
@@ -316,7 +316,7 @@ impl Jobs for DynamoStore {
             items.push(TransactWriteItem::builder().put(put).build());
         }
         let quota_index = items.len();
-        items.extend(limits::counter_items(self, job.owner, admission)?);
+        items.extend(limits::counter_items(self, job, admission)?);
         let outcome = self
             .apply_with(
                 job.owner,

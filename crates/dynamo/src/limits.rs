@@ -2,7 +2,7 @@
 //! grows, bumped inside the submitting transaction on condition that the bump stays within the
 //! limit, so concurrent submissions can never overshoot it together.
 
-use artforge_domain::{Admission, StoreError, UserId};
+use artforge_domain::{Admission, Job, StoreError, limits::utc_day};
 use aws_sdk_dynamodb::types::{TransactWriteItem, Update};
 use time::{Duration, Time};
 
@@ -12,24 +12,26 @@ use crate::{DynamoStore, attrs, keys};
 /// sweeps them.
 const KEEP: Duration = Duration::days(7);
 
-/// The two counter bumps of a submission: the user's images, then the service's spend.
+/// The two counter bumps of `job`'s submission, on the UTC day it was made: the user's images,
+/// then the service's spend.
 pub(crate) fn counter_items(
     store: &DynamoStore,
-    user: UserId,
+    job: &Job,
     admission: &Admission,
 ) -> Result<[TransactWriteItem; 2], StoreError> {
-    let expires = admission.day.with_time(Time::MIDNIGHT).assume_utc() + KEEP;
+    let day = utc_day(job.created_at);
+    let expires = day.with_time(Time::MIDNIGHT).assume_utc() + KEEP;
     let quota = bump(
         store,
-        attrs::key(keys::user(user), keys::daily_quota(admission.day)),
+        attrs::key(keys::user(job.owner), keys::daily_quota(day)),
         "images",
-        u64::from(admission.images),
+        u64::from(job.request.count),
         u64::from(admission.limits.images_per_user),
         expires.unix_timestamp(),
     )?;
     let spend = bump(
         store,
-        attrs::key(keys::SPEND.to_owned(), keys::spend_day(admission.day)),
+        attrs::key(keys::SPEND.to_owned(), keys::spend_day(day)),
         "micros",
         admission.spend_micros,
         admission.limits.spend_cap_micros,

@@ -127,8 +127,6 @@ async fn bench() {
             time::OffsetDateTime::now_utc(),
         );
         let admission = artforge_domain::Admission {
-            day: job.created_at.date(),
-            images: u32::from(job.request.count),
             spend_micros: 1,
             limits: artforge_domain::DailyLimits {
                 images_per_user: u32::MAX,

@@ -63,26 +63,13 @@ pub fn daily_limits(env: &Env) -> Result<DailyLimits, ConfigError> {
         .unwrap_or_else(|| "100".into());
     Ok(DailyLimits {
         images_per_user: env.parsed_or("DAILY_IMAGE_QUOTA", 100)?,
-        spend_cap_micros: usd_to_micros(&cap).ok_or(ConfigError::Invalid {
-            name: "DAILY_SPEND_CAP_USD",
-            reason: "a dollar amount such as 250 or 12.50".into(),
-        })?,
+        spend_cap_micros: artforge_domain::limits::usd_micros(&cap, 1_000_000).ok_or(
+            ConfigError::Invalid {
+                name: "DAILY_SPEND_CAP_USD",
+                reason: "a dollar amount such as 250 or 12.50".into(),
+            },
+        )?,
     })
-}
-
-/// `"12.5"` as 12_500_000 millionths of a dollar; at most six decimals, at most a million
-/// dollars, nothing negative.
-fn usd_to_micros(text: &str) -> Option<u64> {
-    let (whole, fraction) = text.trim().split_once('.').unwrap_or((text.trim(), ""));
-    if whole.is_empty() || fraction.len() > 6 || !whole.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    if !fraction.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    let whole: u64 = whole.parse().ok().filter(|w| *w <= 1_000_000)?;
-    let fraction: u64 = format!("{fraction:0<6}").parse().ok()?;
-    Some(whole * 1_000_000 + fraction)
 }
 
 impl Config {
@@ -172,12 +159,11 @@ mod tests {
 
     #[test]
     fn spend_caps_are_read_exactly_and_nonsense_stops_init() {
-        for (text, micros) in [("100", 100_000_000), ("12.5", 12_500_000), ("0.000001", 1)] {
-            assert_eq!(usd_to_micros(text), Some(micros), "{text}");
-        }
-        for bad in ["", "-1", "1e3", "abc", "1.0000001", ".5", "2000000", "1.-5"] {
-            assert_eq!(usd_to_micros(bad), None, "{bad}");
-        }
+        let env = Env::with_defaults(HashMap::from([("DAILY_SPEND_CAP_USD", "12.5".to_owned())]));
+        assert_eq!(
+            daily_limits(&env).map(|l| l.spend_cap_micros).ok(),
+            Some(12_500_000)
+        );
         let env = Env::with_defaults(HashMap::from([("DAILY_SPEND_CAP_USD", "lots".to_owned())]));
         assert!(matches!(
             daily_limits(&env),

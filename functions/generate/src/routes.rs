@@ -120,8 +120,6 @@ where
         })?;
     let now = OffsetDateTime::now_utc();
     let admission = Admission {
-        day: now.date(),
-        images: u32::from(request.count),
         spend_micros: provider_cost.saturating_mul(u64::from(request.count)),
         limits: state.limits,
     };
