@@ -13,7 +13,7 @@ CARGO ?= cargo
 CARGO_FLAGS ?= --locked
 PORT ?= 3000
 
-.PHONY: help setup dev test fmt lint unit template build web e2e bench bench-pipeline bench-coldstart deploy clean
+.PHONY: help setup dev test fmt lint unit template build web e2e openapi schemathesis bench bench-pipeline bench-coldstart deploy clean
 
 help:
 	@echo "make dev     run the whole product on http://127.0.0.1:$(PORT) (Ctrl-C stops it)"
@@ -21,6 +21,8 @@ help:
 	@echo "make web     type-check and build the web client into web/dist (npm ci first)"
 	@echo "make e2e     the web client end to end in headless Chromium against the local stack"
 	@echo "make build   sam build: every function cross-built for arm64 in release mode"
+	@echo "make openapi rewrite openapi.json from the code (a test fails while it differs)"
+	@echo "make schemathesis  property-based tests of every operation from /openapi.json (SCHEMATHESIS_SECONDS=150)"
 	@echo "make bench   the benchmarks (tokens, passwords, history pages, the worker per image, the pipeline)"
 	@echo "make bench-pipeline  the image pipeline against Sharp, per core, side by side (needs node >= 20.9, npm)"
 	@echo "make bench-coldstart each function's init, first response and memory against a hello world, and zip sizes"
@@ -74,7 +76,17 @@ e2e: setup web
 	ARTFORGE_DEV_BIN="$$($(CARGO) metadata --format-version 1 --no-deps | $(PYTHON) -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')/debug/artforge-dev" \
 		node web/e2e/run.mjs
 
-test: fmt lint unit template web e2e build
+# The committed OpenAPI document, regenerated from the handlers' annotations.
+openapi:
+	UPDATE_OPENAPI=1 $(CARGO) test $(CARGO_FLAGS) -p artforge-dev --test openapi
+
+# Schemathesis against the local server (its own moto and stand-ins), bounded by time; see
+# scripts/schemathesis. Its summary line and report land in target/schemathesis/.
+schemathesis: setup
+	$(CARGO) build $(CARGO_FLAGS) -p artforge-dev --bin artforge-dev
+	$(VENV)/bin/python scripts/schemathesis
+
+test: fmt lint unit template web e2e schemathesis build
 	@echo "make test: all checks passed"
 
 bench: setup

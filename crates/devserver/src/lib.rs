@@ -1,10 +1,12 @@
 //! The local server's application: every function's routes, finished once, over the local
 //! resources, at their API Gateway paths and again under `/api` (the web client's prefix, as
 //! CloudFront serves it in AWS). `main.rs` starts moto and serves it, with the built web client
-//! ([`web`]) at `/`; a test builds it the same way.
+//! ([`web`]) at `/`; a test builds it the same way. The API's OpenAPI document ([`openapi`])
+//! is at `/openapi.json`.
 
 use std::{collections::HashMap, sync::Arc};
 
+pub mod openapi;
 pub mod web;
 
 use artforge_devstack::{event_source::EventSource, resources::Provisioned};
@@ -149,7 +151,14 @@ pub fn app(
     let origins = artforge_http::cors::origins_from(
         &env.optional("CORS_ALLOWED_ORIGINS").unwrap_or_default(),
     );
+    let document = openapi::json()?;
     let api = axum::Router::new()
+        .route(
+            "/openapi.json",
+            axum::routing::get(move || async move {
+                ([(http::header::CONTENT_TYPE, "application/json")], document)
+            }),
+        )
         .merge(auth)
         .merge(gallery)
         .merge(billing)

@@ -12,7 +12,7 @@ use crate::{
 };
 
 /// One quality of a tier and what an image of it costs.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct QualitySpec {
     pub id: String,
@@ -43,7 +43,7 @@ fn usd_as_micros<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<u6
 }
 
 /// A style: the provider has no parameter for it, so it is a sentence added to the prompt.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct StyleSpec {
     pub id: String,
@@ -53,7 +53,7 @@ pub struct StyleSpec {
 }
 
 /// A model tier: the provider model behind it, its limits, qualities, styles and sizes.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct TierSpec {
     pub id: String,
@@ -77,7 +77,7 @@ pub struct TierSpec {
 }
 
 /// A size preset as clients show it.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PresetSpec {
     pub id: String,
@@ -89,7 +89,7 @@ pub struct PresetSpec {
 
 /// The whole catalogue, checked. Serialises as `GET /models` answers it: what a client needs
 /// to build its form, without the provider's model ids.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Catalog {
     pub tiers: Vec<TierSpec>,

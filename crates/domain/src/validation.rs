@@ -3,7 +3,7 @@
 use std::fmt;
 
 /// One rejected input field. `field` is the name the API uses (camelCase).
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 pub struct FieldError {
     pub field: String,
     pub message: String,

@@ -63,16 +63,21 @@ pub async fn read_body(request: Request) -> Result<Bytes, ApiError> {
 struct BodyError(String);
 
 /// Parses `bytes` as `T`, telling syntax errors (400) from shape errors (422 with the field).
+/// Every body the API takes is a JSON object: serde would also fill a struct from an array of
+/// its fields in order (`[null, null]`), which no client means, so that is a 422 too.
 pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
     let value: Result<T, _> = serde_path_to_error::deserialize(&mut deserializer);
     let value = match value {
         // Trailing data after the value is broken JSON too.
         Ok(v) => {
-            return deserializer
+            deserializer
                 .end()
-                .map(|()| v)
-                .map_err(|_| ApiError::new(ErrorCode::InvalidJson, "the body is not valid JSON"));
+                .map_err(|_| ApiError::new(ErrorCode::InvalidJson, "the body is not valid JSON"))?;
+            return match bytes.iter().find(|b| !b.is_ascii_whitespace()) {
+                Some(b'{') => Ok(v),
+                _ => Err(FieldError::new("body", "must be a JSON object").into()),
+            };
         }
         Err(err) => Err::<T, _>(err),
     };
@@ -190,6 +195,29 @@ mod tests {
             (ErrorCode::ValidationFailed, Some("admin".into()))
         );
         assert_eq!(code_and_field("[1,2]").0, ErrorCode::ValidationFailed);
+    }
+
+    /// Found by schemathesis: `PATCH /images/{id}` with `[null, null]` answered 200, serde
+    /// having read the array as the struct's fields in order.
+    #[test]
+    fn an_array_of_the_fields_is_not_an_object() {
+        #[derive(Debug, Deserialize)]
+        #[serde(deny_unknown_fields)]
+        #[allow(dead_code)]
+        struct Update {
+            tags: Option<Vec<String>>,
+            visibility: Option<String>,
+        }
+        for body in ["[null, null]", " [null]", "[]"] {
+            let err = parse::<Update>(body.as_bytes()).expect_err(body);
+            assert_eq!(err.code(), ErrorCode::ValidationFailed, "{body}");
+            assert_eq!(err.fields()[0].field, "body", "{body}");
+        }
+        assert_eq!(
+            code_and_field(r#"["a@b.co", "password1"]"#),
+            (ErrorCode::ValidationFailed, Some("body".into()))
+        );
+        assert!(parse::<Update>(b" {\"tags\": null}").is_ok());
     }
 
     #[test]

@@ -8,7 +8,8 @@
 //! - [`cursor`]: opaque, tamper-evident list cursors bound to a user and a list;
 //! - [`request_id`]: a request id on every response, log line and problem body;
 //! - [`cors`], [`config`]: configured origins and environment reading;
-//! - [`views`]: the image object as every function answers it.
+//! - [`views`]: the image object as every function answers it;
+//! - [`openapi`]: what every function's OpenAPI description shares (security, problems).
 
 pub mod auth;
 pub mod config;
@@ -16,6 +17,7 @@ pub mod cookie;
 pub mod cors;
 pub mod cursor;
 pub mod json;
+pub mod openapi;
 pub mod problem;
 pub mod query;
 pub mod request_id;

@@ -14,7 +14,7 @@ use crate::request_id;
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
 /// Stable, snake_case error codes (DESIGN §7). A code never changes meaning.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorCode {
     InvalidJson,
@@ -183,9 +183,12 @@ impl From<FieldError> for ApiError {
     }
 }
 
-#[derive(Serialize)]
+/// The body of every error answer (`application/problem+json`).
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct ProblemBody<'a> {
+#[schema(as = Problem)]
+pub struct ProblemBody<'a> {
+    /// `https://artforge.dev/problems/<code with dashes>`.
     #[serde(rename = "type")]
     kind: String,
     title: &'a str,

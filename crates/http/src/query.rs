@@ -38,9 +38,13 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Query<T> {
 }
 
 /// `?limit=&cursor=` as sent; [`PageParams::page`] validates them.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PageParams {
+    /// Items per page, 1 to 100 (default 20).
+    #[param(value_type = Option<u16>, minimum = 1, maximum = 100)]
     pub limit: Option<String>,
+    /// The `nextCursor` of the previous page.
     pub cursor: Option<String>,
 }
 
@@ -76,7 +80,7 @@ impl PageParams {
 }
 
 /// A page of a list as the API answers it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Listing<T> {
     pub items: Vec<T>,

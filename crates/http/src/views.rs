@@ -5,7 +5,7 @@ use artforge_domain::{Image, ImageFiles, UserId, Variant, Visibility};
 use serde::Serialize;
 use time::format_description::well_known::Rfc3339;
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Urls {
     pub image: String,
@@ -14,7 +14,7 @@ pub struct Urls {
     pub original: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ShareLinks {
     pub page: String,
@@ -24,7 +24,7 @@ pub struct ShareLinks {
     pub reddit: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ImageView {
     pub id: String,

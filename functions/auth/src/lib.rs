@@ -63,6 +63,23 @@ where
     artforge_http::finish(routes(state))
 }
 
+/// The auth routes' OpenAPI description; the local server merges every function's into the
+/// `/openapi.json` it serves.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    #[derive(utoipa::OpenApi)]
+    #[openapi(paths(
+        routes::register,
+        routes::login,
+        routes::logout,
+        routes::me,
+        routes::rename,
+        routes::change_password,
+        routes::credits
+    ))]
+    struct Api;
+    <Api as utoipa::OpenApi>::openapi()
+}
+
 /// The auth routes at their API Gateway paths, for merging with other functions' routes.
 pub fn routes<S>(state: AuthState<S>) -> Router
 where

@@ -6,7 +6,8 @@ use artforge_domain::{
     ports::NewAccount,
 };
 use artforge_http::{
-    ApiError, ErrorCode, Json, Query, SignedIn, auth::MaybeSignedIn, query::PageParams,
+    ApiError, ErrorCode, Json, Query, SignedIn, auth::MaybeSignedIn, problem::ProblemBody,
+    query::PageParams,
 };
 use axum::{
     extract::State,
@@ -54,15 +55,26 @@ fn session<S>(state: &AuthState<S>, user: &User, status: StatusCode) -> Result<R
     Ok((status, [(header::SET_COOKIE, cookie)], Json(body)).into_response())
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"email": "ada@example.com", "password": "correct horse battery", "name": "Ada"}))]
 pub struct RegisterBody {
+    #[schema(max_length = 254)]
     email: String,
+    #[schema(min_length = 8, max_length = 128)]
     password: String,
     #[serde(default)]
+    #[schema(min_length = 1, max_length = 80)]
     name: Option<String>,
 }
 
+#[utoipa::path(post, path = "/auth/register", tag = "auth", operation_id = "register",
+    request_body = RegisterBody,
+    responses(
+        (status = 201, description = "The account, with the signup credits, and a session (also set as the cookie).", body = SessionView,
+            links(("GetMe" = (operation_id = "getMe")))),
+        (status = 409, description = "email_taken: an account already uses this email.", body = ProblemBody, content_type = "application/problem+json"),
+    ))]
 #[instrument(skip_all)]
 pub async fn register<S>(
     State(state): State<AuthState<S>>,
@@ -97,7 +109,7 @@ where
     session(&state, &user, StatusCode::CREATED)
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LoginBody {
     email: String,
@@ -158,6 +170,13 @@ where
     Err(wrong_credentials())
 }
 
+#[utoipa::path(post, path = "/auth/login", tag = "auth", operation_id = "login",
+    request_body = LoginBody,
+    responses(
+        (status = 200, description = "A session (also set as the cookie).", body = SessionView),
+        (status = 401, description = "invalid_credentials: the email or the password is wrong.", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 429, description = "too_many_attempts: too many failed logins for this email (`Retry-After`).", body = ProblemBody, content_type = "application/problem+json"),
+    ))]
 #[instrument(skip_all)]
 pub async fn login<S>(
     State(state): State<AuthState<S>>,
@@ -183,7 +202,8 @@ where
     session(&state, &user, StatusCode::OK)
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct LogoutParams {
     #[serde(default)]
@@ -192,6 +212,12 @@ pub struct LogoutParams {
 
 /// Clears the cookie and revokes this token; `?everywhere=true` revokes every token of the user.
 /// Without a valid session there is nothing to revoke, and the cookie is cleared all the same.
+#[utoipa::path(post, path = "/auth/logout", tag = "auth", operation_id = "logout",
+    params(LogoutParams), security((), ("bearer" = []), ("cookie" = [])),
+    responses(
+        (status = 204, description = "Signed out; the cookie is cleared."),
+        (status = 401, description = "unauthorized: `everywhere=true` without a session.", body = ProblemBody, content_type = "application/problem+json"),
+    ))]
 #[instrument(skip_all)]
 pub async fn logout<S>(
     State(state): State<AuthState<S>>,
@@ -241,6 +267,8 @@ async fn current_user<S: Accounts>(
         .ok_or_else(|| ApiError::new(ErrorCode::Unauthorized, "the account no longer exists"))
 }
 
+#[utoipa::path(get, path = "/me", tag = "auth", operation_id = "getMe", security(("bearer" = []), ("cookie" = [])),
+    responses((status = 200, description = "The signed-in user.", body = UserView)))]
 #[instrument(skip_all, fields(user_id = %caller.user))]
 pub async fn me<S>(
     State(state): State<AuthState<S>>,
@@ -252,12 +280,16 @@ where
     Ok(Json(UserView::from(&current_user(&state, &caller).await?)))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RenameBody {
+    #[schema(min_length = 1, max_length = 80)]
     name: String,
 }
 
+#[utoipa::path(patch, path = "/me", tag = "auth", operation_id = "renameMe", security(("bearer" = []), ("cookie" = [])),
+    request_body = RenameBody,
+    responses((status = 200, description = "The user, renamed.", body = UserView)))]
 #[instrument(skip_all, fields(user_id = %caller.user))]
 pub async fn rename<S>(
     State(state): State<AuthState<S>>,
@@ -272,15 +304,23 @@ where
     Ok(Json(UserView::from(&user)))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct ChangePasswordBody {
     current_password: String,
+    #[schema(min_length = 8, max_length = 128)]
     new_password: String,
 }
 
 /// Replaces the password after checking the current one, revokes every other session, and
 /// answers a new session for this one.
+#[utoipa::path(put, path = "/me/password", tag = "auth", operation_id = "changePassword", security(("bearer" = []), ("cookie" = [])),
+    request_body = ChangePasswordBody,
+    responses(
+        (status = 200, description = "Changed; every other session is revoked and this one renewed.", body = SessionView),
+        (status = 401, description = "invalid_credentials: the current password is wrong; unauthorized, token_expired: no valid session.", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 429, description = "too_many_attempts: too many wrong current passwords (`Retry-After`).", body = ProblemBody, content_type = "application/problem+json"),
+    ))]
 #[instrument(skip_all, fields(user_id = %caller.user))]
 pub async fn change_password<S>(
     State(state): State<AuthState<S>>,
@@ -321,6 +361,9 @@ where
     session(&state, &user, StatusCode::OK)
 }
 
+#[utoipa::path(get, path = "/me/credits", tag = "auth", operation_id = "listCredits", security(("bearer" = []), ("cookie" = [])),
+    params(PageParams),
+    responses((status = 200, description = "The balance and a page of the ledger, newest first.", body = CreditsView)))]
 #[instrument(skip_all, fields(user_id = %caller.user))]
 pub async fn credits<S>(
     State(state): State<AuthState<S>>,

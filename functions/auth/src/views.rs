@@ -9,7 +9,7 @@ fn rfc3339(at: OffsetDateTime) -> String {
 }
 
 /// `GET /me`: `{id, email, name, credits, createdAt}`. Never the password hash.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct UserView {
     pub id: String,
@@ -32,7 +32,7 @@ impl From<&User> for UserView {
 }
 
 /// Register, login and password change: the user and a fresh session token.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SessionView {
     pub user: UserView,
@@ -50,7 +50,7 @@ impl SessionView {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct LedgerEntryView {
     pub id: String,
@@ -75,7 +75,7 @@ impl From<LedgerEntry> for LedgerEntryView {
 }
 
 /// `GET /me/credits`: the balance and a page of the ledger, newest first.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CreditsView {
     pub balance: u64,

@@ -56,6 +56,26 @@ where
     artforge_http::finish(routes(state))
 }
 
+/// The gallery routes' OpenAPI description; the local server merges every function's into the
+/// `/openapi.json` it serves.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    #[derive(utoipa::OpenApi)]
+    #[openapi(paths(
+        routes::list,
+        routes::one,
+        routes::update,
+        routes::delete,
+        routes::like,
+        routes::unlike,
+        routes::download,
+        routes::tags,
+        routes::feed,
+        routes::public
+    ))]
+    struct Api;
+    <Api as utoipa::OpenApi>::openapi()
+}
+
 /// The gallery routes at their API Gateway paths, for merging with other functions' routes.
 pub fn routes<S, F>(state: GalleryState<S, F>) -> Router
 where

@@ -101,14 +101,23 @@ async fn single<S: Likes, F: ImageFiles>(
     ))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ListParams {
+    /// Only this tier's images (`v2`, `v3`).
     model: Option<String>,
+    /// Only this preset's images.
     preset: Option<String>,
+    /// Only images with this tag.
     tag: Option<String>,
+    /// `true`: the images the caller likes instead of their own.
+    #[param(value_type = Option<bool>)]
     liked: Option<String>,
+    /// Items per page, 1 to 100 (default 20).
+    #[param(value_type = Option<u16>, minimum = 1, maximum = 100)]
     limit: Option<String>,
+    /// The `nextCursor` of the previous page.
     cursor: Option<String>,
 }
 
@@ -155,6 +164,10 @@ impl ListParams {
 }
 
 /// `GET /images`: the caller's images (or liked images), newest first, filtered server-side.
+#[utoipa::path(get, path = "/images", tag = "gallery", operation_id = "listImages", security(("bearer" = []), ("cookie" = [])),
+    params(ListParams),
+    responses((status = 200, description = "The caller's images (or the images they like), newest first.", body = Listing<ImageView>,
+        links(("GetImage" = (operation_id = "getImage", parameters(("id" = "$response.body#/items/0/id"))))))))]
 #[instrument(skip_all, fields(user_id = %caller.user))]
 pub async fn list<S, F>(
     State(state): State<GalleryState<S, F>>,
@@ -185,6 +198,13 @@ where
 }
 
 /// `GET /images/{id}`: one own or public image, with the original's URL.
+#[utoipa::path(get, path = "/images/{id}", tag = "gallery", operation_id = "getImage", security(("bearer" = []), ("cookie" = [])), params(("id" = String, Path, description = "The image's id.")),
+    responses((status = 200, description = "One own or public image, with the original's URL.", body = ImageView,
+        links(
+            ("LikeImage" = (operation_id = "likeImage", parameters(("id" = "$response.body#/id")))),
+            ("UpdateImage" = (operation_id = "updateImage", parameters(("id" = "$response.body#/id")))),
+            ("DeleteImage" = (operation_id = "deleteImage", parameters(("id" = "$response.body#/id")))),
+        ))))]
 #[instrument(skip_all, fields(user_id = %caller.user))]
 pub async fn one<S: Images + Likes, F: ImageFiles>(
     State(state): State<GalleryState<S, F>>,
@@ -195,14 +215,19 @@ pub async fn one<S: Images + Likes, F: ImageFiles>(
     single(&state, Some(caller.user), &image).await
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"tags": ["sea", "dawn"], "visibility": "public"}))]
 pub struct UpdateBody {
     tags: Option<Vec<String>>,
     visibility: Option<String>,
 }
 
 /// `PATCH /images/{id}`: replace the tags, make the image public or private. Owner only.
+#[utoipa::path(patch, path = "/images/{id}", tag = "gallery", operation_id = "updateImage", security(("bearer" = []), ("cookie" = [])), params(("id" = String, Path, description = "The image's id.")),
+    request_body = UpdateBody,
+    responses((status = 200, description = "The image, changed. Only the owner may change it; another user's image is a 404.", body = ImageView,
+        links(("GetPublicImage" = (operation_id = "getPublicImage", parameters(("id" = "$response.body#/id"))))))))]
 #[instrument(skip_all, fields(user_id = %caller.user))]
 pub async fn update<S: Images + Likes, F: ImageFiles>(
     State(state): State<GalleryState<S, F>>,
@@ -235,6 +260,9 @@ pub async fn update<S: Images + Likes, F: ImageFiles>(
 
 /// `DELETE /images/{id}`: hides the image, removes its three files, then its metadata. A
 /// retried delete finishes an interrupted one; an image that is gone is a 404.
+#[utoipa::path(delete, path = "/images/{id}", tag = "gallery", operation_id = "deleteImage", security(("bearer" = []), ("cookie" = [])), params(("id" = String, Path, description = "The image's id.")),
+    responses((status = 204, description = "Deleted: its files and its metadata.",
+        links(("GetDeletedImage" = (operation_id = "getImage", parameters(("id" = "$request.path.id"))))))))]
 #[instrument(skip_all, fields(user_id = %caller.user))]
 pub async fn delete<S: Images, F: ImageFiles>(
     State(state): State<GalleryState<S, F>>,
@@ -257,7 +285,7 @@ pub async fn delete<S: Images, F: ImageFiles>(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct LikeView {
     id: String,
@@ -266,6 +294,12 @@ pub struct LikeView {
 }
 
 /// `PUT /images/{id}/like`: idempotent.
+#[utoipa::path(put, path = "/images/{id}/like", tag = "gallery", operation_id = "likeImage", security(("bearer" = []), ("cookie" = [])), params(("id" = String, Path, description = "The image's id.")),
+    responses((status = 200, description = "Liked (idempotent).", body = LikeView,
+        links(
+            ("UnlikeImage" = (operation_id = "unlikeImage", parameters(("id" = "$response.body#/id")))),
+            ("DeleteImage" = (operation_id = "deleteImage", parameters(("id" = "$response.body#/id")))),
+        ))))]
 #[instrument(skip_all, fields(user_id = %caller.user))]
 pub async fn like<S: Images + Likes, F>(
     State(state): State<GalleryState<S, F>>,
@@ -282,6 +316,8 @@ pub async fn like<S: Images + Likes, F>(
 }
 
 /// `DELETE /images/{id}/like`: idempotent.
+#[utoipa::path(delete, path = "/images/{id}/like", tag = "gallery", operation_id = "unlikeImage", security(("bearer" = []), ("cookie" = [])), params(("id" = String, Path, description = "The image's id.")),
+    responses((status = 200, description = "Not liked (idempotent).", body = LikeView)))]
 #[instrument(skip_all, fields(user_id = %caller.user))]
 pub async fn unlike<S: Images + Likes, F>(
     State(state): State<GalleryState<S, F>>,
@@ -297,13 +333,19 @@ pub async fn unlike<S: Images + Likes, F>(
     }))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct DownloadParams {
+    /// `preset` (default), `original` or `thumbnail`.
     variant: Option<String>,
 }
 
 /// `GET /images/{id}/download?variant=`: 302 to a presigned URL answering as an attachment.
+#[utoipa::path(get, path = "/images/{id}/download", tag = "gallery", operation_id = "downloadImage", security(("bearer" = []), ("cookie" = [])),
+    params(("id" = String, Path, description = "The image's id."), DownloadParams),
+    responses((status = 302, description = "To a short-lived presigned URL that answers the file as an attachment.",
+        headers(("Location" = String, description = "The presigned URL.")))))]
 #[instrument(skip_all, fields(user_id = %caller.user))]
 pub async fn download<S: Images, F: ImageFiles>(
     State(state): State<GalleryState<S, F>>,
@@ -331,13 +373,15 @@ pub async fn download<S: Images, F: ImageFiles>(
         .into_response())
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct TagCount {
     tag: String,
     count: u64,
 }
 
 /// `GET /tags`: the caller's tags with how many images carry each, most used first.
+#[utoipa::path(get, path = "/tags", tag = "gallery", operation_id = "listTags", security(("bearer" = []), ("cookie" = [])),
+    responses((status = 200, description = "The caller's tags, most used first.", body = Listing<TagCount>)))]
 #[instrument(skip_all, fields(user_id = %caller.user))]
 pub async fn tags<S: Images, F>(
     State(state): State<GalleryState<S, F>>,
@@ -357,6 +401,10 @@ pub async fn tags<S: Images, F>(
 }
 
 /// `GET /feed`: everyone's public images, newest first. No session needed.
+#[utoipa::path(get, path = "/feed", tag = "gallery", operation_id = "listFeed", security((), ("bearer" = []), ("cookie" = [])),
+    params(PageParams),
+    responses((status = 200, description = "Everyone's public images, newest first.", body = Listing<ImageView>,
+        links(("GetPublicImage" = (operation_id = "getPublicImage", parameters(("id" = "$response.body#/items/0/id"))))))))]
 #[instrument(skip_all)]
 pub async fn feed<S: Images + Likes, F: ImageFiles>(
     State(state): State<GalleryState<S, F>>,
@@ -375,6 +423,8 @@ pub async fn feed<S: Images + Likes, F: ImageFiles>(
 }
 
 /// `GET /public/images/{id}`: one public image, for share pages. No session needed.
+#[utoipa::path(get, path = "/public/images/{id}", tag = "gallery", operation_id = "getPublicImage", security((), ("bearer" = []), ("cookie" = [])), params(("id" = String, Path, description = "The image's id.")),
+    responses((status = 200, description = "One public image, for share pages.", body = ImageView)))]
 #[instrument(skip_all)]
 pub async fn public<S: Images + Likes, F: ImageFiles>(
     State(state): State<GalleryState<S, F>>,

@@ -65,6 +65,15 @@ where
     artforge_http::finish(routes(state))
 }
 
+/// The generation routes' OpenAPI description; the local server merges every function's into
+/// the `/openapi.json` it serves.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    #[derive(utoipa::OpenApi)]
+    #[openapi(paths(routes::models, routes::create, routes::one, routes::list))]
+    struct Api;
+    <Api as utoipa::OpenApi>::openapi()
+}
+
 /// The generation routes at their API Gateway paths, for merging with other functions' routes.
 pub fn routes<S, Q, F>(state: GenerateState<S, Q, F>) -> Router
 where

@@ -2,6 +2,7 @@
 
 use std::collections::{HashMap, HashSet};
 
+use artforge_domain::Catalog;
 use artforge_domain::{
     Admission, Image, ImageFiles, ImageId, Images, Job, JobError, JobErrorCode, JobId, JobQueue,
     JobStatus, Jobs, Likes, LimitReached, RawGeneration, UserId,
@@ -10,6 +11,7 @@ use artforge_domain::{
 };
 use artforge_http::{
     ApiError, ErrorCode, Json, Query, SignedIn,
+    problem::ProblemBody,
     query::{Listing, PageParams},
 };
 use axum::{
@@ -33,6 +35,8 @@ fn not_found() -> ApiError {
 }
 
 /// `GET /models`: the catalogue a client builds its form from (public, cacheable).
+#[utoipa::path(get, path = "/models", tag = "generate", operation_id = "listModels",
+    responses((status = 200, description = "The model tiers with their qualities, styles and prices, and the size presets.", body = Catalog)))]
 pub async fn models<S, Q, F>(State(state): State<GenerateState<S, Q, F>>) -> Response {
     let mut response = Json(state.catalog.as_ref()).into_response();
     response.headers_mut().insert(
@@ -43,8 +47,10 @@ pub async fn models<S, Q, F>(State(state): State<GenerateState<S, Q, F>>) -> Res
 }
 
 /// The body of `POST /generations`; missing fields are reported by the catalogue's check.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(example = json!({"prompt": "a lighthouse at dawn, fog over the sea", "model": "v2",
+    "style": "natural", "preset": "square", "quality": "low", "count": 1, "tags": ["sea"]}))]
 pub struct GenerationBody {
     prompt: Option<String>,
     model: Option<String>,
@@ -69,7 +75,7 @@ impl From<GenerationBody> for RawGeneration {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Accepted {
     job: JobView,
     credits: u64,
@@ -88,6 +94,18 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<IdempotencyKey>, ApiErr
 /// `POST /generations`: check and price the request, debit it with the job in one
 /// transaction, queue the job, answer 202 with the job and the balance. A repeated
 /// `Idempotency-Key` answers the first job and charges nothing.
+#[utoipa::path(post, path = "/generations", tag = "generate", operation_id = "createGeneration", security(("bearer" = []), ("cookie" = [])),
+    params(("Idempotency-Key" = Option<String>, Header, pattern = "^[!-~]{1,128}$", description = "Makes a retry safe: the same key and body answer the first job and charge nothing (1 to 128 visible ASCII characters).")),
+    request_body = GenerationBody,
+    responses(
+        (status = 202, description = "Accepted and charged: the job (queued) and the balance left. `Location` names the job.", body = Accepted,
+            headers(("Location" = String, description = "The job's path.")),
+            links(("GetGeneration" = (operation_id = "getGeneration", parameters(("id" = "$response.body#/job/id")))))),
+        (status = 402, description = "insufficient_credits: the balance does not cover the job.", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 422, description = "validation_failed: a field is missing or not in the catalogue; content_policy_violation: the prompt is refused; idempotency_key_reused: the key came with another body.", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 429, description = "daily_quota_exceeded: the daily image quota is used up (`Retry-After` = next UTC midnight).", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 503, description = "generation_paused: the service's daily budget is spent; service_unavailable: try again.", body = ProblemBody, content_type = "application/problem+json"),
+    ))]
 #[instrument(skip_all, fields(user_id = %caller.user, job_id))]
 pub async fn create<S, Q, F>(
     State(state): State<GenerateState<S, Q, F>>,
@@ -238,6 +256,16 @@ async fn view_of<S: Images + Likes, Q, F: ImageFiles>(
 }
 
 /// `GET /generations/{id}`: one of the caller's jobs, with its images when done.
+#[utoipa::path(get, path = "/generations/{id}", tag = "generate", operation_id = "getGeneration", security(("bearer" = []), ("cookie" = [])),
+    params(("id" = String, Path, description = "The job's id.")),
+    responses((status = 200, description = "The job, with its images when done.", body = JobView,
+        links(
+            ("GetImage" = (operation_id = "getImage", parameters(("id" = "$response.body#/images/0/id")))),
+            ("LikeImage" = (operation_id = "likeImage", parameters(("id" = "$response.body#/images/0/id")))),
+            ("UpdateImage" = (operation_id = "updateImage", parameters(("id" = "$response.body#/images/0/id")))),
+            ("DownloadImage" = (operation_id = "downloadImage", parameters(("id" = "$response.body#/images/0/id")))),
+            ("DeleteImage" = (operation_id = "deleteImage", parameters(("id" = "$response.body#/images/0/id")))),
+        ))))]
 #[instrument(skip_all, fields(user_id = %caller.user, job_id = %id))]
 pub async fn one<S, Q, F>(
     State(state): State<GenerateState<S, Q, F>>,
@@ -258,6 +286,9 @@ where
 }
 
 /// `GET /generations`: the caller's jobs, newest first, cursor-paginated.
+#[utoipa::path(get, path = "/generations", tag = "generate", operation_id = "listGenerations", security(("bearer" = []), ("cookie" = [])),
+    params(PageParams),
+    responses((status = 200, description = "The caller's jobs, newest first.", body = Listing<JobView>)))]
 #[instrument(skip_all, fields(user_id = %caller.user))]
 pub async fn list<S, Q, F>(
     State(state): State<GenerateState<S, Q, F>>,

@@ -61,6 +61,15 @@ where
     artforge_http::finish(routes(state))
 }
 
+/// The billing routes' OpenAPI description; the local server merges every function's into the
+/// `/openapi.json` it serves.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    #[derive(utoipa::OpenApi)]
+    #[openapi(paths(routes::packs, routes::purchases, routes::checkout, routes::webhook))]
+    struct Api;
+    <Api as utoipa::OpenApi>::openapi()
+}
+
 /// The billing routes at their API Gateway paths, for merging with other functions' routes.
 pub fn routes<S, P>(state: BillingState<S, P>) -> Router
 where

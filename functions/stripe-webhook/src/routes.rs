@@ -9,6 +9,7 @@ use artforge_domain::{
 use artforge_http::{
     ApiError, ErrorCode, Json, Query, SignedIn,
     json::read_body,
+    problem::ProblemBody,
     query::{Listing, PageParams},
 };
 use axum::extract::{Request, State};
@@ -23,7 +24,7 @@ use crate::{
 
 const PURCHASES_LIST: &str = "purchases";
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PackView {
     id: String,
@@ -33,6 +34,8 @@ pub struct PackView {
 }
 
 /// `GET /billing/packs`: public.
+#[utoipa::path(get, path = "/billing/packs", tag = "billing", operation_id = "listPacks",
+    responses((status = 200, description = "The credit packs on sale.", body = Listing<PackView>)))]
 pub async fn packs<S, P>(State(state): State<BillingState<S, P>>) -> Json<Listing<PackView>> {
     Json(Listing {
         items: state
@@ -49,7 +52,7 @@ pub async fn packs<S, P>(State(state): State<BillingState<S, P>>) -> Json<Listin
     })
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PurchaseView {
     session_id: String,
@@ -66,6 +69,9 @@ pub struct PurchaseView {
 }
 
 /// `GET /billing/purchases`: the caller's purchases, newest first.
+#[utoipa::path(get, path = "/billing/purchases", tag = "billing", operation_id = "listPurchases", security(("bearer" = []), ("cookie" = [])),
+    params(PageParams),
+    responses((status = 200, description = "The caller's purchases, newest first.", body = Listing<PurchaseView>)))]
 #[instrument(skip_all, fields(user_id = %caller.user))]
 pub async fn purchases<S: Purchases, P>(
     State(state): State<BillingState<S, P>>,
@@ -97,13 +103,14 @@ pub async fn purchases<S: Purchases, P>(
     }))
 }
 
-#[derive(Debug, serde::Deserialize)]
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"pack": "starter"}))]
 pub struct CheckoutBody {
     pack: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CheckoutView {
     url: String,
@@ -112,6 +119,12 @@ pub struct CheckoutView {
 
 /// `POST /billing/checkout {pack}`: a Stripe Checkout Session for the pack, and a pending
 /// purchase. Credits come only from the webhook.
+#[utoipa::path(post, path = "/billing/checkout", tag = "billing", operation_id = "createCheckout", security(("bearer" = []), ("cookie" = [])),
+    request_body = CheckoutBody,
+    responses(
+        (status = 200, description = "A Stripe Checkout page for the pack; credits arrive with the webhook.", body = CheckoutView),
+        (status = 502, description = "provider_unavailable: Stripe did not answer.", body = ProblemBody, content_type = "application/problem+json"),
+    ))]
 #[instrument(skip_all, fields(user_id = %caller.user))]
 pub async fn checkout<S: Accounts + Purchases, P: Payments>(
     State(state): State<BillingState<S, P>>,
@@ -159,7 +172,7 @@ pub async fn checkout<S: Accounts + Purchases, P: Payments>(
     }))
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Received {
     received: bool,
 }
@@ -317,6 +330,14 @@ async fn handle<S: Purchases, P>(
 }
 
 /// `POST /billing/webhook`: Stripe's events, verified on the raw body.
+#[utoipa::path(post, path = "/billing/webhook", tag = "billing", operation_id = "receiveWebhook",
+    params(("Stripe-Signature" = String, Header, description = "Stripe's `t=...,v1=...` signature of the raw body.")),
+    request_body(content = serde_json::Value, content_type = "application/json", description = "A Stripe event, verified on the raw bytes."),
+    responses(
+        (status = 200, description = "Authentic: handled, or ignored on purpose (so Stripe stops retrying).", body = Received),
+        (status = 400, description = "invalid_signature: the signature is missing, stale or does not match the body.", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 503, description = "service_unavailable: the store failed; Stripe retries.", body = ProblemBody, content_type = "application/problem+json"),
+    ))]
 #[instrument(skip_all)]
 pub async fn webhook<S: Purchases, P>(
     State(state): State<BillingState<S, P>>,
