@@ -81,7 +81,19 @@ fn random_suffix() -> String {
     ulid::Ulid::generate().to_string().to_lowercase()
 }
 
-async fn create(State(stand_in): State<StandIn>, body: String) -> Response {
+async fn create(
+    State(stand_in): State<StandIn>,
+    headers: axum::http::HeaderMap,
+    body: String,
+) -> Response {
+    // Stripe refuses a request without a secret key before it reads the body.
+    let authorised = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("Bearer sk_"));
+    if !authorised {
+        return stripe_error(StatusCode::UNAUTHORIZED, "Invalid API Key provided");
+    }
     let form: HashMap<String, String> = form_urlencoded::parse(body.as_bytes())
         .into_owned()
         .collect();

@@ -136,7 +136,7 @@ impl OpenAiProvider {
         if reqwest::header::HeaderValue::from_str(&format!("Bearer {api_key}")).is_err() {
             panic!("OPENAI_API_KEY has characters an HTTP header cannot carry");
         }
-        let tls = tls_config();
+        let tls = artforge_tls::client_config();
         let http = reqwest::Client::builder()
             .use_preconfigured_tls(tls.clone())
             .user_agent(concat!("artforge/", env!("CARGO_PKG_VERSION")))
@@ -338,33 +338,8 @@ impl std::error::Error for Shared {
     }
 }
 
-/// The TLS configuration of both HTTP clients: rustls on aws-lc-rs (the workspace's one crypto
-/// library) trusting Mozilla's roots as compiled into `webpki-roots`. reqwest's default would
-/// read the system certificate store once per client at init (~290 files on Debian); this
-/// reads none, and is built once.
-fn tls_config() -> rustls::ClientConfig {
-    let roots = rustls::RootCertStore {
-        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
-    };
-    rustls::ClientConfig::builder_with_provider(Arc::new(
-        rustls::crypto::aws_lc_rs::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .unwrap_or_else(|e| panic!("the provider's TLS configuration cannot be built: {e}"))
-    .with_root_certificates(roots)
-    .with_no_client_auth()
-}
-
 #[cfg(test)]
 mod tests {
-    #[test]
-    fn the_provider_tls_trusts_compiled_in_roots_on_aws_lc() {
-        let config = super::tls_config();
-        assert!(webpki_roots::TLS_SERVER_ROOTS.len() > 100);
-        assert!(
-            config.crypto_provider().fips() || !config.crypto_provider().cipher_suites.is_empty()
-        );
-    }
     use super::*;
 
     fn request(quality: &str, output_format: &str) -> ProviderRequest {

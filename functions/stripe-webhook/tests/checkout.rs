@@ -1,4 +1,4 @@
-//! Checkout through the real `async-stripe` client against the local Stripe stand-in, and the
+//! Checkout through the real Stripe adapter against the local Stripe stand-in, and the
 //! stand-in's "Pay" delivering a signed webhook that grants the pack once.
 
 mod common;
@@ -104,4 +104,56 @@ async fn an_unreachable_stripe_is_a_502_and_records_nothing() {
             .as_array()
             .is_some_and(Vec::is_empty)
     );
+}
+
+/// Stripe's refusal (here: a price it does not know, and a wrong key) is an error carrying
+/// Stripe's own message, never a page.
+#[tokio::test]
+async fn stripe_refusing_the_session_is_an_error_with_its_message() {
+    use artforge_domain::{Pack, PaymentError, Payments, User};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("address"));
+    let stand_in = artforge_devstack::stripe::StandIn::new(
+        std::collections::HashMap::new(),
+        &base,
+        &format!("{base}/billing/webhook"),
+        "whsec_test",
+    );
+    tokio::spawn(async move { axum::serve(listener, stand_in.routes()).await });
+    let pack: Pack = artforge_domain::Packs::parse("starter:50:1000:usd:price_unknown")
+        .expect("packs")
+        .iter()
+        .next()
+        .expect("a pack")
+        .clone();
+    let user = User {
+        id: artforge_domain::UserId::new(),
+        email: artforge_domain::Email::parse("ada@example.com").expect("email"),
+        name: None,
+        credits: artforge_domain::Credits::new(0),
+        token_version: 0,
+        created_at: time::OffsetDateTime::now_utc(),
+    };
+    for key in ["sk_test_key", "not-a-key"] {
+        let checkout = billing::checkout::StripeCheckout::new(
+            key,
+            &format!("{base}/"),
+            format!("{base}/ok"),
+            format!("{base}/cancel"),
+        )
+        .expect("client");
+        match checkout.checkout(&user, &pack).await {
+            Err(PaymentError::Unavailable(e)) => {
+                let text = e.to_string();
+                let expected = match key {
+                    "sk_test_key" => "Stripe answered 400: No such price",
+                    _ => "Stripe answered 401: Invalid API Key provided",
+                };
+                assert!(text.contains(expected), "{text}");
+            }
+            other => panic!("{key}: {other:?}"),
+        }
+    }
 }
