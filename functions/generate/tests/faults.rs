@@ -158,6 +158,46 @@ async fn sqs_failing_after_the_debit_fails_the_job_with_one_full_refund() {
     assert_eq!((report.failed_jobs, report.refunds), (1, 1));
 }
 
+/// Regression (found by reading the paths these faults open): the queue fails after the debit
+/// and so does the refund that should follow; the job was left queued and charged, and a retry
+/// with the same `Idempotency-Key` answered it as a replay without queueing it.
+#[tokio::test]
+async fn a_job_neither_queued_nor_refunded_is_queued_by_the_clients_retry() {
+    let proxy = FaultProxy::start().await;
+    let stack = faulty_stack(&proxy, Duration::from_secs(150)).await;
+    let (_, token) = stack.user().await;
+    proxy.add(Rule::on("sqs:SendMessage").when(When::NthCall(1)));
+    // The submission's ledger read is the first TransactGetItems; the refund's is the second.
+    proxy.add(Rule::on("dynamodb:TransactGetItems").when(When::NthCall(2)));
+    let words = prompt("stuck");
+    let submission = body(&words, "square", 1);
+    let answer = stack.submit_with_key(&token, "stuck-1", &submission).await;
+    assert_eq!(
+        answer.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "{}",
+        answer.text
+    );
+    let stuck = artforge_testkit::invariants::check(&stack.store, &stack.files).await;
+    assert!(
+        stuck
+            .violations
+            .iter()
+            .any(|v| v.0.contains("is still \"queued\"")),
+        "{:?}",
+        stuck.violations
+    );
+    // The client retries with the same key: the replay queues the job.
+    let retried = stack.submit_with_key(&token, "stuck-1", &submission).await;
+    assert_eq!(retried.status, StatusCode::ACCEPTED, "{}", retried.text);
+    assert_eq!(retried.headers["idempotent-replayed"], "true");
+    assert_eq!(stack.work().await, 1);
+    let job = stack.job(&token, &job_id(&retried)).await.json;
+    assert_eq!(job["status"], "succeeded", "{job}");
+    assert_eq!(stack.openai.calls(&words), 1);
+    assert_invariants(&stack).await;
+}
+
 #[tokio::test]
 async fn a_message_sent_whose_answer_was_lost_is_refunded_once_and_never_run() {
     let proxy = FaultProxy::start().await;
