@@ -13,7 +13,7 @@ CARGO ?= cargo
 CARGO_FLAGS ?= --locked
 PORT ?= 3000
 
-.PHONY: help setup dev test fmt lint unit template build web e2e openapi schemathesis bench bench-pipeline bench-coldstart deploy clean
+.PHONY: help setup dev test fmt lint unit template build web e2e openapi schemathesis bench bench-pipeline bench-coldstart soak deploy clean
 
 help:
 	@echo "make dev     run the whole product on http://127.0.0.1:$(PORT) (Ctrl-C stops it)"
@@ -26,6 +26,7 @@ help:
 	@echo "make bench   the benchmarks (tokens, passwords, history pages, the worker per image, the pipeline)"
 	@echo "make bench-pipeline  the image pipeline against Sharp, per core, side by side (needs node >= 20.9, npm)"
 	@echo "make bench-coldstart each function's init, first response and memory against a hello world, and zip sizes"
+	@echo "make soak    1,000 mixed operations of 20 users at once under injected AWS faults, then the invariants"
 	@echo "make deploy  sam build + sam deploy (--guided the first time)"
 
 $(VENV)/.installed: requirements-dev.txt
@@ -85,6 +86,12 @@ openapi:
 schemathesis: setup
 	$(CARGO) build $(CARGO_FLAGS) -p artforge-dev --bin artforge-dev
 	$(VENV)/bin/python scripts/schemathesis
+
+# The concurrency soak (issue 7): 20 users, 1,000 mixed operations against the local stack
+# while a proxy injects DynamoDB, S3 and SQS faults; then every invariant. Bounded to 10 minutes;
+# prints the counts. `cargo test` runs a 100-operation version of it.
+soak: setup
+	$(CARGO) test $(CARGO_FLAGS) -p artforge-dev --test soak -- --ignored --nocapture
 
 test: fmt lint unit template web e2e schemathesis build
 	@echo "make test: all checks passed"

@@ -211,6 +211,18 @@ impl DynamoStore {
                         .skip(first_extra)
                         .position(|r| *r == Cancelled::ConditionFailed)
                     {
+                        // A lost answer: the SDK's retry of a transaction that did commit
+                        // fails every condition, extras' included. Ours if the guard names the
+                        // entry we sent.
+                        if let (Some(entry_key), Some((entry, shortfall))) =
+                            (self.balance_and_guard(user, cause).await?.1, &sent)
+                            && keys::ledger_entry(&entry.id) == entry_key
+                        {
+                            return Ok(LedgerOutcome::Applied {
+                                entry: entry.clone(),
+                                shortfall: *shortfall,
+                            });
+                        }
                         return Err(ApplyError::ExtraRejected(i));
                     }
                     // The balance moved, the guard appeared, or another transaction touched

@@ -216,6 +216,52 @@ async fn a_rejected_extra_item_cancels_the_whole_movement() {
     assert_eq!(ledger_sum(&store, user).await, (5, 1));
 }
 
+/// Regression (issue 7, fault injection): a transaction with a conditioned extra item commits,
+/// its answer is lost, and the SDK's retry fails every condition, the extra's included. That is
+/// the caller's own write: it must read as applied, not as the extra being rejected (which left
+/// a debited job that was never queued).
+#[tokio::test]
+async fn a_movement_whose_answer_was_lost_reads_as_applied_even_with_a_conditioned_extra() {
+    use artforge_testkit::faults::{Fault, FaultProxy, Rule, When};
+    let proxy = FaultProxy::start().await;
+    let direct = artforge_testkit::fresh_store().await;
+    let store = DynamoStore::new(
+        aws_sdk_dynamodb::Client::new(&proxy.sdk_config().await),
+        direct.table().to_owned(),
+    );
+    let user = open_account(&direct, 5).await;
+    let job = JobId::new();
+    let item = Put::builder()
+        .table_name(store.table())
+        .item("pk", AttributeValue::S(format!("USER#{user}")))
+        .item("sk", AttributeValue::S(format!("JOB#{job}")))
+        .condition_expression("attribute_not_exists(pk)")
+        .build()
+        .expect("put");
+    proxy.add(
+        Rule::on("dynamodb:TransactWriteItems")
+            .when(When::Nth(1))
+            .fault(Fault::Internal)
+            .after_forward(),
+    );
+    let outcome = store
+        .apply_with(
+            user,
+            &CreditCause::JobDebit(job),
+            Movement::Debit(Credits::new(2)),
+            |_| vec![TransactWriteItem::builder().put(item.clone()).build()],
+        )
+        .await
+        .expect("applied");
+    assert!(
+        matches!(outcome, LedgerOutcome::Applied { ref entry, .. } if entry.delta == -2),
+        "{outcome:?}"
+    );
+    assert_eq!(proxy.injected(), 1);
+    assert_eq!(balance(&direct, user).await, 3);
+    assert_eq!(ledger_sum(&direct, user).await, (3, 2));
+}
+
 #[derive(Debug, Clone)]
 enum Op {
     Grant(u8, u64),

@@ -1,7 +1,11 @@
 //! Test-only helpers (a dev-dependency, never linked into a function): one moto server per test
-//! process, started on first use, and a fresh table per test so tests run in parallel.
+//! process, started on first use, and a fresh table per test so tests run in parallel;
+//! [`faults`], a proxy in front of moto that injects AWS-shaped failures; [`invariants`], the
+//! money and storage invariants checked over a whole table and bucket.
 
+pub mod faults;
 pub mod http;
+pub mod invariants;
 
 use std::sync::OnceLock;
 

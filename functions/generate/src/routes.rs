@@ -180,6 +180,15 @@ where
             (job, balance, false)
         }
         Submitted::Replayed { job, balance } => {
+            if job.status == JobStatus::Queued {
+                // The first request may have failed to queue it and then to fail it (the store
+                // down too): queue it again. A second message is harmless, the worker's claim
+                // runs a job once.
+                if let Err(err) = state.queue.enqueue(job.owner, job.id).await {
+                    error!(error = %err, "queueing a replayed job failed");
+                    return Err(ApiError::unavailable(err));
+                }
+            }
             info!("idempotent replay");
             (job, balance, true)
         }

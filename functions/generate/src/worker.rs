@@ -10,7 +10,10 @@
 //!    refund of what was not delivered, at most once per job.
 //!
 //! An image that fails (unusable bytes, storage down) is refunded and its files removed; a job
-//! with no image fails with the first failure's code and a full refund. If the finishing
+//! with no image fails with the first failure's code and a full refund. If removing a failed
+//! image's files failed too, the job is finished all the same but the message is retried: a
+//! delivery that finds its job finished removes the files of the slots it did not deliver
+//! (nothing else refers to them), so no file is stranded. If the finishing
 //! transaction itself fails, the message is retried: the job stays claimed until its lease
 //! expires, the next delivery redoes it over the same keys, and when the queue gives up, the
 //! dead-letter handler ([`Worker::handle`] on a message from the dead-letter queue) fails the
@@ -63,6 +66,9 @@ enum ImageFailure {
     Task(#[source] tokio::task::JoinError),
     #[error("storing the image's files failed")]
     Storage(#[source] StoreError),
+    /// Storing failed, and removing what was stored failed too: files may be left.
+    #[error("storing the image's files failed, and so did removing them")]
+    Stranded(#[source] StoreError),
 }
 
 impl ImageFailure {
@@ -73,7 +79,7 @@ impl ImageFailure {
                 JobErrorCode::GenerationFailed,
                 "the provider's image could not be read; your credits were refunded",
             ),
-            Self::Task(_) | Self::Storage(_) => JobError::new(
+            Self::Task(_) | Self::Storage(_) | Self::Stranded(_) => JobError::new(
                 JobErrorCode::GenerationFailed,
                 "the image could not be stored; your credits were refunded",
             ),
@@ -150,17 +156,39 @@ where
                 warn!("no such job");
                 Outcome::Skipped
             }
-            Ok(Claim::Finished(_)) => Outcome::Skipped,
+            Ok(Claim::Finished(job)) => match self.sweep(&job).await {
+                Ok(()) => Outcome::Skipped,
+                Err(e) => Outcome::Retry(e),
+            },
             Ok(Claim::Busy) => Outcome::Busy,
             Ok(Claim::Claimed(job, lease)) => {
-                let (images, error) = self.make(&job).await;
+                let (images, error, stranded) = self.make(&job).await;
                 match self.store.complete(&job, &lease, &images, error).await {
+                    Ok(Completion::Finished { job, .. }) if stranded => {
+                        match self.sweep(&job).await {
+                            Ok(()) => Outcome::Finished,
+                            Err(e) => Outcome::Retry(e),
+                        }
+                    }
                     Ok(Completion::Finished { .. }) => Outcome::Finished,
                     Ok(Completion::NotYours) => Outcome::Skipped,
                     Err(e) => Outcome::Retry(e),
                 }
             }
         }
+    }
+
+    /// Removes every file a finished job's undelivered slots may have (none refers to them).
+    async fn sweep(&self, job: &Job) -> Result<(), StoreError> {
+        let keys: Vec<String> = job
+            .slots
+            .iter()
+            .filter(|slot| !job.images.contains(slot))
+            .flat_map(|slot| self.slot_keys(job, *slot))
+            .collect();
+        self.files.remove(&keys).await.inspect_err(|e| {
+            error!(error = %e, "removing an undelivered image's files failed; the message comes back");
+        })
     }
 
     /// Fails a job whose message died, with a full refund, and removes whatever files its
@@ -205,8 +233,9 @@ where
         keys
     }
 
-    /// The job's images that were made and stored, and the error to fail the job with if none.
-    async fn make(&self, job: &Job) -> (Vec<Image>, Option<JobError>) {
+    /// The job's images that were made and stored, the error to fail the job with if none, and
+    /// whether a failed image's files could not be removed.
+    async fn make(&self, job: &Job) -> (Vec<Image>, Option<JobError>, bool) {
         let Some(request) = self.catalog.provider_request(&job.request) else {
             return (
                 Vec::new(),
@@ -214,13 +243,14 @@ where
                     JobErrorCode::GenerationFailed,
                     "this model, style or quality is no longer offered; your credits were refunded",
                 )),
+                false,
             );
         };
         let answers = match self.provider.generate(&request).await {
             Ok(answers) => answers,
             Err(e) => {
                 warn!(error = %e, "the provider failed the job");
-                return (Vec::new(), Some(e.job_error()));
+                return (Vec::new(), Some(e.job_error()), false);
             }
         };
         let results = futures::future::join_all(
@@ -232,16 +262,18 @@ where
         .await;
         let mut images = Vec::new();
         let mut first_error = None;
+        let mut stranded = false;
         for result in results {
             match result {
                 Ok(image) => images.push(image),
                 Err(failure) => {
                     warn!(error = %failure, "an image of the job failed");
+                    stranded |= matches!(failure, ImageFailure::Stranded(_));
                     first_error.get_or_insert_with(|| failure.job_error());
                 }
             }
         }
-        (images, first_error)
+        (images, first_error, stranded)
     }
 
     /// One image: renditions on a blocking thread, three uploads at once. On a storage
@@ -307,6 +339,7 @@ where
                 .collect();
             if let Err(removal) = self.files.remove(&keys).await {
                 error!(error = %removal, "removing a failed image's files failed");
+                return Err(ImageFailure::Stranded(e));
             }
             return Err(ImageFailure::Storage(e));
         }

@@ -370,7 +370,23 @@ async fn the_same_idempotency_key_makes_one_job_and_another_body_is_refused() {
     let (balance, sum, reasons) = stack.books(user).await;
     assert_eq!((balance, sum), (0, 0));
     assert_eq!(reasons, ["signup", "generation", "generation"]);
-    assert_eq!(stack.work().await, 2, "each job queued once");
+    // A replay of a job still queued queues it again (its first request may have failed to);
+    // the worker runs each job once whatever the number of messages.
+    assert!(stack.work().await >= 2);
+    assert_eq!(
+        stack
+            .openai
+            .calls(request["prompt"].as_str().unwrap_or_default()),
+        1
+    );
+    let jobs = stack.send("GET", "/generations", Some(&token), None).await;
+    assert!(
+        jobs.json["items"]
+            .as_array()
+            .is_some_and(|jobs| jobs.iter().all(|j| j["status"] == "succeeded")),
+        "{}",
+        jobs.text
+    );
 }
 
 #[tokio::test]
@@ -468,7 +484,14 @@ async fn the_daily_quota_stops_one_user_charges_nothing_and_spares_replays_and_o
     assert_eq!(reasons.iter().filter(|r| *r == "generation").count(), 2);
     let jobs = stack.send("GET", "/generations", Some(&token), None).await;
     assert_eq!(jobs.ids().len(), 2);
-    assert_eq!(stack.work().await, 2, "only accepted jobs were queued");
+    // Two jobs; the replay of the first, still queued, queued it again.
+    assert_eq!(stack.work().await, 3, "only accepted jobs were queued");
+    assert_eq!(
+        stack
+            .openai
+            .calls(first["prompt"].as_str().unwrap_or_default()),
+        1
+    );
 
     let (_, other) = stack.user().await;
     let theirs = stack.submit(&other, &body("p", "square", 3)).await;

@@ -45,6 +45,9 @@ pub struct Options {
     pub deadline: Duration,
     pub lease: Duration,
     pub limits: DailyLimits,
+    /// The AWS configuration the function's own clients use (the API's and the worker's), e.g.
+    /// through a fault proxy; `None`: moto directly. The test's own clients always go direct.
+    pub via: Option<aws_config::SdkConfig>,
 }
 
 impl Default for Options {
@@ -56,6 +59,7 @@ impl Default for Options {
                 images_per_user: 1000,
                 spend_cap_micros: 1_000_000_000,
             },
+            via: None,
         }
     }
 }
@@ -89,15 +93,27 @@ impl Stack {
             catalog: catalog(),
             limits: options.limits,
         };
+        let (app_store, app_files, app_sqs) = match &options.via {
+            None => (store.clone(), files.clone(), sqs.clone()),
+            Some(aws) => (
+                DynamoStore::new(aws_sdk_dynamodb::Client::new(aws), store.table().to_owned()),
+                S3Files::new(
+                    artforge_s3::client(aws, true),
+                    files.bucket().to_owned(),
+                    Duration::from_secs(300),
+                ),
+                aws_sdk_sqs::Client::new(aws),
+            ),
+        };
         let router = generate::router(GenerateState::new(
             &config,
-            store.clone(),
-            SqsQueue::new(sqs.clone(), queues.queue_url.clone()),
-            files.clone(),
+            app_store.clone(),
+            SqsQueue::new(app_sqs, queues.queue_url.clone()),
+            app_files.clone(),
         ));
         let worker = Arc::new(Self::worker_over(
-            store.clone(),
-            files.clone(),
+            app_store,
+            app_files,
             &openai_base,
             &queues,
             &options,
