@@ -4,16 +4,19 @@
 //!
 //! Not `async-stripe-webhook`'s `construct_event`: its only public check also parses the event
 //! into a typed enum of every Stripe object, which linked the deserialisers of all of
-//! `async-stripe-shared` into this Lambda and put its zip over 6 MB, while the handler reads only
-//! a few fields leniently after the check anyway. The crate stays as the tests' reference: they
-//! sign with its `generate_test_header` (and with an independently computed vector) and verify
-//! here.
+//! `async-stripe-shared` into the billing Lambda and put its zip over 6 MB, while the handler
+//! reads only a few fields leniently after the check anyway. The crate stays as the tests'
+//! reference: they sign with its `generate_test_header` (and with an independently computed
+//! vector) and verify here.
+//!
+//! A crate of its own (the billing function re-exports it as `billing::signature`) so that the
+//! fuzz targets (`fuzz/`) build it without the function's AWS and Stripe SDKs.
 
 use aws_lc_rs::hmac;
 use secrecy::{ExposeSecret, SecretString};
 
 /// How far a signature's timestamp may be from now, either way (Stripe's default).
-const TOLERANCE_SECS: u64 = 300;
+pub const TOLERANCE_SECS: u64 = 300;
 
 /// The configured endpoint secrets, newest first: `STRIPE_WEBHOOK_SECRET=whsec_new,whsec_old`.
 #[derive(Debug)]
@@ -58,13 +61,17 @@ impl WebhookSecrets {
 
 /// `t=<unix seconds>,v1=<hex>[,v1=<hex>...]`; other schemes (`v0`) and unknown keys are
 /// ignored, as Stripe asks.
-struct SignatureHeader {
-    timestamp: i64,
-    v1: Vec<Vec<u8>>,
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignatureHeader {
+    /// When Stripe signed, Unix seconds.
+    pub timestamp: i64,
+    /// Every `v1` signature that is valid hex, in header order.
+    pub v1: Vec<Vec<u8>>,
 }
 
 impl SignatureHeader {
-    fn parse(header: &str) -> Option<Self> {
+    /// The header's parts, or `None` when it has no `t` or a part that is not `key=value`.
+    pub fn parse(header: &str) -> Option<Self> {
         let mut timestamp = None;
         let mut v1 = Vec::new();
         for part in header.split(',') {
