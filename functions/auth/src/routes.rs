@@ -6,14 +6,16 @@ use artforge_domain::{
     ports::NewAccount,
 };
 use artforge_http::{
-    ApiError, ErrorCode, Json, Query, SignedIn, auth::MaybeSignedIn, query::PageParams,
+    ApiError, ErrorCode, Json, Query, SignedIn,
+    auth::MaybeSignedIn,
+    query::PageParams,
+    requests::auth::{ChangePasswordBody, LoginBody, LogoutParams, RegisterBody, RenameBody},
 };
 use axum::{
     extract::State,
     response::{IntoResponse, Response},
 };
 use http::{StatusCode, header};
-use serde::Deserialize;
 use time::OffsetDateTime;
 use tracing::{info, instrument};
 
@@ -54,15 +56,6 @@ fn session<S>(state: &AuthState<S>, user: &User, status: StatusCode) -> Result<R
     Ok((status, [(header::SET_COOKIE, cookie)], Json(body)).into_response())
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RegisterBody {
-    email: String,
-    password: String,
-    #[serde(default)]
-    name: Option<String>,
-}
-
 #[instrument(skip_all)]
 pub async fn register<S>(
     State(state): State<AuthState<S>>,
@@ -95,13 +88,6 @@ where
         .await?;
     info!(user_id = %user.id, "account opened");
     session(&state, &user, StatusCode::CREATED)
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct LoginBody {
-    email: String,
-    password: String,
 }
 
 fn wrong_credentials() -> ApiError {
@@ -183,13 +169,6 @@ where
     session(&state, &user, StatusCode::OK)
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct LogoutParams {
-    #[serde(default)]
-    everywhere: bool,
-}
-
 /// Clears the cookie and revokes this token; `?everywhere=true` revokes every token of the user.
 /// Without a valid session there is nothing to revoke, and the cookie is cleared all the same.
 #[instrument(skip_all)]
@@ -252,12 +231,6 @@ where
     Ok(Json(UserView::from(&current_user(&state, &caller).await?)))
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RenameBody {
-    name: String,
-}
-
 #[instrument(skip_all, fields(user_id = %caller.user))]
 pub async fn rename<S>(
     State(state): State<AuthState<S>>,
@@ -270,13 +243,6 @@ where
     let name = DisplayName::parse(&body.name)?;
     let user = state.store.rename(caller.user, &name).await?;
     Ok(Json(UserView::from(&user)))
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct ChangePasswordBody {
-    current_password: String,
-    new_password: String,
 }
 
 /// Replaces the password after checking the current one, revokes every other session, and

@@ -10,6 +10,7 @@ use artforge_http::{
     ApiError, ErrorCode, Json, Query, SignedIn,
     json::read_body,
     query::{Listing, PageParams},
+    requests::billing::CheckoutBody,
 };
 use axum::extract::{Request, State};
 use serde::Serialize;
@@ -95,12 +96,6 @@ pub async fn purchases<S: Purchases, P>(
             .next
             .map(|p| state.cursors.seal(&owner, PURCHASES_LIST, &p)),
     }))
-}
-
-#[derive(Debug, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CheckoutBody {
-    pack: String,
 }
 
 #[derive(Debug, Serialize)]
