@@ -13,7 +13,7 @@ CARGO ?= cargo
 CARGO_FLAGS ?= --locked
 PORT ?= 3000
 
-.PHONY: help setup dev test fmt lint unit template build web e2e openapi schemathesis bench bench-pipeline bench-coldstart soak deploy clean
+.PHONY: help setup dev test fmt lint unit template build web e2e openapi schemathesis fuzz-build fuzz-smoke fuzz bench bench-pipeline bench-coldstart soak deploy clean
 
 help:
 	@echo "make dev     run the whole product on http://127.0.0.1:$(PORT) (Ctrl-C stops it)"
@@ -23,6 +23,8 @@ help:
 	@echo "make build   sam build: every function cross-built for arm64 in release mode"
 	@echo "make openapi rewrite openapi.json from the code (a test fails while it differs)"
 	@echo "make schemathesis  property-based tests of every operation from /openapi.json (SCHEMATHESIS_SECONDS=150)"
+	@echo "make fuzz-smoke  each fuzz target for $(FUZZ_SMOKE_SECONDS) s on its seed corpus (part of make test)"
+	@echo "make fuzz    each fuzz target for FUZZ_SECONDS (default $(FUZZ_SECONDS)) s, growing a local corpus"
 	@echo "make bench   the benchmarks (tokens, passwords, history pages, the worker per image, the pipeline)"
 	@echo "make bench-pipeline  the image pipeline against Sharp, per core, side by side (needs node >= 20.9, npm)"
 	@echo "make bench-coldstart each function's init, first response and memory against a hello world, and zip sizes"
@@ -45,6 +47,7 @@ dev: setup web
 
 fmt:
 	$(CARGO) fmt --all -- --check
+	cd fuzz && $(CARGO) fmt -- --check
 
 lint: setup
 	$(CARGO) clippy $(CARGO_FLAGS) --workspace --all-targets -- -D warnings
@@ -93,7 +96,51 @@ schemathesis: setup
 soak: setup
 	$(CARGO) test $(CARGO_FLAGS) -p artforge-dev --test soak -- --ignored --nocapture
 
-test: fmt lint unit template web e2e schemathesis build
+
+# Fuzzing (fuzz/; README, "Fuzzing"): cargo-fuzz, installed into ./.tools (git-ignored) when
+# missing, drives libFuzzer on stable rustc: RUSTC_BOOTSTRAP=1 lets it pass its -Z flags (CI
+# machines have no nightly). The instrumented build keeps to a target directory of its own (its
+# RUSTFLAGS differ from the workspace's), beside the workspace's when CARGO_TARGET_DIR is set.
+CARGO_FUZZ_VERSION := 0.13.2
+CARGO_FUZZ := .tools/bin/cargo-fuzz
+FUZZ := RUSTC_BOOTSTRAP=1 $(CARGO_FUZZ)
+FUZZ_TARGET_DIR ?= $(if $(CARGO_TARGET_DIR),$(CARGO_TARGET_DIR)/fuzz,$(abspath fuzz/target))
+FUZZ_FLAGS ?= --target-dir $(FUZZ_TARGET_DIR)
+FUZZ_SMOKE_SECONDS ?= 5
+FUZZ_SECONDS ?= 300
+# What longer runs find is kept here (outside git), on top of the committed seeds.
+FUZZ_CORPUS ?= $(FUZZ_TARGET_DIR)/corpus
+
+$(CARGO_FUZZ):
+	$(CARGO) install cargo-fuzz --version $(CARGO_FUZZ_VERSION) --locked --root .tools
+
+# cargo-fuzz has no --locked: `cargo metadata --locked` first fails if fuzz/Cargo.lock is stale.
+fuzz-build: $(CARGO_FUZZ)
+	cd fuzz && $(CARGO) metadata $(CARGO_FLAGS) --format-version 1 > /dev/null
+	$(FUZZ) build $(FUZZ_FLAGS)
+
+# Each target briefly from its seeds; new inputs go to a scratch directory, not into git. A
+# failure prints the fuzzer's report (the crashing input is saved under fuzz/artifacts/).
+fuzz-smoke: fuzz-build
+	@scratch=$$(mktemp -d); trap 'rm -rf "$$scratch"' EXIT; \
+	for t in $$($(CARGO_FUZZ) list); do \
+		mkdir -p "$$scratch/$$t"; \
+		if ! $(FUZZ) run $(FUZZ_FLAGS) $$t "$$scratch/$$t" fuzz/corpus/$$t -- \
+			-max_total_time=$(FUZZ_SMOKE_SECONDS) -print_final_stats=1 > "$$scratch/$$t.log" 2>&1; then \
+			tail -n 60 "$$scratch/$$t.log"; echo "fuzz-smoke: $$t FAILED"; exit 1; fi; \
+		echo "fuzz-smoke: $$t ok, $$(sed -n 's/^stat::number_of_executed_units: *//p' "$$scratch/$$t.log") runs, $$(grep -o 'cov: [0-9]*' "$$scratch/$$t.log" | tail -n 1)"; \
+	done
+
+fuzz: fuzz-build
+	@for t in $$($(CARGO_FUZZ) list); do \
+		mkdir -p "$(FUZZ_CORPUS)/$$t"; \
+		echo "fuzz: $$t for $(FUZZ_SECONDS) s"; \
+		$(FUZZ) run $(FUZZ_FLAGS) $$t "$(FUZZ_CORPUS)/$$t" fuzz/corpus/$$t -- \
+			-max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 2>&1 | grep -Ev '^#[0-9]+ +(NEW|REDUCE) ' || exit 1; \
+	done
+
+
+test: fmt lint unit fuzz-smoke template web e2e schemathesis build
 	@echo "make test: all checks passed"
 
 bench: setup

@@ -8,7 +8,8 @@
 //! - [`cursor`]: opaque, tamper-evident list cursors bound to a user and a list;
 //! - [`request_id`]: a request id on every response, log line and problem body;
 //! - [`cors`], [`config`]: configured origins and environment reading;
-//! - [`views`]: the image object as every function answers it;
+//! - [`views`]: the image object as every function answers it; [`requests`]: every route's
+//!   body and query parameters as clients send them;
 //! - [`openapi`]: what every function's OpenAPI description shares (security, problems).
 
 pub mod auth;
@@ -21,6 +22,7 @@ pub mod openapi;
 pub mod problem;
 pub mod query;
 pub mod request_id;
+pub mod requests;
 pub mod session;
 pub mod token;
 pub mod views;

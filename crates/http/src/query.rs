@@ -19,22 +19,24 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Query<T> {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        let raw = parts.uri.query().unwrap_or_default();
-        let deserializer =
-            serde_urlencoded::Deserializer::new(form_urlencoded::parse(raw.as_bytes()));
-        serde_path_to_error::deserialize(deserializer)
-            .map(Query)
-            .map_err(|err| {
-                let path = err.path().to_string();
-                let message = err.into_inner().to_string();
-                let field = if path == "." {
-                    message.split('`').nth(1).unwrap_or("query").to_owned()
-                } else {
-                    path
-                };
-                ApiError::validation(vec![FieldError::new(field, message)])
-            })
+        parse(parts.uri.query().unwrap_or_default()).map(Query)
     }
+}
+
+/// Parses a raw query string (without the `?`) as `T`; a bad value is a 422 naming the
+/// parameter.
+pub fn parse<T: DeserializeOwned>(raw: &str) -> Result<T, ApiError> {
+    let deserializer = serde_urlencoded::Deserializer::new(form_urlencoded::parse(raw.as_bytes()));
+    serde_path_to_error::deserialize(deserializer).map_err(|err| {
+        let path = err.path().to_string();
+        let message = err.into_inner().to_string();
+        let field = if path == "." {
+            message.split('`').nth(1).unwrap_or("query").to_owned()
+        } else {
+            path
+        };
+        ApiError::validation(vec![FieldError::new(field, message)])
+    })
 }
 
 /// `?limit=&cursor=` as sent; [`PageParams::page`] validates them.

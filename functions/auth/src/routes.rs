@@ -6,15 +6,17 @@ use artforge_domain::{
     ports::NewAccount,
 };
 use artforge_http::{
-    ApiError, ErrorCode, Json, Query, SignedIn, auth::MaybeSignedIn, problem::ProblemBody,
+    ApiError, ErrorCode, Json, Query, SignedIn,
+    auth::MaybeSignedIn,
+    problem::ProblemBody,
     query::PageParams,
+    requests::auth::{ChangePasswordBody, LoginBody, LogoutParams, RegisterBody, RenameBody},
 };
 use axum::{
     extract::State,
     response::{IntoResponse, Response},
 };
 use http::{StatusCode, header};
-use serde::Deserialize;
 use time::OffsetDateTime;
 use tracing::{info, instrument};
 
@@ -53,19 +55,6 @@ fn session<S>(state: &AuthState<S>, user: &User, status: StatusCode) -> Result<R
     let cookie = state.cookie.set(&issued.token, state.tokens.ttl());
     let body = SessionView::new(user, issued.token, issued.expires_at);
     Ok((status, [(header::SET_COOKIE, cookie)], Json(body)).into_response())
-}
-
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-#[schema(example = json!({"email": "ada@example.com", "password": "correct horse battery", "name": "Ada"}))]
-pub struct RegisterBody {
-    #[schema(max_length = 254)]
-    email: String,
-    #[schema(min_length = 8, max_length = 128)]
-    password: String,
-    #[serde(default)]
-    #[schema(min_length = 1, max_length = 80)]
-    name: Option<String>,
 }
 
 #[utoipa::path(post, path = "/auth/register", tag = "auth", operation_id = "register",
@@ -107,13 +96,6 @@ where
         .await?;
     info!(user_id = %user.id, "account opened");
     session(&state, &user, StatusCode::CREATED)
-}
-
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct LoginBody {
-    email: String,
-    password: String,
 }
 
 fn wrong_credentials() -> ApiError {
@@ -202,14 +184,6 @@ where
     session(&state, &user, StatusCode::OK)
 }
 
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-#[serde(deny_unknown_fields)]
-pub struct LogoutParams {
-    #[serde(default)]
-    everywhere: bool,
-}
-
 /// Clears the cookie and revokes this token; `?everywhere=true` revokes every token of the user.
 /// Without a valid session there is nothing to revoke, and the cookie is cleared all the same.
 #[utoipa::path(post, path = "/auth/logout", tag = "auth", operation_id = "logout",
@@ -280,13 +254,6 @@ where
     Ok(Json(UserView::from(&current_user(&state, &caller).await?)))
 }
 
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct RenameBody {
-    #[schema(min_length = 1, max_length = 80)]
-    name: String,
-}
-
 #[utoipa::path(patch, path = "/me", tag = "auth", operation_id = "renameMe", security(("bearer" = []), ("cookie" = [])),
     request_body = RenameBody,
     responses((status = 200, description = "The user, renamed.", body = UserView)))]
@@ -302,14 +269,6 @@ where
     let name = DisplayName::parse(&body.name)?;
     let user = state.store.rename(caller.user, &name).await?;
     Ok(Json(UserView::from(&user)))
-}
-
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct ChangePasswordBody {
-    current_password: String,
-    #[schema(min_length = 8, max_length = 128)]
-    new_password: String,
 }
 
 /// Replaces the password after checking the current one, revokes every other session, and

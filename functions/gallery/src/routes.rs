@@ -4,13 +4,13 @@
 use std::collections::HashSet;
 
 use artforge_domain::{
-    Download, FieldError, Image, ImageFiles, ImageFilter, ImageId, Images, Likes, Preset, Tag,
-    Tags, Tier, UserId, Variant, Visibility,
+    Download, Image, ImageFiles, ImageId, Images, Likes, Tags, UserId, Variant, Visibility,
 };
 use artforge_http::{
     ApiError, ErrorCode, Json, Query, SignedIn,
     auth::MaybeSignedIn,
     query::{Listing, PageParams},
+    requests::gallery::{DownloadParams, ListParams, UpdateBody},
     views::{Detail, ImageView, view},
 };
 use axum::{
@@ -18,7 +18,7 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use http::{StatusCode, header};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use tracing::{info, instrument};
 
 use crate::GalleryState;
@@ -101,68 +101,6 @@ async fn single<S: Likes, F: ImageFiles>(
     ))
 }
 
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-#[serde(deny_unknown_fields)]
-pub struct ListParams {
-    /// Only this tier's images (`v2`, `v3`).
-    model: Option<String>,
-    /// Only this preset's images.
-    preset: Option<String>,
-    /// Only images with this tag.
-    tag: Option<String>,
-    /// `true`: the images the caller likes instead of their own.
-    #[param(value_type = Option<bool>)]
-    liked: Option<String>,
-    /// Items per page, 1 to 100 (default 20).
-    #[param(value_type = Option<u16>, minimum = 1, maximum = 100)]
-    limit: Option<String>,
-    /// The `nextCursor` of the previous page.
-    cursor: Option<String>,
-}
-
-impl ListParams {
-    fn filter(&self) -> Result<(ImageFilter, bool), ApiError> {
-        let mut errors = Vec::new();
-        let mut filter = ImageFilter::default();
-        match self
-            .model
-            .as_deref()
-            .map(|m| Tier::parse(m, "model"))
-            .transpose()
-        {
-            Ok(tier) => filter.tier = tier,
-            Err(e) => errors.push(e),
-        }
-        match self
-            .preset
-            .as_deref()
-            .map(|p| Preset::parse(p, "preset"))
-            .transpose()
-        {
-            Ok(preset) => filter.preset = preset,
-            Err(e) => errors.push(e),
-        }
-        match self.tag.as_deref().map(Tag::parse).transpose() {
-            Ok(tag) => filter.tag = tag,
-            Err(e) => errors.push(FieldError::new("tag", e.message)),
-        }
-        let liked = match self.liked.as_deref() {
-            None | Some("false") => false,
-            Some("true") => true,
-            Some(_) => {
-                errors.push(FieldError::new("liked", "must be true or false"));
-                false
-            }
-        };
-        if errors.is_empty() {
-            Ok((filter, liked))
-        } else {
-            Err(ApiError::validation(errors))
-        }
-    }
-}
-
 /// `GET /images`: the caller's images (or liked images), newest first, filtered server-side.
 #[utoipa::path(get, path = "/images", tag = "gallery", operation_id = "listImages", security(("bearer" = []), ("cookie" = [])),
     params(ListParams),
@@ -213,14 +151,6 @@ pub async fn one<S: Images + Likes, F: ImageFiles>(
 ) -> Result<Json<ImageView>, ApiError> {
     let image = visible(&state, caller.user, image_id(&id)?).await?;
     single(&state, Some(caller.user), &image).await
-}
-
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-#[schema(example = json!({"tags": ["sea", "dawn"], "visibility": "public"}))]
-pub struct UpdateBody {
-    tags: Option<Vec<String>>,
-    visibility: Option<String>,
 }
 
 /// `PATCH /images/{id}`: replace the tags, make the image public or private. Owner only.
@@ -331,14 +261,6 @@ pub async fn unlike<S: Images + Likes, F>(
         likes,
         liked_by_me: false,
     }))
-}
-
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-#[serde(deny_unknown_fields)]
-pub struct DownloadParams {
-    /// `preset` (default), `original` or `thumbnail`.
-    variant: Option<String>,
 }
 
 /// `GET /images/{id}/download?variant=`: 302 to a presigned URL answering as an attachment.

@@ -283,6 +283,9 @@ async fn tags_and_visibility_change_and_bad_values_are_named() {
         (r#"{"tags":"sunset"}"#, "tags"),
         (r#"{"visibility":"friends"}"#, "visibility"),
         (r#"{"owner":"me"}"#, "owner"),
+        // Found by schemathesis: an array of the fields was read as the struct (200).
+        ("[null, null]", "body"),
+        (r#"[["sunset"], "public"]"#, "body"),
     ];
     for (body, field) in bad {
         let answer = app.call("PATCH", &path, Some(&token), Some(body)).await;

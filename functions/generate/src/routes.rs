@@ -5,7 +5,7 @@ use std::collections::{HashMap, HashSet};
 use artforge_domain::Catalog;
 use artforge_domain::{
     Admission, Image, ImageFiles, ImageId, Images, Job, JobError, JobErrorCode, JobId, JobQueue,
-    JobStatus, Jobs, Likes, LimitReached, RawGeneration, UserId,
+    JobStatus, Jobs, Likes, LimitReached, UserId,
     generation::IdempotencyKey,
     ports::{Idempotency, SubmitError, Submitted},
 };
@@ -13,13 +13,14 @@ use artforge_http::{
     ApiError, ErrorCode, Json, Query, SignedIn,
     problem::ProblemBody,
     query::{Listing, PageParams},
+    requests::generate::GenerationBody,
 };
 use axum::{
     extract::{Path, State},
     response::{IntoResponse, Response},
 };
 use http::{HeaderMap, HeaderValue, StatusCode, header};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use time::OffsetDateTime;
 use tracing::{error, info, instrument};
 
@@ -44,35 +45,6 @@ pub async fn models<S, Q, F>(State(state): State<GenerateState<S, Q, F>>) -> Res
         HeaderValue::from_static("public, max-age=300"),
     );
     response
-}
-
-/// The body of `POST /generations`; missing fields are reported by the catalogue's check.
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-#[schema(example = json!({"prompt": "a lighthouse at dawn, fog over the sea", "model": "v2",
-    "style": "natural", "preset": "square", "quality": "low", "count": 1, "tags": ["sea"]}))]
-pub struct GenerationBody {
-    prompt: Option<String>,
-    model: Option<String>,
-    style: Option<String>,
-    preset: Option<String>,
-    quality: Option<String>,
-    count: Option<u64>,
-    tags: Option<Vec<String>>,
-}
-
-impl From<GenerationBody> for RawGeneration {
-    fn from(b: GenerationBody) -> Self {
-        Self {
-            prompt: b.prompt,
-            model: b.model,
-            style: b.style,
-            preset: b.preset,
-            quality: b.quality,
-            count: b.count,
-            tags: b.tags,
-        }
-    }
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]

@@ -6,7 +6,7 @@ pub mod checkout;
 pub mod config;
 mod events;
 mod routes;
-pub mod signature;
+pub use artforge_stripe_signature as signature;
 
 use std::sync::Arc;
 

@@ -11,6 +11,7 @@ use artforge_http::{
     json::read_body,
     problem::ProblemBody,
     query::{Listing, PageParams},
+    requests::billing::CheckoutBody,
 };
 use axum::extract::{Request, State};
 use serde::Serialize;
@@ -101,13 +102,6 @@ pub async fn purchases<S: Purchases, P>(
             .next
             .map(|p| state.cursors.seal(&owner, PURCHASES_LIST, &p)),
     }))
-}
-
-#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-#[schema(example = json!({"pack": "starter"}))]
-pub struct CheckoutBody {
-    pack: String,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
