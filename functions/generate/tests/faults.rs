@@ -379,7 +379,10 @@ async fn die_mid_upload(
 #[tokio::test]
 async fn a_worker_dying_between_the_provider_and_its_writes_is_taken_over_after_its_lease() {
     let proxy = FaultProxy::start().await;
-    let stack = faulty_stack(&proxy, Duration::from_secs(1)).await;
+    // The lease must outlast the second worker's whole job on a loaded 2-core machine (at 1 s
+    // it sometimes lost its own lease mid-upload and answered "retry").
+    let lease = Duration::from_secs(4);
+    let stack = faulty_stack(&proxy, lease).await;
     let (user, token) = stack.user().await;
     let words = prompt("dies mid-upload");
     let id = job_id(&stack.submit(&token, &body(&words, "square", 2)).await);
@@ -388,7 +391,7 @@ async fn a_worker_dying_between_the_provider_and_its_writes_is_taken_over_after_
     let job = stack.job(&token, &id).await.json;
     assert_eq!(job["status"], "running", "{job}");
     // The message comes back after the lease; the next worker redoes the job over the same keys.
-    tokio::time::sleep(Duration::from_millis(1100)).await;
+    tokio::time::sleep(lease + Duration::from_millis(100)).await;
     assert!(!stack.deliver(&message).await.retry());
     let job = stack.job(&token, &id).await.json;
     assert_eq!(job["status"], "succeeded", "{job}");
