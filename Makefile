@@ -17,12 +17,13 @@ PORT ?= 3000
 
 help:
 	@echo "make dev     run the whole product on http://127.0.0.1:$(PORT) (Ctrl-C stops it)"
-	@echo "make test    formatting, clippy, every test against moto, template lints, sam build (arm64), the web client's build and e2e"
+	@echo "make test    formatting, clippy, every test against moto, fuzz smoke, template lints, web build and e2e, schemathesis, the soak, sam build (arm64)"
 	@echo "make web     type-check and build the web client into web/dist (npm ci first)"
 	@echo "make e2e     the web client end to end in headless Chromium against the local stack"
 	@echo "make build   sam build: every function cross-built for arm64 in release mode"
 	@echo "make openapi rewrite openapi.json from the code (a test fails while it differs)"
 	@echo "make schemathesis  property-based tests of every operation from /openapi.json (SCHEMATHESIS_SECONDS=150)"
+	@echo "make soak    20 users, 1,000 mixed operations under injected AWS faults, then every invariant"
 	@echo "make fuzz-smoke  each fuzz target for $(FUZZ_SMOKE_SECONDS) s on its seed corpus (part of make test)"
 	@echo "make fuzz    each fuzz target for FUZZ_SECONDS (default $(FUZZ_SECONDS)) s, growing a local corpus"
 	@echo "make bench   the benchmarks (tokens, passwords, history pages, the worker per image, the pipeline)"
@@ -140,7 +141,7 @@ fuzz: fuzz-build
 	done
 
 
-test: fmt lint unit fuzz-smoke template web e2e schemathesis build
+test: fmt lint unit fuzz-smoke template web e2e schemathesis soak build
 	@echo "make test: all checks passed"
 
 bench: setup
