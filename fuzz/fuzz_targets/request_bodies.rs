@@ -7,7 +7,7 @@
 //! accept keeps their rules (lower-cased email, trimmed names, priced generation requests...).
 #![no_main]
 
-use artforge_domain::{DisplayName, Email, PackId, Password, Tags, Visibility};
+use artforge_domain::{DisplayName, Email, PackId, Password, Tags};
 use artforge_fuzz::{CATALOG, PACKS, assert_client_error, block_on};
 use artforge_http::{
     ApiError, ErrorCode, Json,
@@ -178,14 +178,8 @@ fn generation(body: generate::GenerationBody) {
 }
 
 fn update_image(body: gallery::UpdateBody) {
-    let tags = body.tags.as_deref().map(Tags::parse).transpose();
-    let visibility = body
-        .visibility
-        .as_deref()
-        .map(|v| Visibility::parse(v, "visibility"))
-        .transpose();
-    match (tags, visibility) {
-        (Ok(tags), Ok(_)) => {
+    match body.changes() {
+        Ok((tags, _)) => {
             if let Some(tags) = tags {
                 let all: Vec<_> = tags.iter().map(|t| t.as_str()).collect();
                 assert!(all.len() <= artforge_domain::image::TAGS_MAX);
@@ -196,7 +190,11 @@ fn update_image(body: gallery::UpdateBody) {
                 );
             }
         }
-        (t, v) => rejected([t.err(), v.err()]),
+        Err(e) => {
+            assert!(!e.fields().is_empty(), "a check failed naming no field");
+            assert_eq!(e.code(), ErrorCode::ValidationFailed);
+            assert_client_error(e);
+        }
     }
 }
 

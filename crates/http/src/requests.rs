@@ -96,7 +96,7 @@ pub mod generate {
 
 /// The gallery's requests.
 pub mod gallery {
-    use artforge_domain::{FieldError, ImageFilter, Preset, Tag, Tier};
+    use artforge_domain::{FieldError, ImageFilter, Preset, Tag, Tags, Tier, Visibility};
     use serde::Deserialize;
 
     use crate::ApiError;
@@ -172,6 +172,25 @@ pub mod gallery {
     pub struct UpdateBody {
         pub tags: Option<Vec<String>>,
         pub visibility: Option<String>,
+    }
+
+    impl UpdateBody {
+        /// The new tags and visibility asked for (`None`: unchanged), every bad value named
+        /// (422).
+        pub fn changes(&self) -> Result<(Option<Tags>, Option<Visibility>), ApiError> {
+            let tags = self.tags.as_deref().map(Tags::parse).transpose();
+            let visibility = self
+                .visibility
+                .as_deref()
+                .map(|v| Visibility::parse(v, "visibility"))
+                .transpose();
+            match (tags, visibility) {
+                (Ok(t), Ok(v)) => Ok((t, v)),
+                (t, v) => Err(ApiError::validation(
+                    [t.err(), v.err()].into_iter().flatten().collect(),
+                )),
+            }
+        }
     }
 
     /// `GET /images/{id}/download?variant=`.

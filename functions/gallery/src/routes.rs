@@ -3,9 +3,7 @@
 
 use std::collections::HashSet;
 
-use artforge_domain::{
-    Download, Image, ImageFiles, ImageId, Images, Likes, Tags, UserId, Variant, Visibility,
-};
+use artforge_domain::{Download, Image, ImageFiles, ImageId, Images, Likes, UserId, Variant};
 use artforge_http::{
     ApiError, ErrorCode, Json, Query, SignedIn,
     auth::MaybeSignedIn,
@@ -166,20 +164,7 @@ pub async fn update<S: Images + Likes, F: ImageFiles>(
     Json(body): Json<UpdateBody>,
 ) -> Result<Json<ImageView>, ApiError> {
     let id = image_id(&id)?;
-    let tags = body.tags.as_deref().map(Tags::parse).transpose();
-    let visibility = body
-        .visibility
-        .as_deref()
-        .map(|v| Visibility::parse(v, "visibility"))
-        .transpose();
-    let (tags, visibility) = match (tags, visibility) {
-        (Ok(t), Ok(v)) => (t, v),
-        (t, v) => {
-            return Err(ApiError::validation(
-                [t.err(), v.err()].into_iter().flatten().collect(),
-            ));
-        }
-    };
+    let (tags, visibility) = body.changes()?;
     let image = state
         .store
         .update(caller.user, id, tags.as_ref(), visibility)
