@@ -5,9 +5,9 @@
 //! An idempotent submission also writes `USER#<owner> / IDEMPOTENCY#<key>` (the job and a
 //! fingerprint of the request, expiring after a day) in that transaction.
 //!
-//! A worker claims a job with a lease (`leaseToken`, `leaseUntil`): a duplicate delivery meets
-//! an unexpired lease and backs off; a delivery after a crashed worker's lease expired takes
-//! the job over. Only the lease holder can finish the job.
+//! A worker claims a job with a lease (`leaseToken`, `leaseUntil` in Unix milliseconds): a
+//! duplicate delivery meets an unexpired lease and backs off; a delivery after a crashed
+//! worker's lease expired takes the job over. Only the lease holder can finish the job.
 
 use std::time::Duration;
 
@@ -177,6 +177,11 @@ fn finish_update(
         "SET {} REMOVE leaseToken, leaseUntil",
         set.join(", ")
     ))
+}
+
+/// A time as whole Unix milliseconds (a lease's precision).
+fn unix_millis(at: OffsetDateTime) -> i128 {
+    at.unix_timestamp_nanos() / 1_000_000
 }
 
 impl DynamoStore {
@@ -390,14 +395,15 @@ impl Jobs for DynamoStore {
             )
             .condition_expression(
                 "attribute_exists(pk) AND (#status = :queued OR \
-                 (#status = :running AND leaseUntil < :epoch))",
+                 (#status = :running AND leaseUntil <= :epoch))",
             )
             .expression_attribute_names("#status", "status")
             .expression_attribute_values(":running", attrs::s(JobStatus::Running.as_str()))
             .expression_attribute_values(":queued", attrs::s(JobStatus::Queued.as_str()))
             .expression_attribute_values(":token", attrs::s(&token))
-            .expression_attribute_values(":until", attrs::n(until.unix_timestamp()))
-            .expression_attribute_values(":epoch", attrs::n(now.unix_timestamp()))
+            // Milliseconds: whole seconds made a lease last up to a second longer than asked.
+            .expression_attribute_values(":until", attrs::n(unix_millis(until)))
+            .expression_attribute_values(":epoch", attrs::n(unix_millis(now)))
             .expression_attribute_values(":now", attrs::timestamp(now))
             .expression_attribute_values(":zero", attrs::n(0))
             .expression_attribute_values(":one", attrs::n(1))

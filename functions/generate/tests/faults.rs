@@ -390,7 +390,8 @@ async fn a_worker_dying_between_the_provider_and_its_writes_is_taken_over_after_
     assert_eq!(stack.openai.calls(&words), 1, "the provider had answered");
     let job = stack.job(&token, &id).await.json;
     assert_eq!(job["status"], "running", "{job}");
-    // The message comes back after the lease; the next worker redoes the job over the same keys.
+    // The message comes back after the lease (which began before the kill); the next worker
+    // redoes the job over the same keys.
     tokio::time::sleep(lease + Duration::from_millis(100)).await;
     assert!(!stack.deliver(&message).await.retry());
     let job = stack.job(&token, &id).await.json;
