@@ -1,22 +1,40 @@
-//! The AWS SDK configuration of every function, loaded once at init.
+//! The AWS SDK configuration of every function, built once at init from Lambda's environment.
+//!
+//! Lambda hands a function everything the SDK needs in environment variables: the region
+//! (`AWS_REGION`) and the execution role's credentials (`AWS_ACCESS_KEY_ID`,
+//! `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`). So the configuration is built from those
+//! directly instead of through `aws-config`'s provider chains (profile files, SSO, web identity
+//! through STS, ECS, IMDS), which read `~/.aws` on every cold start, fault in their code, and
+//! link an STS client and an XML parser into every binary (`scripts/bench-coldstart`). The tests
+//! and the local stack build theirs here too, with moto's endpoint and dummy keys, so the
+//! production path is the one they run.
 //!
 //! The SDK's default HTTPS client reads the whole system certificate store (on Debian a bundle
-//! plus ~280 files in `/etc/ssl/certs`) when the first client is built, which was most of our
-//! functions' init time (`scripts/bench-coldstart`). Every AWS endpoint we call (DynamoDB, S3,
-//! SQS) presents a chain to Amazon Trust Services, so production trusts exactly those roots,
-//! compiled in: five certificates to parse instead of a directory to read, and a narrower trust
-//! than the whole system store. A non-AWS endpoint (`AWS_ENDPOINT_URL`, e.g. a local stack over
-//! https) or `TLS_NATIVE_ROOTS=true` switches back to the system store.
+//! plus ~280 files in `/etc/ssl/certs`) when the first client is built. Every AWS endpoint we
+//! call (DynamoDB, S3, SQS) presents a chain to Amazon Trust Services, so production trusts
+//! exactly those roots, compiled in: five certificates to parse instead of a directory to read,
+//! and a narrower trust than the whole system store. A non-AWS endpoint (`AWS_ENDPOINT_URL`,
+//! e.g. a local stack over https) or `TLS_NATIVE_ROOTS=true` switches back to the system store.
 
-use aws_config::{BehaviorVersion, SdkConfig};
+use std::time::Duration;
+
+use aws_credential_types::{Credentials, provider::SharedCredentialsProvider};
+use aws_smithy_async::{rt::sleep::TokioSleep, time::SystemTimeSource};
 use aws_smithy_http_client::{
     Builder,
     tls::{self, TlsContext, TrustStore, rustls_provider::CryptoMode},
 };
+use aws_smithy_runtime_api::client::behavior_version::BehaviorVersion;
+use aws_smithy_types::{retry::RetryConfig, timeout::TimeoutConfig};
+pub use aws_types::SdkConfig;
+use aws_types::region::Region;
 
 /// Amazon Root CA 1-4 and Starfield Services Root G2 (which cross-signs Amazon Root CA 1), as
 /// Debian's ca-certificates ships them.
 pub const AMAZON_TRUST_SERVICES: &str = include_str!("../amazon-trust-services.pem");
+
+/// How long to wait for a TCP and TLS connection to AWS (what `aws-config` sets by default).
+pub const CONNECT_TIMEOUT: Duration = Duration::from_millis(3100);
 
 /// Which roots TLS to AWS trusts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,50 +45,132 @@ pub enum Roots {
     System,
 }
 
-impl Roots {
-    /// `System` when an endpoint override or `TLS_NATIVE_ROOTS=true` asks for it.
-    pub fn from_env(var: impl Fn(&str) -> Option<String>) -> Self {
+/// A variable the SDK configuration needs is missing or empty.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("{0} is not set: the AWS SDK needs it (Lambda sets it; set it to run a function locally)")]
+pub struct MissingVariable(pub &'static str);
+
+/// What the SDK needs to know to reach AWS (or a stand-in).
+#[derive(Debug, Clone)]
+pub struct Environment {
+    /// `AWS_REGION`, else `AWS_DEFAULT_REGION`.
+    pub region: String,
+    /// `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY` and `AWS_SESSION_TOKEN` (optional).
+    pub credentials: Credentials,
+    /// `AWS_ENDPOINT_URL`: every service at one address (the local stack).
+    pub endpoint_url: Option<String>,
+    /// [`Roots::System`] with an endpoint override or `TLS_NATIVE_ROOTS=true`.
+    pub roots: Roots,
+}
+
+impl Environment {
+    /// Reads the environment through `var` (empty values count as unset).
+    pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> Result<Self, MissingVariable> {
+        let var = |name: &str| var(name).filter(|v| !v.trim().is_empty());
+        let required = |name: &'static str| var(name).ok_or(MissingVariable(name));
+        let region = var("AWS_REGION")
+            .or_else(|| var("AWS_DEFAULT_REGION"))
+            .ok_or(MissingVariable("AWS_REGION"))?;
+        let credentials = Credentials::new(
+            required("AWS_ACCESS_KEY_ID")?,
+            required("AWS_SECRET_ACCESS_KEY")?,
+            var("AWS_SESSION_TOKEN"),
+            None,
+            "environment",
+        );
+        let endpoint_url = var("AWS_ENDPOINT_URL");
         let native = var("TLS_NATIVE_ROOTS").is_some_and(|v| v.eq_ignore_ascii_case("true"));
-        if native || var("AWS_ENDPOINT_URL").is_some_and(|v| !v.trim().is_empty()) {
+        let roots = if native || endpoint_url.is_some() {
             Roots::System
         } else {
             Roots::Amazon
+        };
+        Ok(Self {
+            region,
+            credentials,
+            endpoint_url,
+            roots,
+        })
+    }
+
+    /// A stand-in at `endpoint` (moto) with dummy keys.
+    pub fn local(endpoint: &str, region: &str) -> Self {
+        Self {
+            region: region.to_owned(),
+            credentials: Credentials::new("testing", "testing", None, None, "artforge-local"),
+            endpoint_url: Some(endpoint.to_owned()),
+            roots: Roots::System,
         }
+    }
+
+    /// The SDK configuration: these credentials (static, as Lambda's are for the life of an
+    /// execution environment), the SDK's standard retries (3 attempts with backoff), a 3.1 s
+    /// connect timeout, Tokio's timer, and an HTTPS client trusting [`Environment::roots`].
+    pub fn sdk_config(&self) -> SdkConfig {
+        let mut config = SdkConfig::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new(self.region.clone()))
+            .credentials_provider(SharedCredentialsProvider::new(self.credentials.clone()))
+            .retry_config(RetryConfig::standard())
+            .timeout_config(
+                TimeoutConfig::builder()
+                    .connect_timeout(CONNECT_TIMEOUT)
+                    .build(),
+            )
+            .sleep_impl(TokioSleep::new())
+            .time_source(SystemTimeSource::new())
+            .http_client(https_client(self.roots));
+        if let Some(url) = &self.endpoint_url {
+            config = config.endpoint_url(url);
+        }
+        config.build()
     }
 }
 
-/// The SDK configuration from Lambda's environment (region, credentials), with the HTTPS
-/// client `roots` asks for.
-pub async fn load(roots: Roots) -> SdkConfig {
-    let loader = aws_config::defaults(BehaviorVersion::latest());
-    match roots {
-        Roots::System => loader.load().await,
-        Roots::Amazon => {
-            let trust = TrustStore::empty()
-                .with_native_roots(false)
-                .with_pem_certificate(AMAZON_TRUST_SERVICES.as_bytes());
-            let context = TlsContext::builder()
-                .with_trust_store(trust)
-                .build()
-                // Only fails for an invalid trust store; the compiled-in one is tested.
-                .unwrap_or_default();
-            let client = Builder::new()
-                .tls_provider(tls::Provider::Rustls(CryptoMode::AwsLc))
-                .tls_context(context)
-                .build_https();
-            loader.http_client(client).load().await
-        }
-    }
+/// The SDK's hyper client on rustls with aws-lc, trusting `roots`.
+fn https_client(roots: Roots) -> aws_smithy_runtime_api::client::http::SharedHttpClient {
+    let trust = match roots {
+        Roots::System => TrustStore::default(),
+        Roots::Amazon => TrustStore::empty()
+            .with_native_roots(false)
+            .with_pem_certificate(AMAZON_TRUST_SERVICES.as_bytes()),
+    };
+    let context = TlsContext::builder()
+        .with_trust_store(trust)
+        .build()
+        // Only fails for an invalid trust store; the compiled-in one is tested.
+        .unwrap_or_default();
+    Builder::new()
+        .tls_provider(tls::Provider::Rustls(CryptoMode::AwsLc))
+        .tls_context(context)
+        .build_https()
 }
 
-/// [`load`] with the roots the process environment asks for.
-pub async fn load_from_env() -> SdkConfig {
-    load(Roots::from_env(|name| std::env::var(name).ok())).await
+/// The SDK configuration from the process environment.
+pub fn load_from_env() -> Result<SdkConfig, MissingVariable> {
+    Environment::from_vars(|name| std::env::var(name).ok()).map(|env| env.sdk_config())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn vars(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
+        move |name: &str| {
+            pairs
+                .iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| (*v).to_owned())
+        }
+    }
+
+    const LAMBDA: &[(&str, &str)] = &[
+        ("AWS_REGION", "eu-west-1"),
+        ("AWS_DEFAULT_REGION", "us-east-1"),
+        ("AWS_ACCESS_KEY_ID", "ASIAEXAMPLE"),
+        ("AWS_SECRET_ACCESS_KEY", "secret"),
+        ("AWS_SESSION_TOKEN", "token"),
+    ];
 
     #[test]
     fn the_compiled_in_roots_are_amazons_five_and_parse() {
@@ -89,33 +189,81 @@ mod tests {
     }
 
     #[test]
-    fn an_endpoint_override_or_the_switch_uses_the_system_store() {
-        let env = |pairs: &'static [(&'static str, &'static str)]| {
-            move |name: &str| {
-                pairs
-                    .iter()
-                    .find(|(k, _)| *k == name)
-                    .map(|(_, v)| (*v).to_owned())
-            }
-        };
-        assert_eq!(Roots::from_env(env(&[])), Roots::Amazon);
-        assert_eq!(
-            Roots::from_env(env(&[("AWS_ENDPOINT_URL", "https://localhost:4566")])),
-            Roots::System
-        );
-        assert_eq!(
-            Roots::from_env(env(&[("TLS_NATIVE_ROOTS", "true")])),
-            Roots::System
-        );
-        assert_eq!(
-            Roots::from_env(env(&[("TLS_NATIVE_ROOTS", "false")])),
-            Roots::Amazon
-        );
+    fn lambdas_environment_gives_the_region_and_the_roles_credentials() {
+        let env = Environment::from_vars(vars(LAMBDA)).expect("complete");
+        assert_eq!(env.region, "eu-west-1", "AWS_REGION wins");
+        assert_eq!(env.credentials.access_key_id(), "ASIAEXAMPLE");
+        assert_eq!(env.credentials.secret_access_key(), "secret");
+        assert_eq!(env.credentials.session_token(), Some("token"));
+        assert_eq!((env.endpoint_url, env.roots), (None, Roots::Amazon));
     }
 
-    #[tokio::test]
-    async fn the_sdk_configuration_loads_with_amazons_roots() {
-        let config = load(Roots::Amazon).await;
+    #[test]
+    fn a_missing_or_empty_variable_is_named() {
+        let without = |name: &'static str, empty: bool| {
+            Environment::from_vars(move |n| match vars(LAMBDA)(n) {
+                _ if n == name && empty => Some(" ".into()),
+                _ if n == name => None,
+                v => v,
+            })
+            .map(|env| env.region)
+        };
+        for name in ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"] {
+            assert_eq!(without(name, false), Err(MissingVariable(name)));
+            assert_eq!(without(name, true), Err(MissingVariable(name)));
+        }
+        assert_eq!(without("AWS_REGION", false).as_deref(), Ok("us-east-1"));
+        let neither = Environment::from_vars(|n: &str| {
+            if n.ends_with("REGION") {
+                None
+            } else {
+                vars(LAMBDA)(n)
+            }
+        });
+        assert_eq!(
+            neither.map(|e| e.region),
+            Err(MissingVariable("AWS_REGION"))
+        );
+        // A session token is optional (long-term keys, the local stack).
+        let local = Environment::from_vars(|n: &str| {
+            (n != "AWS_SESSION_TOKEN")
+                .then(|| vars(LAMBDA)(n))
+                .flatten()
+        })
+        .expect("no token");
+        assert_eq!(local.credentials.session_token(), None);
+    }
+
+    #[test]
+    fn an_endpoint_override_or_the_switch_uses_the_system_store() {
+        let roots = |extra: &'static [(&'static str, &'static str)]| {
+            Environment::from_vars(move |n| vars(extra)(n).or_else(|| vars(LAMBDA)(n)))
+                .expect("complete")
+                .roots
+        };
+        assert_eq!(roots(&[]), Roots::Amazon);
+        assert_eq!(
+            roots(&[("AWS_ENDPOINT_URL", "https://localhost:4566")]),
+            Roots::System
+        );
+        assert_eq!(roots(&[("TLS_NATIVE_ROOTS", "true")]), Roots::System);
+        assert_eq!(roots(&[("TLS_NATIVE_ROOTS", "false")]), Roots::Amazon);
+    }
+
+    #[test]
+    fn the_sdk_configuration_carries_what_the_clients_need() {
+        let config = Environment::from_vars(vars(LAMBDA))
+            .expect("complete")
+            .sdk_config();
+        assert_eq!(config.region().map(|r| r.as_ref()), Some("eu-west-1"));
+        assert!(config.credentials_provider().is_some());
         assert!(config.http_client().is_some());
+        assert!(config.sleep_impl().is_some(), "retries need a timer");
+        assert_eq!(config.retry_config().map(|r| r.max_attempts()), Some(3));
+        assert_eq!(
+            config.timeout_config().and_then(|t| t.connect_timeout()),
+            Some(CONNECT_TIMEOUT)
+        );
+        assert_eq!(config.endpoint_url(), None);
     }
 }

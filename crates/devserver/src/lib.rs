@@ -9,13 +9,13 @@ use std::{collections::HashMap, sync::Arc};
 pub mod openapi;
 pub mod web;
 
+use artforge_aws::SdkConfig;
 use artforge_devstack::{event_source::EventSource, resources::Provisioned};
 use artforge_dynamo::DynamoStore;
 use artforge_http::config::Env;
 use artforge_imaging::Pipeline;
 use artforge_openai::OpenAiProvider;
 use artforge_sqs::SqsQueue;
-use aws_config::SdkConfig;
 use generate::worker::Worker;
 
 pub type Error = Box<dyn std::error::Error + Send + Sync>;

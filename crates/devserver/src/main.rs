@@ -42,7 +42,7 @@ async fn main() -> Result<(), Error> {
             (Some(server), endpoint)
         }
     };
-    let aws = artforge_devstack::sdk_config(&endpoint).await;
+    let aws = artforge_devstack::sdk_config(&endpoint);
     let provisioned =
         resources::provision(&aws, resources::Names::prefixed("artforge-local")).await?;
 
@@ -97,7 +97,7 @@ async fn main() -> Result<(), Error> {
 fn tracing_subscriber_init() {
     use tracing_subscriber::{EnvFilter, fmt};
     let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new("info,aws_config=warn,aws_smithy_runtime=warn"));
+        .unwrap_or_else(|_| EnvFilter::new("info,aws_smithy_runtime=warn"));
     fmt()
         .with_env_filter(filter)
         .with_target(false)

@@ -20,7 +20,7 @@ async fn call(app: &axum::Router, request: Request<Body>) -> (StatusCode, String
 
 #[tokio::test]
 async fn every_function_answers_at_its_api_gateway_paths_on_the_local_server() {
-    let aws = artforge_testkit::sdk_config().await;
+    let aws = artforge_testkit::sdk_config();
     let provisioned = resources::provision(&aws, Names::prefixed(&artforge_testkit::unique("dev")))
         .await
         .expect("provisioned");
@@ -80,7 +80,7 @@ async fn every_function_answers_at_its_api_gateway_paths_on_the_local_server() {
 
 #[tokio::test]
 async fn the_local_server_runs_a_job_for_every_preset_through_its_queue_and_stand_in() {
-    let aws = artforge_testkit::sdk_config().await;
+    let aws = artforge_testkit::sdk_config();
     let provisioned = resources::provision(&aws, Names::prefixed(&artforge_testkit::unique("dev")))
         .await
         .expect("provisioned");
@@ -170,7 +170,7 @@ fn get(path: &str, accept: &str) -> Request<Body> {
 
 #[tokio::test]
 async fn the_web_client_is_served_at_root_with_the_api_under_api_too() {
-    let aws = artforge_testkit::sdk_config().await;
+    let aws = artforge_testkit::sdk_config();
     let provisioned = resources::provision(&aws, Names::prefixed(&artforge_testkit::unique("web")))
         .await
         .expect("provisioned");

@@ -152,7 +152,7 @@ fn the_documented_operations_are_the_deployed_routes() {
 
 #[tokio::test]
 async fn every_documented_operation_reaches_a_handler_and_the_server_serves_the_document() {
-    let aws = artforge_testkit::sdk_config().await;
+    let aws = artforge_testkit::sdk_config();
     let provisioned = resources::provision(&aws, Names::prefixed(&artforge_testkit::unique("oa")))
         .await
         .expect("provisioned");

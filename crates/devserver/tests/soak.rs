@@ -517,7 +517,7 @@ async fn twenty_users_making_a_hundred_mixed_operations_under_faults_keep_every_
 async fn soak(operations: usize, seed: u64) {
     let started = Instant::now();
 
-    let direct = artforge_testkit::sdk_config().await;
+    let direct = artforge_testkit::sdk_config();
     let provisioned =
         resources::provision(&direct, Names::prefixed(&artforge_testkit::unique("soak")))
             .await
@@ -533,7 +533,7 @@ async fn soak(operations: usize, seed: u64) {
         .await
         .expect("visibility");
     let proxy = FaultProxy::start().await;
-    let aws = proxy.sdk_config().await;
+    let aws = proxy.sdk_config();
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await

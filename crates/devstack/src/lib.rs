@@ -12,25 +12,15 @@ pub mod openai;
 pub mod resources;
 pub mod stripe;
 
-use aws_config::{BehaviorVersion, Region, SdkConfig};
+use artforge_aws::{Environment, SdkConfig};
 
 /// The region every local resource lives in.
 pub const LOCAL_REGION: &str = "us-east-1";
 
-/// SDK configuration for the stand-in at `endpoint`, with moto's dummy credentials.
-pub async fn sdk_config(endpoint: &str) -> SdkConfig {
-    aws_config::defaults(BehaviorVersion::latest())
-        .region(Region::new(LOCAL_REGION))
-        .endpoint_url(endpoint)
-        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
-            "testing",
-            "testing",
-            None,
-            None,
-            "artforge-local",
-        ))
-        .load()
-        .await
+/// SDK configuration for the stand-in at `endpoint`, with moto's dummy credentials: built by
+/// `artforge_aws`, as every function builds its own from Lambda's environment.
+pub fn sdk_config(endpoint: &str) -> SdkConfig {
+    Environment::local(endpoint, LOCAL_REGION).sdk_config()
 }
 
 /// The workspace's root, where `scripts/`, `.venv/` and `.local/` are: the current directory

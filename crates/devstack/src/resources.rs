@@ -1,7 +1,7 @@
 //! The deployed resources, created locally: the table (shape from `artforge_dynamo::schema`),
 //! the private image bucket, and the generation queue with its dead-letter queue.
 
-use aws_config::SdkConfig;
+use artforge_aws::SdkConfig;
 use aws_sdk_sqs::types::QueueAttributeName;
 
 /// A queue's settings as `template.yaml` deploys them.

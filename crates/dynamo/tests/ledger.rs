@@ -226,7 +226,7 @@ async fn a_movement_whose_answer_was_lost_reads_as_applied_even_with_a_condition
     let proxy = FaultProxy::start().await;
     let direct = artforge_testkit::fresh_store().await;
     let store = DynamoStore::new(
-        aws_sdk_dynamodb::Client::new(&proxy.sdk_config().await),
+        aws_sdk_dynamodb::Client::new(&proxy.sdk_config()),
         direct.table().to_owned(),
     );
     let user = open_account(&direct, 5).await;

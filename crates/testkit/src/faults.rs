@@ -18,7 +18,7 @@ use std::{
     sync::{Arc, Mutex, PoisonError},
 };
 
-use aws_config::SdkConfig;
+use artforge_aws::SdkConfig;
 use axum::{
     body::Body,
     extract::{Request, State},
@@ -247,8 +247,8 @@ impl FaultProxy {
     }
 
     /// SDK configuration that reaches moto through this proxy.
-    pub async fn sdk_config(&self) -> SdkConfig {
-        artforge_devstack::sdk_config(&self.endpoint).await
+    pub fn sdk_config(&self) -> SdkConfig {
+        artforge_devstack::sdk_config(&self.endpoint)
     }
 
     /// Arms `rule` after the ones already armed (the first rule that fires answers).

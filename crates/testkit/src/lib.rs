@@ -9,9 +9,9 @@ pub mod invariants;
 
 use std::sync::OnceLock;
 
+use artforge_aws::SdkConfig;
 use artforge_devstack::moto::MotoServer;
 use artforge_dynamo::DynamoStore;
-use aws_config::SdkConfig;
 
 /// Session keys for tests: two keys, as during a rotation. Never used outside tests.
 pub const JWT_KEYS: &str = "test-1:dGVzdC1rZXktMS0tMzItYnl0ZXMtb2YtcmFuZG9tLWRhdGEh,test-0:dGVzdC1rZXktMC0tMzItYnl0ZXMtb2YtcmFuZG9tLWRhdGEh";
@@ -32,8 +32,8 @@ pub fn moto_endpoint() -> String {
     }
 }
 
-pub async fn sdk_config() -> SdkConfig {
-    artforge_devstack::sdk_config(&moto_endpoint()).await
+pub fn sdk_config() -> SdkConfig {
+    artforge_devstack::sdk_config(&moto_endpoint())
 }
 
 /// A unique name, for tables and other per-test resources.
@@ -46,7 +46,7 @@ pub fn unique(prefix: &str) -> String {
 
 /// A store over a new, empty table of the deployed shape.
 pub async fn fresh_store() -> DynamoStore {
-    let config = sdk_config().await;
+    let config = sdk_config();
     let client = aws_sdk_dynamodb::Client::new(&config);
     let table = unique("t");
     if let Err(e) = artforge_dynamo::schema::create_table(&client, &table).await {
@@ -57,7 +57,7 @@ pub async fn fresh_store() -> DynamoStore {
 
 /// Files in a new, empty bucket, addressed path-style as moto needs.
 pub async fn fresh_files() -> artforge_s3::S3Files {
-    let config = sdk_config().await;
+    let config = sdk_config();
     let client = artforge_s3::client(&config, true);
     let bucket = unique("b");
     if let Err(e) = client.create_bucket().bucket(&bucket).send().await {
@@ -107,7 +107,7 @@ pub async fn fresh_queues() -> (
     aws_sdk_sqs::Client,
     artforge_devstack::resources::Provisioned,
 ) {
-    let config = sdk_config().await;
+    let config = sdk_config();
     let names = artforge_devstack::resources::Names::prefixed(&unique("q"));
     let sqs = aws_sdk_sqs::Client::new(&config);
     match artforge_devstack::resources::provision_queues(&sqs, names).await {

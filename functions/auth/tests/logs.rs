@@ -34,7 +34,7 @@ async fn no_password_hash_key_or_token_appears_in_any_log_line_or_response() {
     let captured = Captured::default();
     let subscriber = tracing_subscriber::fmt()
         .with_writer(captured.clone())
-        .with_env_filter("debug,aws_smithy_runtime=info,aws_config=info,hyper=info")
+        .with_env_filter("debug,aws_smithy_runtime=info,hyper=info")
         .json()
         .finish();
     let _guard = tracing::subscriber::set_default(subscriber);

@@ -76,7 +76,7 @@ impl Intercept for Meter {
 
 #[tokio::main]
 async fn main() {
-    let aws = artforge_testkit::sdk_config().await;
+    let aws = artforge_testkit::sdk_config();
     let meter = Meter::default();
     let client = aws_sdk_dynamodb::Client::from_conf(
         aws_sdk_dynamodb::config::Builder::from(&aws)

@@ -20,7 +20,7 @@ use http::StatusCode;
 
 /// The gallery router with its store and files behind `proxy`; `app` keeps the direct ones.
 async fn faulty_router(app: &App, proxy: &FaultProxy) -> axum::Router {
-    let aws = proxy.sdk_config().await;
+    let aws = proxy.sdk_config();
     let config = Config {
         table_name: app.store.table().to_owned(),
         bucket_name: app.files.bucket().to_owned(),

@@ -11,7 +11,7 @@ use generate::{Config, GenerateState};
 async fn main() -> Result<(), lambda_http::Error> {
     lambda_http::tracing::init_default_subscriber();
     let config = Config::from_env(&Env::process())?;
-    let aws = artforge_aws::load_from_env().await;
+    let aws = artforge_aws::load_from_env()?;
     let store = DynamoStore::new(
         aws_sdk_dynamodb::Client::new(&aws),
         config.table_name.clone(),

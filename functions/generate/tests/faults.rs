@@ -17,7 +17,7 @@ use http::StatusCode;
 async fn faulty_stack(proxy: &FaultProxy, lease: Duration) -> Stack {
     Stack::with(Options {
         lease,
-        via: Some(proxy.sdk_config().await),
+        via: Some(proxy.sdk_config()),
         ..Options::default()
     })
     .await

@@ -291,7 +291,7 @@ impl aws_sdk_dynamodb::config::Intercept for FailTransactions {
 
 /// A worker whose DynamoDB fails transactions while `fault` is armed; its lease is 1 s.
 async fn flaky_worker(stack: &Stack, fault: &FailTransactions) -> common::TestWorker {
-    let aws = artforge_testkit::sdk_config().await;
+    let aws = artforge_testkit::sdk_config();
     let client = aws_sdk_dynamodb::Client::from_conf(
         aws_sdk_dynamodb::config::Builder::from(&aws)
             .interceptor(fault.clone())

@@ -14,7 +14,7 @@ use http::StatusCode;
 async fn faulty_app(proxy: &FaultProxy) -> (App, DynamoStore) {
     let direct = artforge_testkit::fresh_store().await;
     let store = DynamoStore::new(
-        aws_sdk_dynamodb::Client::new(&proxy.sdk_config().await),
+        aws_sdk_dynamodb::Client::new(&proxy.sdk_config()),
         direct.table().to_owned(),
     );
     (App::over(store).await, direct)

@@ -47,7 +47,7 @@ pub struct Options {
     pub limits: DailyLimits,
     /// The AWS configuration the function's own clients use (the API's and the worker's), e.g.
     /// through a fault proxy; `None`: moto directly. The test's own clients always go direct.
-    pub via: Option<aws_config::SdkConfig>,
+    pub via: Option<artforge_aws::SdkConfig>,
 }
 
 impl Default for Options {
