@@ -157,10 +157,12 @@ async fn a_job_whose_worker_died_is_taken_over_once_its_lease_expires() {
             .submit(&token, &body(&prompt("orphan"), "square", 1))
             .await,
     );
-    // A worker claims the job and dies without a word.
+    // A worker claims the job and dies without a word. (2 s: the duplicate below must meet the
+    // lease even when moto is slow under a loaded machine.)
+    let lease = Duration::from_secs(2);
     let claim = stack
         .store
-        .claim(user, job_of(&id), Duration::from_secs(1))
+        .claim(user, job_of(&id), lease)
         .await
         .expect("claim");
     assert!(matches!(claim, artforge_domain::ports::Claim::Claimed(..)));
@@ -169,9 +171,10 @@ async fn a_job_whose_worker_died_is_taken_over_once_its_lease_expires() {
         stack.deliver(&message).await.retry(),
         "the lease still holds"
     );
-    // The lease is kept to the millisecond: 100 ms after it ends, the job is free (with
-    // whole-second leases this answered "busy" unless the claim fell in a second's last tenth).
-    tokio::time::sleep(Duration::from_millis(1100)).await;
+    // The lease is kept to the millisecond: 100 ms after it ends (the claim came before the
+    // duplicate), the job is free. With whole-second leases this answered "busy" unless the
+    // claim fell in a second's last tenth.
+    tokio::time::sleep(lease + Duration::from_millis(100)).await;
     assert!(!stack.deliver(&message).await.retry());
     let job = stack.job(&token, &id).await.json;
     assert_eq!(job["status"], "succeeded", "{job}");
