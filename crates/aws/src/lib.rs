@@ -18,7 +18,8 @@
 
 use std::time::Duration;
 
-use aws_credential_types::{Credentials, provider::SharedCredentialsProvider};
+pub use aws_credential_types::Credentials;
+use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_smithy_async::{rt::sleep::TokioSleep, time::SystemTimeSource};
 use aws_smithy_http_client::{
     Builder,
@@ -91,16 +92,6 @@ impl Environment {
             endpoint_url,
             roots,
         })
-    }
-
-    /// A stand-in at `endpoint` (moto) with dummy keys.
-    pub fn local(endpoint: &str, region: &str) -> Self {
-        Self {
-            region: region.to_owned(),
-            credentials: Credentials::new("testing", "testing", None, None, "artforge-local"),
-            endpoint_url: Some(endpoint.to_owned()),
-            roots: Roots::System,
-        }
     }
 
     /// The SDK configuration: these credentials (static, as Lambda's are for the life of an
@@ -198,39 +189,33 @@ mod tests {
         assert_eq!((env.endpoint_url, env.roots), (None, Roots::Amazon));
     }
 
+    /// Lambda's variables with `name` unset (`blank`: set to spaces).
+    fn lambda_but(name: &'static str, blank: bool) -> impl Fn(&str) -> Option<String> {
+        move |n| match n == name {
+            true => blank.then(|| " ".into()),
+            false => vars(LAMBDA)(n),
+        }
+    }
+
     #[test]
     fn a_missing_or_empty_variable_is_named() {
-        let without = |name: &'static str, empty: bool| {
-            Environment::from_vars(move |n| match vars(LAMBDA)(n) {
-                _ if n == name && empty => Some(" ".into()),
-                _ if n == name => None,
-                v => v,
-            })
-            .map(|env| env.region)
-        };
         for name in ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"] {
-            assert_eq!(without(name, false), Err(MissingVariable(name)));
-            assert_eq!(without(name, true), Err(MissingVariable(name)));
-        }
-        assert_eq!(without("AWS_REGION", false).as_deref(), Ok("us-east-1"));
-        let neither = Environment::from_vars(|n: &str| {
-            if n.ends_with("REGION") {
-                None
-            } else {
-                vars(LAMBDA)(n)
+            for blank in [false, true] {
+                let err = Environment::from_vars(lambda_but(name, blank)).expect_err(name);
+                assert_eq!(err, MissingVariable(name));
             }
+        }
+        let fallback = Environment::from_vars(lambda_but("AWS_REGION", false)).expect("region");
+        assert_eq!(fallback.region, "us-east-1", "AWS_DEFAULT_REGION");
+        let neither = Environment::from_vars(|n: &str| {
+            (!n.ends_with("REGION")).then(|| vars(LAMBDA)(n)).flatten()
         });
         assert_eq!(
             neither.map(|e| e.region),
             Err(MissingVariable("AWS_REGION"))
         );
         // A session token is optional (long-term keys, the local stack).
-        let local = Environment::from_vars(|n: &str| {
-            (n != "AWS_SESSION_TOKEN")
-                .then(|| vars(LAMBDA)(n))
-                .flatten()
-        })
-        .expect("no token");
+        let local = Environment::from_vars(lambda_but("AWS_SESSION_TOKEN", false)).expect("keys");
         assert_eq!(local.credentials.session_token(), None);
     }
 

@@ -1,32 +1,20 @@
 //! The local server mounts every function's routes over resources created like `make dev` does.
 
+mod common;
+
 use artforge_devstack::resources::{self, Names};
 use axum::body::Body;
 use http::{Request, StatusCode, header};
-use http_body_util::BodyExt;
 use tower::ServiceExt;
 
 async fn call(app: &axum::Router, request: Request<Body>) -> (StatusCode, String) {
-    let response = app.clone().oneshot(request).await.expect("infallible");
-    let status = response.status();
-    let body = response
-        .into_body()
-        .collect()
-        .await
-        .expect("body")
-        .to_bytes();
-    (status, String::from_utf8_lossy(&body).into_owned())
+    let answer = artforge_testkit::http::send(app, request).await;
+    (answer.status, answer.text)
 }
 
 #[tokio::test]
 async fn every_function_answers_at_its_api_gateway_paths_on_the_local_server() {
-    let aws = artforge_testkit::sdk_config();
-    let provisioned = resources::provision(&aws, Names::prefixed(&artforge_testkit::unique("dev")))
-        .await
-        .expect("provisioned");
-    let app = artforge_dev::app(&aws, &provisioned, 3000, artforge_testkit::JWT_KEYS)
-        .expect("app")
-        .router;
+    let app = common::local_app("dev").await;
 
     let register = Request::post("/auth/register")
         .header(header::CONTENT_TYPE, "application/json")
@@ -170,13 +158,7 @@ fn get(path: &str, accept: &str) -> Request<Body> {
 
 #[tokio::test]
 async fn the_web_client_is_served_at_root_with_the_api_under_api_too() {
-    let aws = artforge_testkit::sdk_config();
-    let provisioned = resources::provision(&aws, Names::prefixed(&artforge_testkit::unique("web")))
-        .await
-        .expect("provisioned");
-    let api = artforge_dev::app(&aws, &provisioned, 3000, artforge_testkit::JWT_KEYS)
-        .expect("app")
-        .router;
+    let api = common::local_app("web").await;
     let dist = std::env::temp_dir().join(artforge_testkit::unique("artforge-dist"));
     std::fs::create_dir_all(dist.join("assets")).expect("dist");
     assert!(

@@ -2,14 +2,12 @@
 //! operations are exactly the routes `template.yaml` deploys, and every one reaches a handler
 //! on the local server (not the "no such route" fallback).
 
+mod common;
+
 use std::collections::BTreeSet;
 
-use artforge_devstack::resources::{self, Names};
-use axum::body::Body;
-use http::{Method, Request};
-use http_body_util::BodyExt;
+use artforge_testkit::http::{request, send};
 use serde_json::Value;
-use tower::ServiceExt;
 
 const COMMITTED: &str = "openapi.json";
 
@@ -152,50 +150,19 @@ fn the_documented_operations_are_the_deployed_routes() {
 
 #[tokio::test]
 async fn every_documented_operation_reaches_a_handler_and_the_server_serves_the_document() {
-    let aws = artforge_testkit::sdk_config();
-    let provisioned = resources::provision(&aws, Names::prefixed(&artforge_testkit::unique("oa")))
-        .await
-        .expect("provisioned");
-    let app = artforge_dev::app(&aws, &provisioned, 3000, artforge_testkit::JWT_KEYS)
-        .expect("app")
-        .router;
+    let app = common::local_app("oa").await;
     let doc = generated();
     for (method, path) in operations(&doc) {
         let uri = path.replace("{id}", "01JAAAAAAAAAAAAAAAAAAAAAAA");
-        let request = Request::builder()
-            .method(Method::from_bytes(method.as_bytes()).expect("a method"))
-            .uri(&uri)
-            .body(Body::empty())
-            .expect("request");
-        let response = app.clone().oneshot(request).await.expect("infallible");
-        let status = response.status();
-        let body = response
-            .into_body()
-            .collect()
-            .await
-            .expect("body")
-            .to_bytes();
-        let body = String::from_utf8_lossy(&body);
+        let answer = send(&app, request(&method, &uri, None, None)).await;
         assert!(
-            !body.contains("no such route") && !body.contains("does not take this method"),
-            "{method} {uri} is documented but not routed: {status} {body}"
+            !answer.text.contains("no such route")
+                && !answer.text.contains("does not take this method"),
+            "{method} {uri} is documented but not routed: {} {}",
+            answer.status,
+            answer.text
         );
     }
-    let response = app
-        .clone()
-        .oneshot(
-            Request::get("/openapi.json")
-                .body(Body::empty())
-                .expect("request"),
-        )
-        .await
-        .expect("infallible");
-    let body = response
-        .into_body()
-        .collect()
-        .await
-        .expect("body")
-        .to_bytes();
-    let served: Value = serde_json::from_slice(&body).expect("JSON");
-    assert_eq!(served, doc);
+    let served = send(&app, request("GET", "/openapi.json", None, None)).await;
+    assert_eq!(served.json, doc);
 }

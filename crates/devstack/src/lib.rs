@@ -12,7 +12,7 @@ pub mod openai;
 pub mod resources;
 pub mod stripe;
 
-use artforge_aws::{Environment, SdkConfig};
+use artforge_aws::{Credentials, Environment, Roots, SdkConfig};
 
 /// The region every local resource lives in.
 pub const LOCAL_REGION: &str = "us-east-1";
@@ -20,7 +20,13 @@ pub const LOCAL_REGION: &str = "us-east-1";
 /// SDK configuration for the stand-in at `endpoint`, with moto's dummy credentials: built by
 /// `artforge_aws`, as every function builds its own from Lambda's environment.
 pub fn sdk_config(endpoint: &str) -> SdkConfig {
-    Environment::local(endpoint, LOCAL_REGION).sdk_config()
+    Environment {
+        region: LOCAL_REGION.to_owned(),
+        credentials: Credentials::new("testing", "testing", None, None, "artforge-local"),
+        endpoint_url: Some(endpoint.to_owned()),
+        roots: Roots::System,
+    }
+    .sdk_config()
 }
 
 /// The workspace's root, where `scripts/`, `.venv/` and `.local/` are: the current directory
