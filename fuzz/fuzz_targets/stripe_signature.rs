@@ -10,8 +10,8 @@
 
 use arbitrary::Arbitrary;
 use artforge_stripe_signature::{SignatureHeader, TOLERANCE_SECS, WebhookSecrets};
-use aws_lc_rs::hmac;
 use libfuzzer_sys::fuzz_target;
+use ring::hmac;
 
 const NOW: i64 = 1_795_435_200;
 

@@ -118,7 +118,7 @@ impl Environment {
     }
 }
 
-/// The SDK's hyper client on rustls with aws-lc, trusting `roots`.
+/// The SDK's hyper client on rustls with ring, trusting `roots`.
 fn https_client(roots: Roots) -> aws_smithy_runtime_api::client::http::SharedHttpClient {
     let trust = match roots {
         Roots::System => TrustStore::default(),
@@ -132,7 +132,7 @@ fn https_client(roots: Roots) -> aws_smithy_runtime_api::client::http::SharedHtt
         // Only fails for an invalid trust store; the compiled-in one is tested.
         .unwrap_or_default();
     Builder::new()
-        .tls_provider(tls::Provider::Rustls(CryptoMode::AwsLc))
+        .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
         .tls_context(context)
         .build_https()
 }

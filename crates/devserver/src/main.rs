@@ -18,7 +18,8 @@ fn local_jwt_keys(root: &Path) -> Result<String, Error> {
         return Ok(existing.trim().to_owned());
     }
     let mut secret = [0u8; 32];
-    aws_lc_rs::rand::fill(&mut secret).map_err(|_| "no randomness for the local JWT key")?;
+    ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut secret)
+        .map_err(|_| "no randomness for the local JWT key")?;
     let keys = format!(
         "local:{}",
         base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(secret)

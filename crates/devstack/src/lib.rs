@@ -29,6 +29,13 @@ pub fn sdk_config(endpoint: &str) -> SdkConfig {
     .sdk_config()
 }
 
+/// A reqwest client builder for the local stand-ins and the tests that call them. It carries
+/// the workspace's TLS configuration (`artforge_tls`): reqwest is built without a crypto library
+/// of its own, so a client without a configuration fails to build, plain HTTP or not.
+pub fn http_client() -> reqwest::ClientBuilder {
+    reqwest::Client::builder().use_preconfigured_tls(artforge_tls::client_config())
+}
+
 /// The workspace's root, where `scripts/`, `.venv/` and `.local/` are: the current directory
 /// when it is one (so a binary built from another checkout still uses this one), else the
 /// checkout this crate was compiled from.

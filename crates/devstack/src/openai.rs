@@ -762,8 +762,12 @@ mod tests {
         assert_eq!(draw("x", 0, 512, 256).dimensions(), (512, 256));
     }
 
+    fn client() -> reqwest::Client {
+        crate::http_client().build().expect("a client")
+    }
+
     async fn post(base: &str, key: Option<&str>, body: &Value) -> (StatusCode, Value) {
-        let mut request = reqwest::Client::new()
+        let mut request = client()
             .post(format!("{base}/images/generations"))
             .header("content-type", "application/json")
             .body(body.to_string());
@@ -843,15 +847,19 @@ mod tests {
         assert_eq!(status, StatusCode::OK, "{answer}");
         let url = answer["data"][0]["url"].as_str().expect("a URL");
         assert!(url.starts_with(&format!("{base}/v1/files/")), "{url}");
-        let file = reqwest::get(url).await.expect("served");
+        let file = client().get(url).send().await.expect("served");
         assert_eq!(file.headers()["content-type"], "image/png");
         let bytes = file.bytes().await.expect("bytes");
         assert!(image::load_from_memory(&bytes).is_ok());
-        let health = reqwest::get(format!("{base}/health"))
+        let health = client()
+            .get(format!("{base}/health"))
+            .send()
             .await
             .expect("served");
         assert_eq!(health.text().await.expect("text"), "ok");
-        let missing = reqwest::get(format!("{base}/v1/files/file-nope"))
+        let missing = client()
+            .get(format!("{base}/v1/files/file-nope"))
+            .send()
             .await
             .expect("served");
         assert_eq!(missing.status().as_u16(), 404);

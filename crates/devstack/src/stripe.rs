@@ -53,7 +53,9 @@ impl StandIn {
             public_base: public_base.trim_end_matches('/').into(),
             webhook_url: webhook_url.into(),
             webhook_secret: webhook_secret.into(),
-            http: reqwest::Client::new(),
+            http: crate::http_client()
+                .build()
+                .unwrap_or_else(|e| panic!("the stand-in's client: {e}")),
         }
     }
 

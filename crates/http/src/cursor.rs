@@ -1,8 +1,8 @@
 //! List cursors: the store's position, sealed with an HMAC and bound to the user and the list,
 //! so a client can hand it back but not forge, alter or reuse it on another user's list.
 
-use aws_lc_rs::hmac;
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+use ring::hmac;
 use serde::{Deserialize, Serialize};
 
 use crate::{ApiError, ErrorCode, token::Keyring};

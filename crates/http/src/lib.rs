@@ -18,6 +18,7 @@ pub mod cookie;
 pub mod cors;
 pub mod cursor;
 pub mod json;
+mod jwt_crypto;
 pub mod openapi;
 pub mod problem;
 pub mod query;

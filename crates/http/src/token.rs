@@ -5,9 +5,9 @@
 use std::collections::HashMap;
 
 use artforge_domain::UserId;
-use aws_lc_rs::hmac;
 use base64::{Engine, engine::general_purpose};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation, errors::ErrorKind};
+use ring::hmac;
 use secrecy::{ExposeSecret, SecretBox};
 use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime};
@@ -132,6 +132,7 @@ pub struct TokenKeys {
 
 impl TokenKeys {
     pub fn new(keyring: &Keyring, issuer: &str, audience: &str, ttl: Duration) -> Self {
+        crate::jwt_crypto::install();
         let mut validation = Validation::new(Algorithm::HS256);
         validation.leeway = LEEWAY_SECS;
         validation.set_issuer(&[issuer]);

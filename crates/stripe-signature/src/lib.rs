@@ -1,6 +1,6 @@
 //! `Stripe-Signature` verification: HMAC-SHA256 over `t.body`, any `v1` of any configured
 //! secret (several during a rotation), 300 s tolerance: Stripe's published scheme, with
-//! aws-lc-rs's HMAC and its constant-time comparison.
+//! ring's HMAC and its constant-time comparison.
 //!
 //! Not `async-stripe-webhook`'s `construct_event`: its only public check also parses the event
 //! into a typed enum of every Stripe object, which linked the deserialisers of all of
@@ -12,7 +12,7 @@
 //! A crate of its own (the billing function re-exports it as `billing::signature`) so that the
 //! fuzz targets (`fuzz/`) build it without the function's AWS and Stripe SDKs.
 
-use aws_lc_rs::hmac;
+use ring::hmac;
 use secrecy::{ExposeSecret, SecretString};
 
 /// How far a signature's timestamp may be from now, either way (Stripe's default).

@@ -210,7 +210,7 @@ impl FaultProxy {
 
     /// A proxy in front of `upstream` (`http://host:port`).
     pub async fn in_front_of(upstream: &str) -> Self {
-        let client = reqwest::Client::builder()
+        let client = artforge_devstack::http_client()
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .unwrap_or_else(|e| panic!("the proxy's client: {e}"));

@@ -1,5 +1,5 @@
 //! The TLS configuration of every HTTP client that calls a public API (OpenAI's, Stripe's):
-//! rustls on aws-lc-rs (the workspace's one crypto library) trusting Mozilla's roots as
+//! rustls on ring (the workspace's one crypto library) trusting Mozilla's roots as
 //! compiled into `webpki-roots`. reqwest's default would read the system certificate store once
 //! per client at init (~290 files on Debian); this reads none. The AWS SDK has its own
 //! (`artforge-aws`: Amazon's roots only).
@@ -12,19 +12,17 @@ pub fn client_config() -> rustls::ClientConfig {
     let roots = rustls::RootCertStore {
         roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
     };
-    rustls::ClientConfig::builder_with_provider(Arc::new(
-        rustls::crypto::aws_lc_rs::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .unwrap_or_else(|e| panic!("the TLS configuration cannot be built: {e}"))
-    .with_root_certificates(roots)
-    .with_no_client_auth()
+    rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .with_safe_default_protocol_versions()
+        .unwrap_or_else(|e| panic!("the TLS configuration cannot be built: {e}"))
+        .with_root_certificates(roots)
+        .with_no_client_auth()
 }
 
 #[cfg(test)]
 mod tests {
     #[test]
-    fn trusts_the_compiled_in_roots_on_aws_lc() {
+    fn trusts_the_compiled_in_roots_on_ring() {
         let config = super::client_config();
         assert!(webpki_roots::TLS_SERVER_ROOTS.len() > 100);
         assert!(!config.crypto_provider().cipher_suites.is_empty());

@@ -29,17 +29,19 @@ async fn a_checkout_opens_a_pending_purchase_and_paying_grants_the_pack() {
     assert_eq!(purchases.json["items"][0]["status"], "pending");
     assert_eq!(app.balance(user).await, 3, "the redirect grants nothing");
 
-    let page = reqwest::get(&url)
+    let client = artforge_devstack::http_client()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let page = client
+        .get(&url)
+        .send()
         .await
         .expect("checkout page")
         .text()
         .await
         .expect("html");
     assert!(page.contains("30.00 USD"), "{page}");
-    let client = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .expect("client");
     let paid = client.post(format!("{url}/pay")).send().await.expect("pay");
     assert_eq!(paid.status().as_u16(), 303);
     let location = paid.headers()["location"]

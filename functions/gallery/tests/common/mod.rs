@@ -156,7 +156,13 @@ impl App {
 
 /// Follows a presigned URL to moto: the status, the headers and the body.
 pub async fn fetch(url: &str) -> (u16, reqwest::header::HeaderMap, String) {
-    let response = reqwest::get(url).await.expect("moto answers");
+    let response = artforge_devstack::http_client()
+        .build()
+        .expect("a client")
+        .get(url)
+        .send()
+        .await
+        .expect("moto answers");
     let status = response.status().as_u16();
     let headers = response.headers().clone();
     (status, headers, response.text().await.expect("body"))
