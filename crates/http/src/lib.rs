@@ -10,7 +10,8 @@
 //! - [`cors`], [`config`]: configured origins and environment reading;
 //! - [`views`]: the image object as every function answers it; [`requests`]: every route's
 //!   body and query parameters as clients send them;
-//! - [`openapi`]: what every function's OpenAPI description shares (security, problems).
+//! - [`openapi`]: what every function's OpenAPI description shares (security, problems);
+//! - [`logging`]: the log output Lambda's logging configuration asks for.
 
 pub mod auth;
 pub mod config;
@@ -19,6 +20,7 @@ pub mod cors;
 pub mod cursor;
 pub mod json;
 mod jwt_crypto;
+pub mod logging;
 pub mod openapi;
 pub mod problem;
 pub mod query;

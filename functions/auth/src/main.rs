@@ -6,7 +6,7 @@ use auth::{AuthState, Config};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    lambda_http::tracing::init_default_subscriber();
+    artforge_http::logging::init();
     let config = Config::from_env(&artforge_http::config::Env::process())?;
     let aws = artforge_aws::load_from_env()?;
     let store = DynamoStore::new(

@@ -9,7 +9,7 @@ use generate::{Config, GenerateState};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    lambda_http::tracing::init_default_subscriber();
+    artforge_http::logging::init();
     let config = Config::from_env(&Env::process())?;
     let aws = artforge_aws::load_from_env()?;
     let store = DynamoStore::new(

@@ -15,7 +15,7 @@ use lambda_http::{BoxFuture, LambdaEvent, service_fn};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    lambda_http::tracing::init_default_subscriber();
+    artforge_http::logging::init();
     let config = WorkerConfig::from_env(&Env::process())?;
     let aws = artforge_aws::load_from_env()?;
     let store = DynamoStore::new(
