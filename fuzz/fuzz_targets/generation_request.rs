@@ -36,11 +36,11 @@ struct Input {
 fn vocabulary() -> Vec<String> {
     let mut words = Vec::new();
     for tier in &CATALOG.tiers {
-        words.push(tier.id.clone());
-        words.extend(tier.styles.iter().map(|s| s.id.clone()));
-        words.extend(tier.qualities.iter().map(|q| q.id.clone()));
+        words.push(tier.id.to_string());
+        words.extend(tier.styles.iter().map(|s| s.id.to_string()));
+        words.extend(tier.qualities.iter().map(|q| q.id.to_string()));
     }
-    words.extend(CATALOG.presets.iter().map(|p| p.id.clone()));
+    words.extend(CATALOG.presets.iter().map(|p| p.id.to_string()));
     words
 }
 

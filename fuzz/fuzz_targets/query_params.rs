@@ -10,12 +10,14 @@
 use std::sync::LazyLock;
 
 use artforge_domain::{ImageId, JobId, UserId, Variant, generation::IdempotencyKey};
-use artforge_fuzz::{KEYS, assert_client_error, keyring};
+use artforge_fuzz::{
+    KEYS, assert_client_error, keyring,
+    auth_requests::LogoutParams, gallery_requests as gallery,
+};
 use artforge_http::{
     ErrorCode,
     cursor::Cursors,
     query::{self, MAX_LIMIT, PageParams},
-    requests::{auth::LogoutParams, gallery},
 };
 use libfuzzer_sys::fuzz_target;
 

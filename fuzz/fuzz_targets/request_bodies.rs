@@ -8,11 +8,14 @@
 #![no_main]
 
 use artforge_domain::{DisplayName, Email, PackId, Password, Tags};
-use artforge_fuzz::{CATALOG, PACKS, assert_client_error, block_on};
+use artforge_fuzz::{
+    CATALOG, PACKS, assert_client_error, block_on,
+    auth_requests as auth, billing_requests as billing, gallery_requests as gallery,
+    generate_requests as generate,
+};
 use artforge_http::{
     ApiError, ErrorCode, Json,
     json::MAX_BODY_BYTES,
-    requests::{auth, billing, gallery, generate},
 };
 use axum::extract::FromRequest;
 use http::header;

@@ -3,6 +3,18 @@
 
 use std::sync::LazyLock;
 
+// Each function's request types, compiled from the function's own `src/requests.rs`: the
+// targets parse exactly what the handlers parse, without building the functions' AWS SDKs (an
+// instrumented build of those would be most of the fuzz build's time).
+#[path = "../../functions/auth/src/requests.rs"]
+pub mod auth_requests;
+#[path = "../../functions/stripe-webhook/src/requests.rs"]
+pub mod billing_requests;
+#[path = "../../functions/gallery/src/requests.rs"]
+pub mod gallery_requests;
+#[path = "../../functions/generate/src/requests.rs"]
+pub mod generate_requests;
+
 use artforge_domain::{Catalog, Packs};
 use artforge_http::{ApiError, problem::PROBLEM_JSON, token::Keyring};
 use axum::response::IntoResponse;

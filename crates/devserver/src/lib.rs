@@ -4,19 +4,14 @@
 //! ([`web`]) at `/`; a test builds it the same way. The API's OpenAPI document ([`openapi`])
 //! is at `/openapi.json`.
 
-use std::{collections::HashMap, sync::Arc};
+use std::{collections::BTreeMap, path::Path, sync::Arc};
 
 pub mod openapi;
 pub mod web;
 
 use artforge_aws::SdkConfig;
 use artforge_devstack::{event_source::EventSource, resources::Provisioned};
-use artforge_dynamo::DynamoStore;
-use artforge_http::config::Env;
-use artforge_imaging::Pipeline;
-use artforge_openai::OpenAiProvider;
-use artforge_sqs::SqsQueue;
-use generate::worker::Worker;
+use artforge_runtime::Env;
 
 pub type Error = Box<dyn std::error::Error + Send + Sync>;
 
@@ -24,81 +19,113 @@ pub type Error = Box<dyn std::error::Error + Send + Sync>;
 /// checkout page sign with it without configuration. Printed at start.
 pub const LOCAL_WEBHOOK_SECRET: &str = "whsec_artforge_local_development_only";
 
-/// The generation worker as the local server runs it.
-pub type LocalWorker = Worker<DynamoStore, OpenAiProvider, artforge_s3::S3Files>;
-
 /// The local product: the whole API, and the worker its queues feed.
 pub struct App {
     pub router: axum::Router,
-    pub worker: Arc<LocalWorker>,
+    pub worker: Arc<generate::Worker>,
 }
 
-/// The whole API on `port`, over `provisioned` resources reached with `aws`, and the worker.
-/// Configuration comes from the environment over local defaults (DESIGN §9); unless
-/// `OPENAI_API_KEY` is set, the image provider is the stand-in served on this port.
-pub fn app(
-    aws: &SdkConfig,
+/// The settings every function reads locally (DESIGN §9), for `provisioned` resources and the
+/// stand-ins served on `port`: the stack's names, the stand-ins' URLs, the local session key.
+/// Anything set in the process environment wins over these (see [`settings`]). Unless
+/// `OPENAI_API_KEY` is set, the image provider is the stand-in on this port.
+pub fn local_defaults(
     provisioned: &Provisioned,
     port: u16,
     jwt_keys: &str,
-) -> Result<App, Error> {
-    let mut defaults = HashMap::from([
+) -> BTreeMap<&'static str, String> {
+    let local = format!("http://127.0.0.1:{port}");
+    let mut defaults = BTreeMap::from([
         ("TABLE_NAME", provisioned.names.table.clone()),
         ("BUCKET_NAME", provisioned.names.bucket.clone()),
         ("QUEUE_URL", provisioned.queue_url.clone()),
+        (
+            "DEAD_LETTER_QUEUE_ARN",
+            provisioned.dead_letter_queue_arn.clone(),
+        ),
         ("JWT_KEYS", jwt_keys.to_owned()),
         ("SESSION_COOKIE_SECURE", "false".to_owned()),
         ("S3_FORCE_PATH_STYLE", "true".to_owned()),
         ("STRIPE_WEBHOOK_SECRET", LOCAL_WEBHOOK_SECRET.to_owned()),
         ("STRIPE_SECRET_KEY", "sk_test_local_stand_in".to_owned()),
-        ("STRIPE_API_BASE", format!("http://127.0.0.1:{port}/")),
+        ("STRIPE_API_BASE", format!("{local}/")),
         (
             "CHECKOUT_SUCCESS_URL",
-            format!("http://127.0.0.1:{port}/credits/return?session_id={{CHECKOUT_SESSION_ID}}"),
+            format!("{local}/credits/return?session_id={{CHECKOUT_SESSION_ID}}"),
         ),
         (
             "CHECKOUT_CANCEL_URL",
-            format!("http://127.0.0.1:{port}/credits?checkout=cancelled"),
+            format!("{local}/credits?checkout=cancelled"),
         ),
-        ("PUBLIC_BASE_URL", format!("http://127.0.0.1:{port}")),
+        ("PUBLIC_BASE_URL", local.clone()),
         (
             "CORS_ALLOWED_ORIGINS",
-            format!("http://localhost:{port},http://127.0.0.1:{port}"),
-        ),
-        (
-            "DEAD_LETTER_QUEUE_ARN",
-            provisioned.dead_letter_queue_arn.clone(),
+            format!("http://localhost:{port},{local}"),
         ),
     ]);
     if std::env::var_os("OPENAI_API_KEY").is_none() {
         defaults.insert("OPENAI_API_KEY", "sk-local-stand-in".to_owned());
-        defaults.insert("OPENAI_BASE_URL", format!("http://127.0.0.1:{port}/v1"));
+        defaults.insert("OPENAI_BASE_URL", format!("{local}/v1"));
     }
-    let env = Env::with_defaults(defaults);
+    defaults
+}
 
-    let dynamo = aws_sdk_dynamodb::Client::new(aws);
-    let auth_config = auth::Config::from_env(&env)?;
-    let auth = auth::routes(auth::AuthState::new(
-        &auth_config,
-        DynamoStore::new(dynamo.clone(), auth_config.table_name.clone()),
-    ));
+/// `defaults` with every variable the process environment sets in their place: what the
+/// functions read, in process and under `cargo lambda watch` alike.
+pub fn settings(defaults: &BTreeMap<&'static str, String>) -> BTreeMap<&'static str, String> {
+    defaults
+        .iter()
+        .map(|(name, default)| {
+            let value = std::env::var(name)
+                .ok()
+                .filter(|v| !v.trim().is_empty())
+                .unwrap_or_else(|| default.clone());
+            (*name, value)
+        })
+        .collect()
+}
 
-    let gallery_config = gallery::Config::from_env(&env)?;
-    // One S3 client for every function's files (the same S3_FORCE_PATH_STYLE everywhere).
-    let s3 = artforge_s3::client(aws, gallery_config.s3_force_path_style);
-    let gallery = gallery::routes(gallery::GalleryState::new(
-        &gallery_config,
-        DynamoStore::new(dynamo.clone(), gallery_config.table_name.clone()),
-        artforge_s3::S3Files::new(
-            s3.clone(),
-            gallery_config.bucket_name.clone(),
-            gallery_config.presign_ttl,
-        ),
-    ));
+/// Writes `settings` as the env file `cargo lambda watch --env-file` reads, with what Lambda
+/// itself gives a function (region and credentials) and the AWS stand-in's endpoint, so a
+/// function invoked with a sample event runs against the same stack as the local server.
+pub fn write_lambda_env(
+    path: &Path,
+    settings: &BTreeMap<&'static str, String>,
+    aws_endpoint: &str,
+) -> std::io::Result<()> {
+    let mut lines = vec![
+        "# Written by `make dev` for `cargo lambda watch --env-file .local/lambda.env`: every"
+            .to_owned(),
+        "# function's settings against the running local stack. Regenerated at each start."
+            .to_owned(),
+        format!("AWS_ENDPOINT_URL={aws_endpoint}"),
+        format!("AWS_REGION={}", artforge_devstack::LOCAL_REGION),
+        "AWS_ACCESS_KEY_ID=testing".to_owned(),
+        "AWS_SECRET_ACCESS_KEY=testing".to_owned(),
+    ];
+    lines.extend(
+        settings
+            .iter()
+            .map(|(name, value)| format!("{name}={value}")),
+    );
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    std::fs::write(path, lines.join("\n") + "\n")
+}
 
-    let billing_config = billing::Config::from_env(&env)?;
-    let billing_store = DynamoStore::new(dynamo.clone(), billing_config.table_name.clone());
-    let payments = billing_config.stripe.checkout()?;
+/// The whole API on `port`, over `provisioned` resources reached with `aws`, and the worker,
+/// each function built by its own `build` from `defaults` under the process environment.
+pub fn app(
+    aws: &SdkConfig,
+    defaults: &BTreeMap<&'static str, String>,
+    port: u16,
+) -> Result<App, Error> {
+    let env = Env::with_defaults(defaults.clone().into_iter().collect());
+
+    let auth = auth::Auth::build(auth::Config::from_env(&env)?, aws).routes();
+    let gallery = gallery::App::build(gallery::Config::from_env(&env)?, aws).routes();
+    let billing_config = stripe_webhook::Config::from_env(&env)?;
     // Unless STRIPE_API_BASE points at Stripe, the stand-in answers on this server.
     let stand_in = artforge_devstack::stripe::StandIn::new(
         billing_config
@@ -118,33 +145,12 @@ pub fn app(
         &format!("http://127.0.0.1:{port}/billing/webhook"),
         LOCAL_WEBHOOK_SECRET,
     );
-    let billing = billing::routes(billing::BillingState::new(
-        billing_config,
-        billing_store,
-        payments,
+    let billing = stripe_webhook::App::build(billing_config, aws)?.routes();
+    let generate = generate::Api::build(generate::Config::from_env(&env)?, aws).routes();
+    let worker = Arc::new(generate::Worker::build(
+        generate::WorkerConfig::from_env(&env)?,
+        aws,
     ));
-
-    let generate_config = generate::Config::from_env(&env)?;
-    let files = |bucket: &str, ttl| artforge_s3::S3Files::new(s3.clone(), bucket.to_owned(), ttl);
-    let generate = generate::routes(generate::GenerateState::new(
-        &generate_config,
-        DynamoStore::new(dynamo.clone(), generate_config.table_name.clone()),
-        SqsQueue::new(
-            aws_sdk_sqs::Client::new(aws),
-            generate_config.queue_url.clone(),
-        ),
-        files(&generate_config.bucket_name, generate_config.presign_ttl),
-    ));
-    let worker_config = generate::WorkerConfig::from_env(&env)?;
-    let worker = Arc::new(Worker {
-        store: DynamoStore::new(dynamo.clone(), worker_config.table_name.clone()),
-        provider: OpenAiProvider::new(worker_config.provider),
-        files: files(&worker_config.bucket_name, generate_config.presign_ttl),
-        catalog: worker_config.catalog,
-        pipeline: Arc::new(Pipeline::new(worker_config.pipeline)),
-        lease: worker_config.lease,
-        dead_letter_queue_arn: worker_config.dead_letter_queue_arn,
-    });
     // Unless OPENAI_BASE_URL points elsewhere, the stand-in answers on this server.
     let openai = artforge_devstack::openai::OpenAiStandIn::new();
 
@@ -185,7 +191,7 @@ pub fn app(
 pub async fn run_worker(
     aws: &SdkConfig,
     provisioned: &Provisioned,
-    worker: Arc<LocalWorker>,
+    worker: Arc<generate::Worker>,
 ) -> Result<(), Error> {
     let sqs = aws_sdk_sqs::Client::new(aws);
     for url in [&provisioned.queue_url, &provisioned.dead_letter_queue_url] {

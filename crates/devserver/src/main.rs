@@ -5,7 +5,7 @@
 use std::{net::SocketAddr, path::Path};
 
 use artforge_devstack::{moto::MotoServer, resources};
-use artforge_http::config::Env;
+use artforge_runtime::Env;
 use base64::Engine;
 
 use artforge_dev::{Error, web::Web};
@@ -47,7 +47,10 @@ async fn main() -> Result<(), Error> {
     let provisioned =
         resources::provision(&aws, resources::Names::prefixed("artforge-local")).await?;
 
-    let app = artforge_dev::app(&aws, &provisioned, port, &local_jwt_keys(&root)?)?;
+    let defaults = artforge_dev::local_defaults(&provisioned, port, &local_jwt_keys(&root)?);
+    let lambda_env = root.join(".local/lambda.env");
+    artforge_dev::write_lambda_env(&lambda_env, &artforge_dev::settings(&defaults), &endpoint)?;
+    let app = artforge_dev::app(&aws, &defaults, port)?;
     artforge_dev::run_worker(&aws, &provisioned, app.worker.clone()).await?;
 
     // The web client, when it is built (`make web`); the API alone otherwise.
@@ -79,6 +82,10 @@ async fn main() -> Result<(), Error> {
     println!(
         "  Stripe webhook secret: {}",
         artforge_dev::LOCAL_WEBHOOK_SECRET
+    );
+    println!(
+        "  functions' settings for `cargo lambda watch --env-file`: {}",
+        lambda_env.display()
     );
     match std::env::var_os("OPENAI_API_KEY") {
         None => println!("  image provider: the local stand-in at http://{address}/v1"),

@@ -25,7 +25,7 @@ pub fn document() -> OpenApi {
         auth::openapi(),
         generate::openapi(),
         gallery::openapi(),
-        billing::openapi(),
+        stripe_webhook::openapi(),
     ] {
         doc.merge(part);
     }

@@ -241,7 +241,7 @@ async fn pay(State(stand_in): State<StandIn>, Path(id): Path<String>) -> Respons
     })
     .to_string();
     let signature =
-        stripe_webhook::Webhook::generate_test_header(&event, &stand_in.webhook_secret, None);
+        stripe_signer::Webhook::generate_test_header(&event, &stand_in.webhook_secret, None);
     let delivered = stand_in
         .http
         .post(stand_in.webhook_url.as_ref())

@@ -5,7 +5,7 @@ use std::fmt;
 
 use time::OffsetDateTime;
 
-use crate::{Credits, FieldError, UserId};
+use crate::{Credits, FieldError, UserId, sets::closed_set};
 
 /// A pack's id as configured and as clients send it: 1 to 32 of `a-z`, `0-9`, `-`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -106,32 +106,17 @@ impl Packs {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PurchaseStatus {
-    /// Checkout started; nothing paid yet.
-    Pending,
-    /// Paid and granted.
-    Paid,
-    /// The payment failed (e.g. an asynchronous method was declined).
-    Failed,
-    /// Paid, then refunded in part or whole.
-    Refunded,
-}
-
-impl PurchaseStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Pending => "pending",
-            Self::Paid => "paid",
-            Self::Failed => "failed",
-            Self::Refunded => "refunded",
-        }
-    }
-
-    pub fn parse(raw: &str) -> Option<Self> {
-        [Self::Pending, Self::Paid, Self::Failed, Self::Refunded]
-            .into_iter()
-            .find(|s| s.as_str() == raw)
+closed_set! {
+    /// Where a purchase is: started, paid (and granted), failed, or refunded in part or whole.
+    pub enum PurchaseStatus: "status" {
+        /// Checkout started; nothing paid yet.
+        Pending => "pending",
+        /// Paid and granted.
+        Paid => "paid",
+        /// The payment failed (e.g. an asynchronous method was declined).
+        Failed => "failed",
+        /// Paid, then refunded in part or whole.
+        Refunded => "refunded",
     }
 }
 

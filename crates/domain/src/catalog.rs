@@ -4,32 +4,27 @@
 
 use std::collections::BTreeMap;
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use crate::{
-    Credits, FieldError, Preset, Tags, Tier,
+    Background, Credits, FieldError, ImageFormat, Preset, Quality, Style, Tags, Tier,
     generation::{GenerationRequest, Prompt, ProviderRequest},
 };
 
 /// One quality of a tier and what an image of it costs.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct QualitySpec {
-    pub id: String,
+    pub id: Quality,
     pub name: String,
     /// Credits per image.
-    pub credits: u64,
+    pub credits: Credits,
     /// The provider's `quality` value.
-    #[serde(skip_serializing)]
     pub provider_quality: String,
     /// What the provider charges for one image of this quality at the tier's largest size,
     /// in millionths of a US dollar (`providerCostUsd` in the file): what the daily spend cap
     /// counts.
-    #[serde(
-        rename = "providerCostUsd",
-        deserialize_with = "usd_as_micros",
-        skip_serializing
-    )]
+    #[serde(rename = "providerCostUsd", deserialize_with = "usd_as_micros")]
     pub provider_cost_micros: u64,
 }
 
@@ -43,58 +38,57 @@ fn usd_as_micros<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<u6
 }
 
 /// A style: the provider has no parameter for it, so it is a sentence added to the prompt.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct StyleSpec {
-    pub id: String,
+    pub id: Style,
     pub name: String,
-    #[serde(skip_serializing)]
     pub prompt: String,
 }
 
 /// A model tier: the provider model behind it, its limits, qualities, styles and sizes.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct TierSpec {
-    pub id: String,
+    pub id: Tier,
     pub name: String,
     pub description: String,
-    #[serde(skip_serializing)]
     pub provider_model: String,
     /// The most images one job of this tier makes.
     pub max_images: u8,
     /// The most images one provider request returns (`n`); more are asked for in turns.
-    #[serde(skip_serializing)]
     pub images_per_request: u8,
-    /// What the provider is asked to return (`png`, `jpeg`, `webp`).
-    #[serde(skip_serializing)]
-    pub output_format: String,
+    /// What the provider is asked to return.
+    pub output_format: ImageFormat,
     pub qualities: Vec<QualitySpec>,
     pub styles: Vec<StyleSpec>,
     /// Per preset, the provider size to ask for (`WxH`), nearest in aspect to the preset.
-    #[serde(skip_serializing)]
-    pub provider_sizes: BTreeMap<String, String>,
+    pub provider_sizes: BTreeMap<Preset, String>,
 }
 
 /// A size preset as clients show it.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PresetSpec {
-    pub id: String,
+    pub id: Preset,
     pub name: String,
     pub platforms: Vec<String>,
     pub width: u32,
     pub height: u32,
 }
 
-/// The whole catalogue, checked. Serialises as `GET /models` answers it: what a client needs
-/// to build its form, without the provider's model ids.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, utoipa::ToSchema)]
+/// The whole catalogue, checked: what a user may ask for, what it costs, and what the
+/// provider is asked. `GET /models` shows it without the provider's side (the generate
+/// function's view).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Catalog {
     pub tiers: Vec<TierSpec>,
     pub presets: Vec<PresetSpec>,
 }
+
+/// The most credits one image may cost: a sanity bound on configuration.
+pub const MAX_CREDITS_PER_IMAGE: u64 = 1000;
 
 /// Why a catalogue cannot be used.
 #[derive(Debug, thiserror::Error)]
@@ -104,9 +98,6 @@ pub enum CatalogError {
     #[error("the model catalogue is inconsistent: {0}")]
     Invalid(String),
 }
-
-/// The most characters of a prompt, after trimming.
-pub const PROMPT_MAX_CHARS: usize = 2000;
 
 /// A generation request as it arrives, before anything is checked; `None` is "not given".
 #[derive(Debug, Clone, Default)]
@@ -132,12 +123,12 @@ impl Catalog {
     fn check(&self) -> Result<(), CatalogError> {
         let invalid = |m: String| Err(CatalogError::Invalid(m));
         for tier in Tier::ALL {
-            if self.tiers.iter().filter(|t| t.id == tier.as_str()).count() != 1 {
+            if self.tiers.iter().filter(|t| t.id == *tier).count() != 1 {
                 return invalid(format!("tier {tier} must be listed exactly once"));
             }
         }
         for preset in Preset::ALL {
-            let Some(spec) = self.presets.iter().find(|p| p.id == preset.as_str()) else {
+            let Some(spec) = self.presets.iter().find(|p| p.id == *preset) else {
                 return invalid(format!("preset {preset} is missing"));
             };
             if (spec.width, spec.height) != preset.size() {
@@ -151,10 +142,7 @@ impl Catalog {
             }
         }
         for tier in &self.tiers {
-            let id = &tier.id;
-            if Tier::parse(id, "model").is_err() {
-                return invalid(format!("unknown tier {id}"));
-            }
+            let id = tier.id;
             if tier.provider_model.trim().is_empty() {
                 return invalid(format!("tier {id} has no provider model"));
             }
@@ -162,21 +150,25 @@ impl Catalog {
             {
                 return invalid(format!("tier {id}: image limits must be 1 to 10"));
             }
-            if !matches!(tier.output_format.as_str(), "png" | "jpeg" | "webp") {
-                return invalid(format!("tier {id}: output format png, jpeg or webp"));
-            }
             if tier.qualities.is_empty() || tier.styles.is_empty() {
                 return invalid(format!("tier {id} needs a quality and a style"));
             }
-            if tier.qualities.iter().any(|q| q.credits == 0) {
-                return invalid(format!("tier {id}: every quality costs credits"));
+            // Bounded so a job's price (at most ten images) can never overflow.
+            if tier
+                .qualities
+                .iter()
+                .any(|q| !(1..=MAX_CREDITS_PER_IMAGE).contains(&q.credits.get()))
+            {
+                return invalid(format!(
+                    "tier {id}: every quality costs 1 to {MAX_CREDITS_PER_IMAGE} credits"
+                ));
             }
             // The spend cap fails closed only if every image counts against it.
             if tier.qualities.iter().any(|q| q.provider_cost_micros == 0) {
                 return invalid(format!("tier {id}: every quality has a provider cost"));
             }
             for preset in Preset::ALL {
-                let Some(size) = tier.provider_sizes.get(preset.as_str()) else {
+                let Some(size) = tier.provider_sizes.get(preset) else {
                     return invalid(format!("tier {id} has no provider size for {preset}"));
                 };
                 if parse_size(size).is_none() {
@@ -189,7 +181,7 @@ impl Catalog {
 
     /// Replaces a tier's provider model (deployment parameters override the file).
     pub fn with_provider_model(mut self, tier: Tier, model: &str) -> Self {
-        if let Some(spec) = self.tiers.iter_mut().find(|t| t.id == tier.as_str()) {
+        if let Some(spec) = self.tiers.iter_mut().find(|t| t.id == tier) {
             spec.provider_model = model.trim().to_owned();
         }
         self
@@ -197,7 +189,7 @@ impl Catalog {
 
     /// The spec of a tier; every tier has one (checked at load).
     pub fn tier(&self, tier: Tier) -> Option<&TierSpec> {
-        self.tiers.iter().find(|t| t.id == tier.as_str())
+        self.tiers.iter().find(|t| t.id == tier)
     }
 
     /// Checks a request against the catalogue and prices it. Every rejected field is named.
@@ -227,31 +219,19 @@ impl Catalog {
             .ok();
 
         let spec = tier.and_then(|t| self.tier(t));
-        let mut choice = |field: &str, given: Option<&str>, ids: Vec<&str>| {
-            let first = ids.first().copied().unwrap_or_default().to_owned();
-            match given {
-                None => Some(first),
-                Some(g) if ids.contains(&g) => Some(g.to_owned()),
-                Some(_) => {
-                    errors.push(FieldError::new(
-                        field,
-                        format!("this model takes {}", ids.join(", ")),
-                    ));
-                    None
-                }
-            }
-        };
         let (style, quality) = match spec {
             Some(spec) => (
-                choice(
+                choose(
+                    &mut errors,
                     "style",
                     raw.style.as_deref(),
-                    spec.styles.iter().map(|s| s.id.as_str()).collect(),
+                    &spec.styles.iter().map(|s| s.id).collect::<Vec<_>>(),
                 ),
-                choice(
+                choose(
+                    &mut errors,
                     "quality",
                     raw.quality.as_deref(),
-                    spec.qualities.iter().map(|q| q.id.as_str()).collect(),
+                    &spec.qualities.iter().map(|q| q.id).collect::<Vec<_>>(),
                 ),
             ),
             None => (None, None),
@@ -292,24 +272,24 @@ impl Catalog {
         }
     }
 
-    /// Credits per image of a request; `None` for a request this catalogue does not price
-    /// (it changed since the request was validated).
-    pub fn unit_price(&self, request: &GenerationRequest) -> Option<Credits> {
+    /// The quality of a request as the tier prices it; `None` for a request this catalogue
+    /// does not offer (it changed since the request was validated).
+    fn quality(&self, request: &GenerationRequest) -> Option<&QualitySpec> {
         self.tier(request.tier)?
             .qualities
             .iter()
             .find(|q| q.id == request.quality)
-            .map(|q| Credits::new(q.credits))
+    }
+
+    /// Credits per image of a request; `None` for a request this catalogue does not price.
+    pub fn unit_price(&self, request: &GenerationRequest) -> Option<Credits> {
+        self.quality(request).map(|q| q.credits)
     }
 
     /// What the provider charges for one image of a request, in millionths of a dollar;
     /// `None` for a request this catalogue does not price.
     pub fn provider_cost_micros(&self, request: &GenerationRequest) -> Option<u64> {
-        self.tier(request.tier)?
-            .qualities
-            .iter()
-            .find(|q| q.id == request.quality)
-            .map(|q| q.provider_cost_micros)
+        self.quality(request).map(|q| q.provider_cost_micros)
     }
 
     /// What the provider is asked for: the tier's model, the prompt with the style's sentence,
@@ -317,8 +297,8 @@ impl Catalog {
     pub fn provider_request(&self, request: &GenerationRequest) -> Option<ProviderRequest> {
         let spec = self.tier(request.tier)?;
         let style = spec.styles.iter().find(|s| s.id == request.style)?;
-        let quality = spec.qualities.iter().find(|q| q.id == request.quality)?;
-        let size = spec.provider_sizes.get(request.preset.as_str())?;
+        let quality = self.quality(request)?;
+        let size = spec.provider_sizes.get(&request.preset)?;
         let prompt = if style.prompt.trim().is_empty() {
             request.prompt.as_str().to_owned()
         } else {
@@ -331,8 +311,33 @@ impl Catalog {
             quality: quality.provider_quality.clone(),
             count: request.count,
             images_per_request: spec.images_per_request,
-            output_format: spec.output_format.clone(),
+            output_format: spec.output_format,
+            background: Background::Auto,
         })
+    }
+}
+
+/// One of `offered` by its spelling, or the first when not given; otherwise an error naming
+/// the field and what this tier offers.
+fn choose<T: Copy + std::fmt::Display + std::str::FromStr + PartialEq>(
+    errors: &mut Vec<FieldError>,
+    field: &str,
+    given: Option<&str>,
+    offered: &[T],
+) -> Option<T> {
+    match given {
+        None => offered.first().copied(),
+        Some(g) => match g.parse::<T>() {
+            Ok(value) if offered.contains(&value) => Some(value),
+            _ => {
+                let names: Vec<String> = offered.iter().map(ToString::to_string).collect();
+                errors.push(FieldError::new(
+                    field,
+                    format!("this model takes {}", names.join(", ")),
+                ));
+                None
+            }
+        },
     }
 }
 
@@ -403,7 +408,7 @@ mod tests {
                             .total_cmp(&(aspect(*b) / want).ln().abs())
                     })
                     .expect("sizes");
-                let asked = parse_size(&tier.provider_sizes[preset.as_str()]);
+                let asked = parse_size(&tier.provider_sizes[preset]);
                 assert_eq!(asked, Some(nearest), "{} {preset}", tier.id);
             }
         }
@@ -511,6 +516,16 @@ mod tests {
             &|v| v["tiers"][0]["providerSizes"]["story"] = "big".into()
         ));
         assert!(broken(&|v| v["tiers"][0]["colour"] = "red".into()));
+        assert!(broken(&|v| v["tiers"][0]["outputFormat"] = "jpg".into()));
+        assert!(broken(
+            &|v| v["tiers"][1]["styles"][0]["id"] = "sepia".into()
+        ));
+        assert!(broken(
+            &|v| v["tiers"][0]["qualities"][0]["credits"] = 0.into()
+        ));
+        assert!(broken(
+            &|v| v["tiers"][0]["qualities"][0]["credits"] = 1001.into()
+        ));
         // The spend cap needs every image priced: no cost, zero, negative or absurd is refused.
         assert!(broken(&|v| {
             v["tiers"][0]["qualities"][0]
@@ -533,14 +548,5 @@ mod tests {
             .flat_map(|t| t.qualities.iter().map(|q| q.provider_cost_micros))
             .collect();
         assert_eq!(costs, [16_000, 63_000, 63_000, 250_000]);
-        let json = serde_json::to_string(&catalog).expect("serialises");
-        assert!(!json.contains("providerCost"), "{json}");
-    }
-
-    #[test]
-    fn the_public_catalogue_does_not_show_provider_model_ids() {
-        let json = serde_json::to_string(&shipped()).expect("serialises");
-        assert!(!json.contains("gpt-image"), "{json}");
-        assert!(json.contains("\"maxImages\":5"));
     }
 }

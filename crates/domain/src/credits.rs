@@ -11,7 +11,19 @@ use time::OffsetDateTime;
 use crate::{JobId, UserId};
 
 /// A non-negative number of credits: a balance, a price, a grant.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, serde::Serialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Default,
+    serde::Serialize,
+    serde::Deserialize,
+)]
 #[serde(transparent)]
 pub struct Credits(u64);
 
@@ -25,7 +37,45 @@ impl Credits {
     pub const fn get(self) -> u64 {
         self.0
     }
+
+    /// The largest amount a balance or a movement may hold: a ledger delta is a signed 64-bit
+    /// number, so every amount must fit one.
+    pub const MAX: Self = Self(i64::MAX as u64);
+
+    /// `self + other`, or `CreditOverflow` past [`Credits::MAX`].
+    pub fn checked_add(self, other: Self) -> Result<Self, CreditOverflow> {
+        self.0
+            .checked_add(other.0)
+            .map(Self)
+            .filter(|sum| *sum <= Self::MAX)
+            .ok_or(CreditOverflow)
+    }
+
+    /// `self - other`, or `None` below zero.
+    pub fn checked_sub(self, other: Self) -> Option<Self> {
+        self.0.checked_sub(other.0).map(Self)
+    }
+
+    /// `n` times `self` (a price per image times the images), or `CreditOverflow` past
+    /// [`Credits::MAX`].
+    pub fn times(self, n: u64) -> Result<Self, CreditOverflow> {
+        self.0
+            .checked_mul(n)
+            .map(Self)
+            .filter(|product| *product <= Self::MAX)
+            .ok_or(CreditOverflow)
+    }
+
+    /// The amount as a ledger delta (always fits: amounts never exceed [`Credits::MAX`]).
+    fn signed(self) -> Result<i64, CreditOverflow> {
+        i64::try_from(self.0).map_err(|_| CreditOverflow)
+    }
 }
+
+/// An amount of credits past [`Credits::MAX`]: refused, never wrapped or saturated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the amount of credits is too large")]
+pub struct CreditOverflow;
 
 impl fmt::Display for Credits {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -63,28 +113,38 @@ pub struct Settlement {
     pub shortfall: Credits,
 }
 
+/// Why a movement cannot be applied to a balance. Nothing was changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum Refused {
+    #[error(transparent)]
+    Insufficient(#[from] InsufficientCredits),
+    #[error(transparent)]
+    Overflow(#[from] CreditOverflow),
+}
+
 /// Applies `movement` to `balance`. The only place that decides credit arithmetic; the store
-/// makes it atomic.
-pub fn settle(balance: Credits, movement: Movement) -> Result<Settlement, InsufficientCredits> {
-    let signed = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+/// makes it atomic. Every sum is checked: past [`Credits::MAX`] is refused.
+pub fn settle(balance: Credits, movement: Movement) -> Result<Settlement, Refused> {
     match movement {
         Movement::Grant(n) => Ok(Settlement {
-            delta: signed(n.0),
-            balance_after: Credits(balance.0.saturating_add(n.0)),
+            delta: n.signed()?,
+            balance_after: balance.checked_add(n)?,
             shortfall: Credits::ZERO,
         }),
-        Movement::Debit(n) if n <= balance => Ok(Settlement {
-            delta: -signed(n.0),
-            balance_after: Credits(balance.0 - n.0),
-            shortfall: Credits::ZERO,
-        }),
-        Movement::Debit(n) => Err(InsufficientCredits { balance, needed: n }),
+        Movement::Debit(n) => match balance.checked_sub(n) {
+            Some(after) => Ok(Settlement {
+                delta: -n.signed()?,
+                balance_after: after,
+                shortfall: Credits::ZERO,
+            }),
+            None => Err(InsufficientCredits { balance, needed: n }.into()),
+        },
         Movement::ClawBack(n) => {
-            let taken = n.0.min(balance.0);
+            let taken = n.min(balance);
             Ok(Settlement {
-                delta: -signed(taken),
-                balance_after: Credits(balance.0 - taken),
-                shortfall: Credits(n.0 - taken),
+                delta: -taken.signed()?,
+                balance_after: Credits(balance.0 - taken.0),
+                shortfall: Credits(n.0 - taken.0),
             })
         }
     }
@@ -163,11 +223,26 @@ mod tests {
         let err = settle(Credits::new(2), Movement::Debit(Credits::new(3)));
         assert_eq!(
             err,
-            Err(InsufficientCredits {
+            Err(Refused::Insufficient(InsufficientCredits {
                 balance: Credits::new(2),
                 needed: Credits::new(3)
-            })
+            }))
         );
+    }
+
+    #[test]
+    fn a_grant_past_the_largest_balance_is_refused_not_saturated() {
+        let full = Credits::MAX;
+        assert_eq!(
+            settle(full, Movement::Grant(Credits::new(1))),
+            Err(Refused::Overflow(CreditOverflow))
+        );
+        assert_eq!(
+            settle(Credits::ZERO, Movement::Grant(Credits::new(u64::MAX))),
+            Err(Refused::Overflow(CreditOverflow))
+        );
+        assert_eq!(Credits::new(3).times(4), Ok(Credits::new(12)));
+        assert_eq!(Credits::new(u64::MAX / 2).times(3), Err(CreditOverflow));
     }
 
     #[test]
@@ -228,10 +303,11 @@ mod tests {
                         prop_assert_eq!(i128::from(s.balance_after.get()), sum);
                         balance = s.balance_after;
                     }
-                    Err(e) => {
+                    Err(Refused::Insufficient(e)) => {
                         prop_assert!(matches!(m, Movement::Debit(n) if n > balance));
                         prop_assert_eq!(e.balance, balance);
                     }
+                    Err(Refused::Overflow(_)) => prop_assert!(false, "small amounts never overflow"),
                 }
                 prop_assert!(sum >= 0);
             }

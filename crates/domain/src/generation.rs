@@ -1,20 +1,43 @@
 //! Generation jobs: what a user asked for, what it cost, how far it got, and what the provider
 //! is asked. A job pays up front; what it does not deliver is refunded once (DESIGN §3).
 
-use std::fmt;
-
 use time::OffsetDateTime;
 
-use crate::{Credits, FieldError, ImageId, JobId, Preset, Tags, Tier, UserId};
+use crate::{
+    Background, Credits, FieldError, ImageFormat, ImageId, JobId, Preset, Tags, Tier, UserId,
+    credits::CreditOverflow, sets::closed_set,
+};
 
-/// A prompt: trimmed, 1 to [`crate::catalog::PROMPT_MAX_CHARS`] characters, no control
-/// characters but line breaks and tabs.
+closed_set! {
+    /// A style. The provider has no parameter for it: the catalogue gives each tier's styles a
+    /// sentence that is added to the prompt.
+    pub enum Style: "style" {
+        Vivid => "vivid",
+        Natural => "natural",
+    }
+}
+
+closed_set! {
+    /// A quality as the product offers it; the catalogue maps it to the provider's value and
+    /// a price per tier.
+    pub enum Quality: "quality" {
+        Low => "low",
+        Medium => "medium",
+        High => "high",
+    }
+}
+
+/// A prompt: trimmed, 1 to [`Prompt::MAX_CHARS`] characters, no control characters but line
+/// breaks and tabs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Prompt(String);
 
 impl Prompt {
+    /// The most characters of a prompt, after trimming.
+    pub const MAX_CHARS: usize = 2000;
+
     pub fn parse(raw: &str) -> Result<Self, FieldError> {
-        let max = crate::catalog::PROMPT_MAX_CHARS;
+        let max = Self::MAX_CHARS;
         let text = raw.trim();
         if text.is_empty() {
             return Err(FieldError::new("prompt", "must not be empty"));
@@ -44,9 +67,9 @@ impl Prompt {
 pub struct GenerationRequest {
     pub prompt: Prompt,
     pub tier: Tier,
-    pub style: String,
+    pub style: Style,
     pub preset: Preset,
-    pub quality: String,
+    pub quality: Quality,
     pub count: u8,
     pub tags: Tags,
 }
@@ -77,78 +100,42 @@ pub struct ProviderRequest {
     pub prompt: String,
     /// `WIDTHxHEIGHT`.
     pub size: String,
+    /// The provider's own quality value (configuration: providers name them differently).
     pub quality: String,
     /// Images wanted in all.
     pub count: u8,
     /// The most images one request returns; more are asked for in turns.
     pub images_per_request: u8,
-    /// `png`, `jpeg` or `webp`.
-    pub output_format: String,
+    pub output_format: ImageFormat,
+    pub background: Background,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum JobStatus {
-    Queued,
-    Running,
-    Succeeded,
-    Failed,
+closed_set! {
+    /// Where a job is in its life: queued until a worker claims it, running while the worker
+    /// holds its lease, then final.
+    pub enum JobStatus: "status" {
+        Queued => "queued",
+        Running => "running",
+        Succeeded => "succeeded",
+        Failed => "failed",
+    }
 }
 
 impl JobStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Queued => "queued",
-            Self::Running => "running",
-            Self::Succeeded => "succeeded",
-            Self::Failed => "failed",
-        }
-    }
-
-    pub fn parse(raw: &str) -> Option<Self> {
-        [Self::Queued, Self::Running, Self::Succeeded, Self::Failed]
-            .into_iter()
-            .find(|s| s.as_str() == raw)
-    }
-
     pub fn is_final(self) -> bool {
         matches!(self, Self::Succeeded | Self::Failed)
     }
 }
 
-impl fmt::Display for JobStatus {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// Why a job (or some of its images) failed, as stable codes of DESIGN §7.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum JobErrorCode {
-    /// The provider refused the prompt; changing it may help, retrying will not.
-    ContentPolicyViolation,
-    /// The provider was unreachable, overloaded, out of quota or too slow until the deadline.
-    ProviderUnavailable,
-    /// Anything else: the provider's answer was unusable, or the job could not be finished.
-    GenerationFailed,
-}
-
-impl JobErrorCode {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::ContentPolicyViolation => "content_policy_violation",
-            Self::ProviderUnavailable => "provider_unavailable",
-            Self::GenerationFailed => "generation_failed",
-        }
-    }
-
-    pub fn parse(raw: &str) -> Option<Self> {
-        [
-            Self::ContentPolicyViolation,
-            Self::ProviderUnavailable,
-            Self::GenerationFailed,
-        ]
-        .into_iter()
-        .find(|c| c.as_str() == raw)
+closed_set! {
+    /// Why a job (or some of its images) failed, as stable codes of DESIGN §7.
+    pub enum JobErrorCode: "code" {
+        /// The provider refused the prompt; changing it may help, retrying will not.
+        ContentPolicyViolation => "content_policy_violation",
+        /// The provider was unreachable, overloaded, out of quota or too slow until the deadline.
+        ProviderUnavailable => "provider_unavailable",
+        /// Anything else: the provider's answer was unusable, or the job could not be finished.
+        GenerationFailed => "generation_failed",
     }
 }
 
@@ -178,6 +165,9 @@ pub struct Job {
     pub request: GenerationRequest,
     /// Credits per image, as priced when submitted.
     pub unit_price: Credits,
+    /// What the job was charged: its price per image for every image asked for (see
+    /// [`Job::cost_of`]).
+    pub cost: Credits,
     pub refunded: Credits,
     pub slots: Vec<ImageId>,
     /// The images delivered, in slot order.
@@ -194,32 +184,36 @@ impl Job {
         request: GenerationRequest,
         unit_price: Credits,
         now: OffsetDateTime,
-    ) -> Self {
-        let count = request.count;
-        Self {
+    ) -> Result<Self, CreditOverflow> {
+        let slots: Vec<ImageId> = (0..request.count).map(|_| ImageId::new()).collect();
+        Ok(Self {
             id: JobId::new(),
             owner,
             status: JobStatus::Queued,
             unit_price,
+            cost: Self::cost_of(unit_price, slots.len())?,
             refunded: Credits::ZERO,
-            slots: (0..count).map(|_| ImageId::new()).collect(),
+            slots,
             images: Vec::new(),
             error: None,
             created_at: now,
             updated_at: now,
             request,
-        }
+        })
     }
 
-    /// What the job was charged: its price per image for every image asked for.
-    pub fn cost(&self) -> Credits {
-        Credits::new(self.unit_price.get() * self.slots.len() as u64)
+    /// The cost of `images` images at `unit_price`, checked.
+    pub fn cost_of(unit_price: Credits, images: usize) -> Result<Credits, CreditOverflow> {
+        unit_price.times(u64::try_from(images).map_err(|_| CreditOverflow)?)
     }
 
-    /// What is owed back when `delivered` of the job's images were made.
+    /// What is owed back when `delivered` of the job's images were made: never more than the
+    /// job cost.
     pub fn refund_for(&self, delivered: usize) -> Credits {
-        let missing = self.slots.len().saturating_sub(delivered) as u64;
-        Credits::new(self.unit_price.get() * missing)
+        let missing = self.slots.len().saturating_sub(delivered);
+        Self::cost_of(self.unit_price, missing)
+            .unwrap_or(self.cost)
+            .min(self.cost)
     }
 }
 
@@ -266,28 +260,6 @@ pub enum ProviderError {
     BadAnswer(String),
 }
 
-impl ProviderError {
-    /// The job error a person sees for this failure.
-    pub fn job_error(&self) -> JobError {
-        match self {
-            Self::ContentPolicy(_) => JobError::new(
-                JobErrorCode::ContentPolicyViolation,
-                "the prompt was refused by the image provider's content policy; rephrase it and try again",
-            ),
-            Self::QuotaExceeded(_) | Self::Unavailable(_) | Self::DeadlineExceeded => {
-                JobError::new(
-                    JobErrorCode::ProviderUnavailable,
-                    "the image provider is unavailable right now; your credits were refunded, try again later",
-                )
-            }
-            Self::Rejected { .. } | Self::BadAnswer(_) => JobError::new(
-                JobErrorCode::GenerationFailed,
-                "the image provider could not make this image; your credits were refunded",
-            ),
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -309,9 +281,9 @@ mod tests {
         GenerationRequest {
             prompt: Prompt::parse("x").expect("valid"),
             tier: Tier::V2,
-            style: "natural".into(),
+            style: Style::Natural,
             preset: Preset::Story,
-            quality: "low".into(),
+            quality: Quality::Low,
             count: 3,
             tags: Tags::default(),
         }
@@ -325,13 +297,29 @@ mod tests {
             request,
             Credits::new(2),
             OffsetDateTime::UNIX_EPOCH,
-        );
-        assert_eq!(job.cost(), Credits::new(6));
+        )
+        .expect("priced");
+        assert_eq!(job.cost, Credits::new(6));
         assert_eq!(job.slots.len(), 3);
         assert_eq!(job.refund_for(3), Credits::ZERO);
         assert_eq!(job.refund_for(2), Credits::new(2));
         assert_eq!(job.refund_for(0), Credits::new(6));
         assert_eq!(job.refund_for(7), Credits::ZERO);
+    }
+
+    #[test]
+    fn a_price_that_overflows_is_refused_not_wrapped() {
+        let request = GenerationRequest {
+            count: 5,
+            ..three_low()
+        };
+        let job = Job::new(
+            UserId::new(),
+            request,
+            Credits::new(u64::MAX / 4),
+            OffsetDateTime::UNIX_EPOCH,
+        );
+        assert_eq!(job, Err(CreditOverflow));
     }
 
     #[test]
@@ -354,27 +342,11 @@ mod tests {
     }
 
     #[test]
-    fn provider_failures_become_the_stable_codes() {
-        let code = |e: ProviderError| e.job_error().code.as_str();
+    fn job_error_codes_have_one_spelling() {
         assert_eq!(
-            code(ProviderError::ContentPolicy("no".into())),
-            "content_policy_violation"
+            JobErrorCode::parse("generation_failed", "code"),
+            Ok(JobErrorCode::GenerationFailed)
         );
-        assert_eq!(
-            code(ProviderError::DeadlineExceeded),
-            "provider_unavailable"
-        );
-        assert_eq!(
-            code(ProviderError::QuotaExceeded("q".into())),
-            "provider_unavailable"
-        );
-        assert_eq!(
-            code(ProviderError::BadAnswer("b".into())),
-            "generation_failed"
-        );
-        assert_eq!(
-            JobErrorCode::parse("generation_failed"),
-            Some(JobErrorCode::GenerationFailed)
-        );
+        assert!(JobErrorCode::parse("GenerationFailed", "code").is_err());
     }
 }

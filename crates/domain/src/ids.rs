@@ -11,6 +11,10 @@ macro_rules! ulid_id {
         pub struct $name(Ulid);
 
         impl $name {
+            /// The smallest and the largest id: bounds of a range of ids.
+            pub const MIN: Self = Self(Ulid(0));
+            pub const MAX: Self = Self(Ulid(u128::MAX));
+
             /// A new, random, time-ordered id.
             #[must_use]
             pub fn new() -> Self {

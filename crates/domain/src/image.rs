@@ -2,79 +2,41 @@
 //! the catalogue that images carry (tier, preset) are closed sets here, so a filter on an
 //! unknown value is refused at the edge.
 
-use std::{fmt, str::FromStr};
-
 use time::OffsetDateTime;
 
-use crate::{FieldError, ImageId, JobId, UserId};
+use crate::{FieldError, ImageFormat, ImageId, JobId, Quality, Style, UserId, sets::closed_set};
 
-/// A model tier as the product names it; the provider model behind it is configuration.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Tier {
-    /// Fast: up to five images a request.
-    V2,
-    /// Best: one image a request.
-    V3,
+closed_set! {
+    /// A model tier as the product names it; the provider model behind it is configuration.
+    pub enum Tier: "model" {
+        /// Fast: up to five images a request.
+        V2 => "v2",
+        /// Best: one image a request.
+        V3 => "v3",
+    }
 }
 
-/// A size preset: the platform an image is made for, with its exact pixels.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Preset {
-    /// Instagram post, 1080x1080.
-    Square,
-    /// Instagram portrait, 1080x1350.
-    Portrait,
-    /// Reels, Stories, Shorts, 1080x1920.
-    Story,
-    /// YouTube thumbnail, 1280x720.
-    Landscape,
+closed_set! {
+    /// A size preset: the platform an image is made for, with its exact pixels.
+    pub enum Preset: "preset" {
+        /// Instagram post, 1080x1080.
+        Square => "square",
+        /// Instagram portrait, 1080x1350.
+        Portrait => "portrait",
+        /// Reels, Stories, Shorts, 1080x1920.
+        Story => "story",
+        /// YouTube thumbnail, 1280x720.
+        Landscape => "landscape",
+    }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Visibility {
-    Private,
-    Public,
+closed_set! {
+    /// Who may see an image besides its owner.
+    pub enum Visibility: "visibility" {
+        Private => "private",
+        Public => "public",
+    }
 }
-
-macro_rules! closed_set {
-    ($ty:ident, $field:literal, $($variant:ident => $text:literal),+ $(,)?) => {
-        impl $ty {
-            pub const ALL: &'static [$ty] = &[$($ty::$variant),+];
-
-            pub fn as_str(self) -> &'static str {
-                match self { $($ty::$variant => $text),+ }
-            }
-
-            /// Parses the API's spelling; `field` names the input in the error.
-            pub fn parse(raw: &str, field: &str) -> Result<Self, FieldError> {
-                match raw {
-                    $($text => Ok($ty::$variant),)+
-                    _ => Err(FieldError::new(
-                        field,
-                        format!("must be one of {}", [$($text),+].join(", ")),
-                    )),
-                }
-            }
-        }
-
-        impl fmt::Display for $ty {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-
-        impl FromStr for $ty {
-            type Err = FieldError;
-            fn from_str(s: &str) -> Result<Self, Self::Err> {
-                Self::parse(s, $field)
-            }
-        }
-    };
-}
-
-closed_set!(Tier, "model", V2 => "v2", V3 => "v3");
-closed_set!(Preset, "preset", Square => "square", Portrait => "portrait", Story => "story", Landscape => "landscape");
-closed_set!(Visibility, "visibility", Private => "private", Public => "public");
 
 impl Preset {
     /// The exact pixels of the finished image.
@@ -153,18 +115,17 @@ impl Tags {
     }
 }
 
-/// The three stored files of an image.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Variant {
-    /// What the provider returned, as returned.
-    Original,
-    /// Cover-resized and centre-cropped to the preset's exact pixels.
-    Preset,
-    /// Longest side 384.
-    Thumbnail,
+closed_set! {
+    /// The three stored files of an image.
+    pub enum Variant: "variant" {
+        /// What the provider returned, as returned.
+        Original => "original",
+        /// Cover-resized and centre-cropped to the preset's exact pixels.
+        Preset => "preset",
+        /// Longest side 384.
+        Thumbnail => "thumbnail",
+    }
 }
-
-closed_set!(Variant, "variant", Original => "original", Preset => "preset", Thumbnail => "thumbnail");
 
 /// A finished image's metadata. Its files live under [`Image::object_key`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -174,60 +135,58 @@ pub struct Image {
     pub job: JobId,
     pub prompt: String,
     pub tier: Tier,
-    pub style: String,
+    pub style: Style,
     pub preset: Preset,
-    pub quality: String,
+    pub quality: Quality,
     pub width: u32,
     pub height: u32,
     pub tags: Tags,
     pub visibility: Visibility,
     pub likes: u64,
     pub created_at: OffsetDateTime,
-    /// File extension of the original (`png`, `jpeg`, `webp`).
-    pub original_ext: String,
-    /// File extension of the preset variant and the thumbnail.
-    pub variant_ext: String,
+    /// The original's format, as the provider sent it.
+    pub original_format: ImageFormat,
+    /// The format of the preset variant and the thumbnail.
+    pub variant_format: ImageFormat,
 }
 
 impl Image {
+    /// The format of one of the image's files.
+    pub fn format(&self, variant: Variant) -> ImageFormat {
+        match variant {
+            Variant::Original => self.original_format,
+            Variant::Preset | Variant::Thumbnail => self.variant_format,
+        }
+    }
+
     /// `images/<userId>/<imageId>/{original.<ext>,<preset>.<ext>,thumbnail.<ext>}` (DESIGN §4).
     pub fn object_key(&self, variant: Variant) -> String {
-        let ext = match variant {
-            Variant::Original => &self.original_ext,
-            Variant::Preset | Variant::Thumbnail => &self.variant_ext,
-        };
-        object_key(self.owner, self.id, self.preset, variant, ext)
+        object_key(
+            self.owner,
+            self.id,
+            self.preset,
+            variant,
+            self.format(variant),
+        )
     }
 
     /// The MIME type of a variant's file.
     pub fn content_type(&self, variant: Variant) -> &'static str {
-        let ext = match variant {
-            Variant::Original => &self.original_ext,
-            Variant::Preset | Variant::Thumbnail => &self.variant_ext,
-        };
-        match ext.as_str() {
-            "png" => "image/png",
-            "webp" => "image/webp",
-            "jpg" | "jpeg" => "image/jpeg",
-            _ => "application/octet-stream",
-        }
+        self.format(variant).content_type()
     }
 
     /// A download's file name: `artforge-<preset>-<id>[-original|-thumbnail].<ext>`.
     pub fn download_name(&self, variant: Variant) -> String {
-        let ext = match variant {
-            Variant::Original => &self.original_ext,
-            _ => &self.variant_ext,
-        };
         let suffix = match variant {
             Variant::Preset => "",
             Variant::Original => "-original",
             Variant::Thumbnail => "-thumbnail",
         };
         format!(
-            "artforge-{}-{}{suffix}.{ext}",
+            "artforge-{}-{}{suffix}.{}",
             self.preset,
-            self.id.to_string().to_lowercase()
+            self.id.to_string().to_lowercase(),
+            self.format(variant).ext()
         )
     }
 
@@ -242,8 +201,9 @@ pub fn object_key(
     id: ImageId,
     preset: Preset,
     variant: Variant,
-    ext: &str,
+    format: ImageFormat,
 ) -> String {
+    let ext = format.ext();
     let file = match variant {
         Variant::Original => format!("original.{ext}"),
         Variant::Preset => format!("{preset}.{ext}"),

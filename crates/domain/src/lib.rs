@@ -11,6 +11,7 @@ pub mod ids;
 pub mod image;
 pub mod limits;
 pub mod ports;
+pub mod sets;
 pub mod throttle;
 pub mod validation;
 
@@ -18,20 +19,22 @@ pub use account::{DisplayName, Email, Password, PasswordHash, User};
 pub use billing::{Pack, PackId, Packs, Purchase, PurchaseStatus, refund_share};
 pub use catalog::{Catalog, RawGeneration};
 pub use credits::{
-    CreditCause, Credits, InsufficientCredits, LedgerEntry, Movement, Settlement, settle,
+    CreditCause, CreditOverflow, Credits, InsufficientCredits, LedgerEntry, Movement, Refused,
+    Settlement, settle,
 };
 pub use generation::{
     GenerationRequest, IdempotencyKey, Job, JobError, JobErrorCode, JobStatus, Prompt,
-    ProviderError, ProviderRequest,
+    ProviderError, ProviderRequest, Quality, Style,
 };
 pub use ids::{ImageId, JobId, UserId};
 pub use image::{Image, ImageFilter, Preset, Tag, Tags, Tier, Variant, Visibility};
 pub use limits::{Admission, DailyLimits, LimitReached};
 pub use ports::{
-    Accounts, CheckoutPage, Claim, ClawBack, Completion, Download, FileUploads, Fulfilment,
-    Idempotency, ImageFiles, ImageProvider, Images, JobQueue, Jobs, Lease, Ledger, LedgerOutcome,
-    Likes, LoginThrottle, NewAccount, Page, PageRequest, PaymentError, Payments, Purchases,
-    QueueError, Sessions, StoreError, SubmitError, Submitted,
+    Accounts, CheckoutPage, Claim, Download, FileUploads, Fulfilment, Holder, Idempotency,
+    ImageFiles, ImageProvider, Images, JobQueue, Jobs, Lease, Ledger, LedgerOutcome, Likes,
+    LoginThrottle, NewAccount, Page, PageRequest, PaymentError, Payments, Purchases, QueueError,
+    Remembered, Sessions, StoreError, SubmitRefusal, TakeBack,
 };
+pub use sets::{Background, ImageFormat};
 pub use throttle::{FailureWindow, ThrottlePolicy};
 pub use validation::FieldError;

@@ -96,6 +96,7 @@ mod tests {
             crate::Credits::new(1),
             datetime!(2026-11-24 12:00 UTC),
         )
+        .expect("priced")
     }
 
     fn admission(spend_micros: u64) -> Admission {

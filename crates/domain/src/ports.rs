@@ -6,9 +6,11 @@ use std::future::Future;
 use time::OffsetDateTime;
 
 use crate::{
-    CreditCause, Credits, DisplayName, Email, Image, ImageFilter, ImageId, InsufficientCredits,
-    LedgerEntry, Movement, Pack, PasswordHash, Purchase, Tag, Tags, User, UserId, Visibility,
-    generation::{IdempotencyKey, Job, JobError, ProviderError, ProviderRequest},
+    Admission, CreditCause, Credits, DisplayName, Email, Image, ImageFilter, ImageId,
+    InsufficientCredits, LedgerEntry, LimitReached, Movement, Pack, PasswordHash, Purchase, Tag,
+    Tags, User, UserId, Visibility,
+    credits::{CreditOverflow, Refused},
+    generation::{IdempotencyKey, Job, ProviderError, ProviderRequest},
     ids::JobId,
     throttle::FailureWindow,
 };
@@ -45,6 +47,17 @@ pub enum StoreError {
     Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
     #[error("an item in the store is malformed: {0}")]
     Corrupt(String),
+    #[error(transparent)]
+    Overflow(#[from] CreditOverflow),
+}
+
+impl From<Refused> for StoreError {
+    fn from(refused: Refused) -> Self {
+        match refused {
+            Refused::Insufficient(e) => Self::InsufficientCredits(e),
+            Refused::Overflow(e) => Self::Overflow(e),
+        }
+    }
 }
 
 /// Everything needed to open an account; the signup grant is applied with it, atomically.
@@ -168,6 +181,9 @@ pub trait Ledger: Send + Sync {
         cause: &CreditCause,
         movement: Movement,
     ) -> impl Future<Output = Result<LedgerOutcome, StoreError>> + Send;
+
+    /// The user's balance now.
+    fn balance(&self, user: UserId) -> impl Future<Output = Result<Credits, StoreError>> + Send;
 
     /// The user's ledger entries, newest first.
     fn history(
@@ -308,20 +324,21 @@ pub enum Fulfilment {
     AlreadyGranted,
 }
 
-/// What a refund took back.
+/// What taking credits back for a refund did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ClawBack {
+pub enum TakeBack {
     /// `taken` credits came back; `shortfall` could not, being spent already.
     Taken { taken: Credits, shortfall: Credits },
-    /// Nothing (more) to take back for this refund.
-    Nothing,
-    /// No purchase of ours was paid with this payment.
-    UnknownPayment,
+    /// This refund took its credits back before; nothing changed.
+    AlreadyTaken,
+    /// The purchase changed since it was read (another refund moved first); nothing changed.
+    Raced,
 }
 
 /// Credit purchases through Stripe Checkout.
 pub trait Purchases: Send + Sync {
-    /// Records a started Checkout Session as a pending purchase.
+    /// Records a started Checkout Session as a pending purchase, unless the session is
+    /// recorded already (the webhook may have got there first).
     fn start(&self, purchase: &Purchase) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// The user's purchases, newest first.
@@ -331,25 +348,37 @@ pub trait Purchases: Send + Sync {
         page: PageRequest,
     ) -> impl Future<Output = Result<Page<Purchase>, StoreError>> + Send;
 
-    /// Grants a paid session's credits once, marking the purchase paid and remembering the
-    /// payment it was paid with (for refunds).
+    /// Writes `purchase` (its status as given) and grants its credits, once per Checkout
+    /// Session, remembering the payment it was paid with (for refunds), in one atomic step.
     fn fulfil(
         &self,
         purchase: &Purchase,
         payment_intent: Option<&str>,
     ) -> impl Future<Output = Result<Fulfilment, StoreError>> + Send;
 
-    /// Marks a purchase whose payment failed.
-    fn fail(&self, purchase: &Purchase) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Writes `purchase` (its status as given) only if the session is unknown or still
+    /// pending; otherwise changes nothing.
+    fn settle_pending(
+        &self,
+        purchase: &Purchase,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
-    /// Takes back the share of `refunded_total` (all refunds of the payment so far, in minor
-    /// units) not taken back yet; each distinct total at most once.
-    fn claw_back(
+    /// The purchase a payment paid for, if it is one of ours.
+    fn paid_with(
         &self,
         payment_intent: &str,
-        charge: &str,
-        refunded_total: u64,
-    ) -> impl Future<Output = Result<ClawBack, StoreError>> + Send;
+    ) -> impl Future<Output = Result<Option<Purchase>, StoreError>> + Send;
+
+    /// Takes back `take` credits for `cause`, at most once per cause, and writes the purchase
+    /// as `after` (its status and credits taken back so far, plus any shortfall), in one
+    /// atomic step; only if nothing was taken back since it was read as `before`.
+    fn take_back(
+        &self,
+        before: &Purchase,
+        after: &Purchase,
+        cause: &CreditCause,
+        take: Credits,
+    ) -> impl Future<Output = Result<TakeBack, StoreError>> + Send;
 }
 
 /// A hosted checkout page for one pack, opened for one user.
@@ -383,25 +412,35 @@ pub struct Idempotency {
     pub fingerprint: String,
 }
 
-/// What submitting a job did.
+/// What an unexpired idempotency key stands for.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Submitted {
-    /// The job was debited and written now.
-    Created { job: Job, balance: Credits },
-    /// The key was used before for the same request: that job, nothing charged.
-    Replayed { job: Job, balance: Credits },
+pub struct Remembered {
+    pub job: JobId,
+    pub fingerprint: String,
 }
 
+/// Why a submission wrote nothing.
 #[derive(Debug, thiserror::Error)]
-pub enum SubmitError {
+pub enum SubmitRefusal {
     #[error(transparent)]
     Store(#[from] StoreError),
-    /// The key was used before for a different request.
-    #[error("the idempotency key was used for another request")]
-    KeyReused,
-    /// A daily limit has no room for this submission; nothing was written.
     #[error(transparent)]
-    Limit(#[from] crate::LimitReached),
+    Insufficient(#[from] InsufficientCredits),
+    /// The idempotency key is held by another submission.
+    #[error("the idempotency key is taken")]
+    KeyTaken,
+    /// A daily limit has no room for this submission.
+    #[error(transparent)]
+    Limit(#[from] LimitReached),
+}
+
+impl From<Refused> for SubmitRefusal {
+    fn from(refused: Refused) -> Self {
+        match refused {
+            Refused::Insufficient(e) => Self::Insufficient(e),
+            Refused::Overflow(e) => Self::Store(e.into()),
+        }
+    }
 }
 
 /// A worker's hold on a running job: only its holder may finish it, until it expires.
@@ -416,34 +455,41 @@ pub struct Lease {
 pub enum Claim {
     /// The job is this worker's to run until the lease ends.
     Claimed(Job, Lease),
-    /// Another worker holds an unexpired lease; try again later.
-    Busy,
-    /// The job is finished; nothing to do.
-    Finished(Job),
-    /// No such job.
-    Missing,
+    /// The job is not claimable (final, or running under an unexpired lease): as it is; `None`
+    /// when there is no such job.
+    Refused(Option<Job>),
 }
 
-/// What finishing a job did.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Completion {
-    /// The job is final now, with this refund (possibly zero).
-    Finished { job: Box<Job>, refunded: Credits },
-    /// The job was no longer this worker's (its lease passed to another, or it was finished).
-    NotYours,
+/// Who may finish a job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Holder<'a> {
+    /// The worker holding this lease, while the job runs under it.
+    Lease(&'a Lease),
+    /// Anyone, while the job is not final (a dead letter, or a job that could not be queued).
+    Anyone,
 }
 
 /// Generation jobs, with the credits they cost and give back.
 pub trait Jobs: Send + Sync {
-    /// Debits the job's cost, counts it against the day's limits and writes the job (and the
-    /// idempotency record) in one atomic step. `InsufficientCredits` or a reached limit writes
-    /// nothing; a replay of an earlier submission counts nothing again.
+    /// Debits the job's cost (cause: the job's debit), writes the job, the idempotency record
+    /// (unless an unexpired one holds the key) and counts the job against the day's limits,
+    /// all in one atomic step, answering the balance after. Nothing is written when any part
+    /// is refused.
     fn submit(
         &self,
         job: &Job,
         idempotency: Option<&Idempotency>,
-        admission: &crate::Admission,
-    ) -> impl Future<Output = Result<Submitted, SubmitError>> + Send;
+        admission: &Admission,
+        now: OffsetDateTime,
+    ) -> impl Future<Output = Result<Credits, SubmitRefusal>> + Send;
+
+    /// What an idempotency key stands for, unless it is unknown or expired at `now`.
+    fn remembered(
+        &self,
+        owner: UserId,
+        key: &IdempotencyKey,
+        now: OffsetDateTime,
+    ) -> impl Future<Output = Result<Option<Remembered>, StoreError>> + Send;
 
     fn job(
         &self,
@@ -458,33 +504,25 @@ pub trait Jobs: Send + Sync {
         page: PageRequest,
     ) -> impl Future<Output = Result<Page<Job>, StoreError>> + Send;
 
-    /// Takes a queued job, or a running one whose lease expired, for `lease` long.
+    /// Takes a queued job, or a running one whose lease expired by `now`, until `now + lease`.
     fn claim(
         &self,
         owner: UserId,
         id: JobId,
         lease: std::time::Duration,
+        now: OffsetDateTime,
     ) -> impl Future<Output = Result<Claim, StoreError>> + Send;
 
-    /// Finishes a claimed job in one atomic step: the delivered images' metadata, the final
-    /// status (`succeeded` with any image, else `failed` with `error`), and the refund of what
-    /// was not delivered, at most once per job.
-    fn complete(
+    /// Stores `job` as finished (its status, images, refund and error as given), the
+    /// `images`' metadata, and gives back `job.refunded` credits (cause: the job's refund, at
+    /// most once), in one atomic step; only while `holder` may finish it. `false`: it may not
+    /// (another worker holds it, or it is final); nothing was written.
+    fn finish(
         &self,
         job: &Job,
-        lease: &Lease,
+        holder: Holder<'_>,
         images: &[Image],
-        error: Option<JobError>,
-    ) -> impl Future<Output = Result<Completion, StoreError>> + Send;
-
-    /// Fails a job that is not finished, whoever holds it, with a full refund (the queue gave
-    /// up on it, or it could not be queued).
-    fn abandon(
-        &self,
-        owner: UserId,
-        id: JobId,
-        error: JobError,
-    ) -> impl Future<Output = Result<Completion, StoreError>> + Send;
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -5,16 +5,26 @@ use artforge_domain::{
     ports::{Accounts, NewAccount},
 };
 use aws_sdk_dynamodb::{
-    operation::{transact_write_items::TransactWriteItemsError, update_item::UpdateItemError},
-    types::{Put, ReturnValue, TransactWriteItem},
+    operation::update_item::builders::UpdateItemFluentBuilder, types::ReturnValue,
 };
 
 use crate::{
     DynamoStore,
     attrs::{self, Item, get_n, get_s},
-    error::{Cancelled, cancellation_reasons, unavailable},
-    keys, ledger,
+    error::Conditional,
+    keys,
+    ledger::{self, Record},
+    transaction::{Refusal, Transaction},
 };
+
+/// The items of a new account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Creation {
+    /// The email lock: its condition failing means the email is taken.
+    Lock,
+    Profile,
+    Signup(Record),
+}
 
 /// Attempts at opening an account when transactions on the same email collide.
 const CREATE_ATTEMPTS: u32 = 5;
@@ -50,67 +60,35 @@ fn hash_from_item(item: &Item) -> Result<PasswordHash, StoreError> {
     ))
 }
 
-fn put(table: &str, item: Item) -> Result<TransactWriteItem, StoreError> {
-    Put::builder()
-        .table_name(table)
-        .set_item(Some(item))
-        .condition_expression("attribute_not_exists(pk)")
-        .build()
-        .map(|p| TransactWriteItem::builder().put(p).build())
-        .map_err(|e| StoreError::Corrupt(e.to_string()))
-}
-
 impl DynamoStore {
     async fn profile(&self, user: UserId) -> Result<Option<Item>, StoreError> {
-        let out = self
-            .client()
-            .get_item()
-            .table_name(self.table())
-            .set_key(Some(attrs::key(keys::user(user), keys::PROFILE)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(unavailable)?;
-        Ok(out.item)
+        self.item(keys::user(user), keys::PROFILE).await
     }
 
+    /// An update of a profile, answering the user after it; `refused` when its condition
+    /// failed.
     async fn update_profile(
         &self,
-        request: aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder,
-        on_condition_failure: StoreError,
+        user: UserId,
+        request: UpdateItemFluentBuilder,
+        refused: StoreError,
     ) -> Result<User, StoreError> {
-        match request.return_values(ReturnValue::AllNew).send().await {
-            Ok(out) => user_from_item(
-                out.attributes()
-                    .ok_or(StoreError::NotFound)
-                    .map(|a| a as &Item)?,
-            ),
-            Err(err) => match err.as_service_error() {
-                Some(UpdateItemError::ConditionalCheckFailedException(_)) => {
-                    Err(on_condition_failure)
-                }
-                _ => Err(unavailable(err)),
-            },
-        }
-    }
-}
-
-impl DynamoStore {
-    /// The user holding `email`'s lock, if any.
-    async fn email_holder(&self, email: &Email) -> Result<Option<UserId>, StoreError> {
-        let out = self
-            .client()
-            .get_item()
+        let result = request
             .table_name(self.table())
-            .set_key(Some(attrs::key(
-                keys::email_lock(email),
-                keys::EMAIL_LOCK_SK,
-            )))
-            .consistent_read(true)
+            .set_key(Some(attrs::key(keys::user(user), keys::PROFILE)))
+            .return_values(ReturnValue::AllNew)
             .send()
             .await
-            .map_err(unavailable)?;
-        out.item
+            .refused()?;
+        match result {
+            Ok(out) => user_from_item(out.attributes().ok_or(StoreError::NotFound)?),
+            Err(_) => Err(refused),
+        }
+    }
+
+    async fn email_holder(&self, email: &Email) -> Result<Option<UserId>, StoreError> {
+        self.item(keys::email_lock(email), keys::EMAIL_LOCK_SK)
+            .await?
             .map(|lock| {
                 get_s(&lock, "userId")?
                     .parse()
@@ -146,8 +124,11 @@ impl Accounts for DynamoStore {
             .map_err(|_| StoreError::Corrupt("signup credits overflow".into()))?;
         let (movement, _entry) =
             ledger::movement_items(self, account.id, &cause, delta, credits, account.created_at)?;
-        let mut items = vec![put(self.table(), lock)?, put(self.table(), profile)?];
-        items.extend(movement);
+        let absent = Some("attribute_not_exists(pk)");
+        let mut tx = Transaction::new();
+        tx.put(Creation::Lock, self.table(), lock, absent)?;
+        tx.put(Creation::Profile, self.table(), profile, absent)?;
+        tx.extend(movement, Creation::Signup);
 
         let created = User {
             id: account.id,
@@ -158,38 +139,25 @@ impl Accounts for DynamoStore {
             created_at: account.created_at,
         };
         for _ in 0..CREATE_ATTEMPTS {
-            let result = self
-                .client()
-                .transact_write_items()
-                .set_transact_items(Some(items.clone()))
-                .send()
-                .await;
-            let reasons = match result {
-                Ok(_) => return Ok(created),
-                Err(err) => match err.as_service_error() {
-                    Some(TransactWriteItemsError::TransactionCanceledException(c)) => {
-                        cancellation_reasons(c.cancellation_reasons())
+            match tx.commit(self.client()).await {
+                Ok(()) => return Ok(created),
+                // Taken, unless a lost answer hid that the lock is our own.
+                Err(refusal) if refusal.refused(&Creation::Lock) => {
+                    if self.email_holder(&account.email).await? == Some(account.id) {
+                        return Ok(created);
                     }
-                    _ => return Err(unavailable(err)),
-                },
-            };
-            if reasons.first() == Some(&Cancelled::ConditionFailed) {
-                // A transport failure can hide this very transaction's success from us, and the
-                // SDK's retry then meets our own lock: the lock names who holds the email.
-                if self.email_holder(&account.email).await? == Some(account.id) {
-                    return Ok(created);
+                    return Err(StoreError::EmailTaken);
                 }
-                return Err(StoreError::EmailTaken);
+                Err(Refusal::Conditions(_)) => {
+                    return Err(StoreError::Corrupt(
+                        "a new account's items already exist".into(),
+                    ));
+                }
+                Err(Refusal::Conflict) => {
+                    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                }
+                Err(Refusal::Store(e)) => return Err(e),
             }
-            if reasons.contains(&Cancelled::ConditionFailed) {
-                // A fresh ULID collided with an existing item: cannot happen in practice.
-                return Err(StoreError::Corrupt(
-                    "a new account's items already exist".into(),
-                ));
-            }
-            // Another transaction on the same email is in flight; once it commits, the
-            // retry sees the lock and reports EmailTaken.
-            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         }
         Err(StoreError::Contention)
     }
@@ -222,13 +190,12 @@ impl Accounts for DynamoStore {
         let request = self
             .client()
             .update_item()
-            .table_name(self.table())
-            .set_key(Some(attrs::key(keys::user(user), keys::PROFILE)))
             .update_expression("SET #name = :name")
             .condition_expression("attribute_exists(pk)")
             .expression_attribute_names("#name", "name")
             .expression_attribute_values(":name", attrs::s(name.as_str()));
-        self.update_profile(request, StoreError::NotFound).await
+        self.update_profile(user, request, StoreError::NotFound)
+            .await
     }
 
     async fn change_password(
@@ -240,35 +207,24 @@ impl Accounts for DynamoStore {
         let request = self
             .client()
             .update_item()
-            .table_name(self.table())
-            .set_key(Some(attrs::key(keys::user(user), keys::PROFILE)))
             .update_expression("SET passwordHash = :hash, tokenVersion = tokenVersion + :one")
             .condition_expression("tokenVersion = :expected")
             .expression_attribute_values(":hash", attrs::s(hash.as_phc()))
             .expression_attribute_values(":one", attrs::n(1))
             .expression_attribute_values(":expected", attrs::n(expected_version));
-        self.update_profile(request, StoreError::Contention).await
+        self.update_profile(user, request, StoreError::Contention)
+            .await
     }
 
     async fn revoke_all_tokens(&self, user: UserId) -> Result<(), StoreError> {
-        let result = self
+        let request = self
             .client()
             .update_item()
-            .table_name(self.table())
-            .set_key(Some(attrs::key(keys::user(user), keys::PROFILE)))
             .update_expression("ADD tokenVersion :one")
             .condition_expression("attribute_exists(pk)")
-            .expression_attribute_values(":one", attrs::n(1))
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(err) => match err.as_service_error() {
-                Some(UpdateItemError::ConditionalCheckFailedException(_)) => {
-                    Err(StoreError::NotFound)
-                }
-                _ => Err(unavailable(err)),
-            },
-        }
+            .expression_attribute_values(":one", attrs::n(1));
+        self.update_profile(user, request, StoreError::NotFound)
+            .await
+            .map(drop)
     }
 }

@@ -51,6 +51,13 @@ pub fn get_n<T: FromStr>(item: &Item, name: &str) -> Result<T, StoreError> {
     }
 }
 
+/// A closed set's value, stored in its one spelling (`tier`, `status`, ...).
+pub fn get_set<T: FromStr>(item: &Item, name: &str) -> Result<T, StoreError> {
+    get_s(item, name)?
+        .parse()
+        .map_err(|_| StoreError::Corrupt(format!("attribute {name} is not a known value")))
+}
+
 pub fn get_time(item: &Item, name: &str) -> Result<OffsetDateTime, StoreError> {
     OffsetDateTime::parse(get_s(item, name)?, &Rfc3339)
         .map_err(|_| StoreError::Corrupt(format!("attribute {name} is not a timestamp")))

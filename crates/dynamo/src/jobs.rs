@@ -12,17 +12,14 @@
 use std::time::Duration;
 
 use artforge_domain::{
-    Admission, Credits, GenerationRequest, Image, Job, JobError, JobErrorCode, JobId, JobStatus,
-    LimitReached, Movement, Page, PageRequest, Preset, Prompt, StoreError, Tags, Tier, UserId,
+    Admission, Credits, GenerationRequest, Image, Job, JobError, JobId, JobStatus, LedgerOutcome,
+    LimitReached, Movement, Page, PageRequest, Prompt, StoreError, Tags, UserId,
     credits::CreditCause,
-    ports::{Claim, Completion, Idempotency, Jobs, Lease, SubmitError, Submitted},
+    generation::IdempotencyKey,
+    ports::{Claim, Holder, Idempotency, Jobs, Lease, Remembered, SubmitRefusal},
 };
-use aws_sdk_dynamodb::{
-    operation::{transact_write_items::TransactWriteItemsError, update_item::UpdateItemError},
-    types::{
-        AttributeValue, Put, ReturnValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem,
-        Update,
-    },
+use aws_sdk_dynamodb::types::{
+    AttributeValue, Put, ReturnValue, ReturnValuesOnConditionCheckFailure, Update,
 };
 use time::OffsetDateTime;
 use tracing::{debug, info};
@@ -31,12 +28,30 @@ use ulid::Ulid;
 use crate::{
     DynamoStore,
     attrs::{self, Item, get_n, get_s},
-    error::{Cancelled, cancellation_reasons, unavailable},
-    images::image_item,
+    error::Conditional,
+    image_item::image_item,
     keys,
     ledger::ApplyError,
-    limits,
+    limits::{self, Counter},
+    transaction::{Refusal, Transaction},
 };
+
+/// The items a submission writes besides its debit, in this order: the first refused is the
+/// one reported, and a lost race for the idempotency key must read as a replay, not a limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Submission {
+    Job,
+    Idempotency,
+    Limit(Counter),
+}
+
+/// The items that finish a job: its final state (conditioned on who may finish it), then its
+/// images.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Finish {
+    Job,
+    Image,
+}
 
 /// How long an idempotency key is remembered.
 const IDEMPOTENCY_TTL: time::Duration = time::Duration::hours(24);
@@ -71,9 +86,9 @@ fn job_item(job: &Job) -> Item {
     item.insert("status".into(), attrs::s(job.status.as_str()));
     item.insert("prompt".into(), attrs::s(r.prompt.as_str()));
     item.insert("tier".into(), attrs::s(r.tier.as_str()));
-    item.insert("style".into(), attrs::s(&r.style));
+    item.insert("style".into(), attrs::s(r.style.as_str()));
     item.insert("preset".into(), attrs::s(r.preset.as_str()));
-    item.insert("quality".into(), attrs::s(&r.quality));
+    item.insert("quality".into(), attrs::s(r.quality.as_str()));
     item.insert("count".into(), attrs::n(r.count));
     item.insert(
         "tags".into(),
@@ -98,30 +113,32 @@ fn job_from_item(item: &Item) -> Result<Job, StoreError> {
     let tags = attrs::strings(item, "tags");
     let error = match attrs::get_opt_s(item, "errorCode")? {
         None => None,
-        Some(code) => Some(JobError {
-            code: JobErrorCode::parse(code).ok_or_else(|| corrupt("errorCode"))?,
+        Some(_) => Some(JobError {
+            code: attrs::get_set(item, "errorCode")?,
             message: attrs::get_opt_s(item, "errorMessage")?
                 .unwrap_or_default()
                 .to_owned(),
         }),
     };
+    let unit_price = Credits::new(get_n(item, "unitPrice")?);
+    let slots: Vec<_> = ids_from(item, "slots")?;
     Ok(Job {
         id,
         owner,
-        status: JobStatus::parse(get_s(item, "status")?).ok_or_else(|| corrupt("status"))?,
+        status: attrs::get_set(item, "status")?,
         request: GenerationRequest {
             prompt: Prompt::parse(get_s(item, "prompt")?).map_err(|_| corrupt("prompt"))?,
-            tier: Tier::parse(get_s(item, "tier")?, "tier").map_err(|_| corrupt("tier"))?,
-            style: get_s(item, "style")?.to_owned(),
-            preset: Preset::parse(get_s(item, "preset")?, "preset")
-                .map_err(|_| corrupt("preset"))?,
-            quality: get_s(item, "quality")?.to_owned(),
+            tier: attrs::get_set(item, "tier")?,
+            style: attrs::get_set(item, "style")?,
+            preset: attrs::get_set(item, "preset")?,
+            quality: attrs::get_set(item, "quality")?,
             count: get_n(item, "count")?,
             tags: Tags::parse(&tags).map_err(|_| corrupt("tags"))?,
         },
-        unit_price: Credits::new(get_n(item, "unitPrice")?),
+        unit_price,
+        cost: Job::cost_of(unit_price, slots.len())?,
         refunded: Credits::new(get_n(item, "refunded")?),
-        slots: ids_from(item, "slots")?,
+        slots,
         images: ids_from(item, "images")?,
         error,
         created_at: attrs::get_time(item, "createdAt")?,
@@ -129,26 +146,8 @@ fn job_from_item(item: &Item) -> Result<Job, StoreError> {
     })
 }
 
-fn put(table: &str, item: Item, condition: &str) -> Result<TransactWriteItem, StoreError> {
-    Put::builder()
-        .table_name(table)
-        .set_item(Some(item))
-        .condition_expression(condition)
-        .build()
-        .map(|p| TransactWriteItem::builder().put(p).build())
-        .map_err(|e| StoreError::Corrupt(e.to_string()))
-}
-
-/// The update that makes a job final; conditioned by the caller.
-fn finish_update(
-    table: &str,
-    job: &Job,
-    status: JobStatus,
-    images: &[Image],
-    refunded: Credits,
-    error: Option<&JobError>,
-    now: OffsetDateTime,
-) -> aws_sdk_dynamodb::types::builders::UpdateBuilder {
+/// The update that makes `job`'s stored state its final one: status, images, refund, error.
+fn finish_update(table: &str, job: &Job) -> aws_sdk_dynamodb::types::builders::UpdateBuilder {
     let mut set = vec![
         "#status = :status",
         "images = :images",
@@ -159,14 +158,11 @@ fn finish_update(
         .table_name(table)
         .set_key(Some(attrs::key(keys::user(job.owner), keys::job(job.id))))
         .expression_attribute_names("#status", "status")
-        .expression_attribute_values(":status", attrs::s(status.as_str()))
-        .expression_attribute_values(
-            ":images",
-            ids_value(&images.iter().map(|i| i.id).collect::<Vec<_>>()),
-        )
-        .expression_attribute_values(":refunded", attrs::n(refunded.get()))
-        .expression_attribute_values(":now", attrs::timestamp(now));
-    if let Some(error) = error {
+        .expression_attribute_values(":status", attrs::s(job.status.as_str()))
+        .expression_attribute_values(":images", ids_value(&job.images))
+        .expression_attribute_values(":refunded", attrs::n(job.refunded.get()))
+        .expression_attribute_values(":now", attrs::timestamp(job.updated_at));
+    if let Some(error) = &job.error {
         set.push("errorCode = :code");
         set.push("errorMessage = :message");
         update = update
@@ -184,123 +180,21 @@ fn unix_millis(at: OffsetDateTime) -> i128 {
     at.unix_timestamp_nanos() / 1_000_000
 }
 
-impl DynamoStore {
-    async fn balance(&self, user: UserId) -> Result<Credits, StoreError> {
-        let profile = self
-            .item(keys::user(user), keys::PROFILE.to_owned())
-            .await?
-            .ok_or(StoreError::NotFound)?;
-        Ok(Credits::new(get_n(&profile, "credits")?))
-    }
-
-    /// The job an idempotency key already stands for, if it is remembered.
-    async fn replay(
-        &self,
-        owner: UserId,
-        idempotency: &Idempotency,
-        now: OffsetDateTime,
-    ) -> Result<Option<Submitted>, SubmitError> {
-        let Some(record) = self
-            .item(
-                keys::user(owner),
-                keys::idempotency(idempotency.key.as_str()),
-            )
-            .await?
-        else {
-            return Ok(None);
-        };
-        if get_n::<i64>(&record, "expiresAt")? <= now.unix_timestamp() {
-            return Ok(None);
-        }
-        if get_s(&record, "fingerprint")? != idempotency.fingerprint {
-            return Err(SubmitError::KeyReused);
-        }
-        let id: JobId = get_s(&record, "jobId")?
-            .parse()
-            .map_err(|_| corrupt("idempotency record"))?;
-        let job = self
-            .job(owner, id)
-            .await?
-            .ok_or_else(|| corrupt("idempotency record names a missing job"))?;
-        let balance = self.balance(owner).await?;
-        Ok(Some(Submitted::Replayed { job, balance }))
-    }
-
-    async fn job_by_key(&self, owner: UserId, id: JobId) -> Result<Option<Job>, StoreError> {
-        self.item(keys::user(owner), keys::job(id))
-            .await?
-            .map(|item| job_from_item(&item))
-            .transpose()
-    }
-
-    /// Writes `items` with a credit movement for `cause`, or alone when nothing moves. The
-    /// first item's condition failing means the job is not this caller's to finish.
-    async fn finish_with(
-        &self,
-        job: &Job,
-        refund: Credits,
-        items: Vec<TransactWriteItem>,
-    ) -> Result<bool, StoreError> {
-        if refund > Credits::ZERO {
-            let outcome = self
-                .apply_with(
-                    job.owner,
-                    &CreditCause::JobRefund(job.id),
-                    Movement::Grant(refund),
-                    |_| items.clone(),
-                )
-                .await;
-            return match outcome {
-                Ok(artforge_domain::LedgerOutcome::Applied { .. }) => Ok(true),
-                // The refund guard exists, so the job was finished with it already.
-                Ok(artforge_domain::LedgerOutcome::AlreadyApplied { .. }) => Ok(false),
-                Err(ApplyError::ExtraRejected(0)) => Ok(false),
-                Err(e) => Err(e.into()),
-            };
-        }
-        let result = self
-            .client()
-            .transact_write_items()
-            .set_transact_items(Some(items))
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(err) => match err.as_service_error() {
-                Some(TransactWriteItemsError::TransactionCanceledException(c))
-                    if cancellation_reasons(c.cancellation_reasons()).first()
-                        == Some(&Cancelled::ConditionFailed) =>
-                {
-                    Ok(false)
-                }
-                _ => Err(unavailable(err)),
-            },
-        }
-    }
-}
-
 impl Jobs for DynamoStore {
     async fn submit(
         &self,
         job: &Job,
         idempotency: Option<&Idempotency>,
         admission: &Admission,
-    ) -> Result<Submitted, SubmitError> {
-        let now = OffsetDateTime::now_utc();
-        if let Some(idem) = idempotency
-            && let Some(found) = self.replay(job.owner, idem, now).await?
-        {
-            return Ok(found);
-        }
-        admission.fits_a_fresh_day(job)?;
-        // Extra items in this order: the first failed condition is the one reported, and a
-        // lost race for the idempotency key must read as a replay, not as a limit.
-        let mut items = vec![put(
+        now: OffsetDateTime,
+    ) -> Result<Credits, SubmitRefusal> {
+        let mut tx = Transaction::new();
+        tx.put(
+            Submission::Job,
             self.table(),
             job_item(job),
-            "attribute_not_exists(pk)",
-        )?];
-        let idempotency_index = idempotency.map(|_| items.len());
+            Some("attribute_not_exists(pk)"),
+        )?;
         if let Some(idem) = idempotency {
             let mut record =
                 attrs::key(keys::user(job.owner), keys::idempotency(idem.key.as_str()));
@@ -311,64 +205,76 @@ impl Jobs for DynamoStore {
                 attrs::n((now + IDEMPOTENCY_TTL).unix_timestamp()),
             );
             // An expired record that DynamoDB's TTL has not swept yet is free to reuse.
-            let put = Put::builder()
-                .table_name(self.table())
-                .set_item(Some(record))
-                .condition_expression("attribute_not_exists(pk) OR expiresAt <= :now")
-                .expression_attribute_values(":now", attrs::n(now.unix_timestamp()))
-                .build()
-                .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-            items.push(TransactWriteItem::builder().put(put).build());
+            tx.put_built(
+                Submission::Idempotency,
+                Put::builder()
+                    .table_name(self.table())
+                    .set_item(Some(record))
+                    .condition_expression("attribute_not_exists(pk) OR expiresAt <= :now")
+                    .expression_attribute_values(":now", attrs::n(now.unix_timestamp()))
+                    .build(),
+            )?;
         }
-        let quota_index = items.len();
-        items.extend(limits::counter_items(self, job, admission)?);
+        tx.extend(
+            limits::counter_items(self, job, admission)?,
+            Submission::Limit,
+        );
         let outcome = self
             .apply_with(
                 job.owner,
                 &CreditCause::JobDebit(job.id),
-                Movement::Debit(job.cost()),
-                |_| items.clone(),
+                Movement::Debit(job.cost),
+                |_| Ok(tx.clone()),
             )
             .await;
         match outcome {
             Ok(outcome) => {
-                info!(user = %job.owner, job = %job.id, cost = job.cost().get(), "job submitted");
-                Ok(Submitted::Created {
-                    job: job.clone(),
-                    balance: outcome.balance(),
-                })
+                info!(user = %job.owner, job = %job.id, cost = job.cost.get(), "job submitted");
+                Ok(outcome.balance())
             }
-            // Another request with the same key got there first: answer as a replay of it.
-            Err(ApplyError::ExtraRejected(i)) if Some(i) == idempotency_index => {
-                match idempotency {
-                    Some(idem) => self
-                        .replay(job.owner, idem, now)
-                        .await?
-                        .ok_or_else(|| corrupt("idempotency record vanished").into()),
-                    None => Err(corrupt("unexpected idempotency condition").into()),
-                }
-            }
-            Err(ApplyError::ExtraRejected(i)) if i == quota_index => {
+            Err(ApplyError::Refused(Submission::Idempotency)) => Err(SubmitRefusal::KeyTaken),
+            Err(ApplyError::Refused(Submission::Limit(Counter::Quota))) => {
                 Err(LimitReached::DailyQuota.into())
             }
-            Err(ApplyError::ExtraRejected(i)) if i == quota_index + 1 => {
+            Err(ApplyError::Refused(Submission::Limit(Counter::Spend))) => {
                 Err(LimitReached::SpendCap.into())
             }
-            // A concurrent request with the same key may have spent the balance this one saw:
-            // then it is a replay of that request, not a shortage.
-            Err(ApplyError::Store(StoreError::InsufficientCredits(short))) => match idempotency {
-                Some(idem) => match self.replay(job.owner, idem, now).await? {
-                    Some(replayed) => Ok(replayed),
-                    None => Err(StoreError::InsufficientCredits(short).into()),
-                },
-                None => Err(StoreError::InsufficientCredits(short).into()),
-            },
-            Err(e) => Err(StoreError::from(e).into()),
+            Err(ApplyError::Refused(Submission::Job)) => {
+                Err(StoreError::Corrupt("a new job's id is taken".into()).into())
+            }
+            Err(ApplyError::Store(StoreError::InsufficientCredits(short))) => Err(short.into()),
+            Err(ApplyError::Store(e)) => Err(e.into()),
         }
     }
 
+    async fn remembered(
+        &self,
+        owner: UserId,
+        key: &IdempotencyKey,
+        now: OffsetDateTime,
+    ) -> Result<Option<Remembered>, StoreError> {
+        let Some(record) = self
+            .item(keys::user(owner), keys::idempotency(key.as_str()))
+            .await?
+        else {
+            return Ok(None);
+        };
+        if get_n::<i64>(&record, "expiresAt")? <= now.unix_timestamp() {
+            return Ok(None);
+        }
+        Ok(Some(Remembered {
+            job: get_s(&record, "jobId")?
+                .parse()
+                .map_err(|_| corrupt("idempotency record"))?,
+            fingerprint: get_s(&record, "fingerprint")?.to_owned(),
+        }))
+    }
+
     async fn job(&self, owner: UserId, id: JobId) -> Result<Option<Job>, StoreError> {
-        self.job_by_key(owner, id).await
+        self.item(keys::user(owner), keys::job(id))
+            .await?
+            .map(|item| job_from_item(&item))
+            .transpose()
     }
 
     async fn jobs(&self, owner: UserId, page: PageRequest) -> Result<Page<Job>, StoreError> {
@@ -380,8 +286,13 @@ impl Jobs for DynamoStore {
         Ok(Page { items, next })
     }
 
-    async fn claim(&self, owner: UserId, id: JobId, lease: Duration) -> Result<Claim, StoreError> {
-        let now = OffsetDateTime::now_utc();
+    async fn claim(
+        &self,
+        owner: UserId,
+        id: JobId,
+        lease: Duration,
+        now: OffsetDateTime,
+    ) -> Result<Claim, StoreError> {
         let until = now + lease;
         let token = Ulid::generate().to_string();
         let result = self
@@ -411,7 +322,8 @@ impl Jobs for DynamoStore {
             // A refused claim answers the job as it is: no second read to tell why.
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .send()
-            .await;
+            .await
+            .refused()?;
         match result {
             Ok(out) => {
                 let item = out
@@ -423,132 +335,65 @@ impl Jobs for DynamoStore {
                     Lease { token, until },
                 ))
             }
-            Err(err) => match err.as_service_error() {
-                Some(UpdateItemError::ConditionalCheckFailedException(refused)) => {
-                    Ok(match refused.item() {
-                        None => Claim::Missing,
-                        Some(item) => {
-                            let job = job_from_item(item)?;
-                            if job.status.is_final() {
-                                Claim::Finished(job)
-                            } else {
-                                Claim::Busy
-                            }
-                        }
-                    })
-                }
-                _ => Err(unavailable(err)),
-            },
+            Err(item) => Ok(Claim::Refused(
+                item.as_ref().map(job_from_item).transpose()?,
+            )),
         }
     }
 
-    async fn complete(
+    async fn finish(
         &self,
         job: &Job,
-        lease: &Lease,
+        holder: Holder<'_>,
         images: &[Image],
-        error: Option<JobError>,
-    ) -> Result<Completion, StoreError> {
-        let now = OffsetDateTime::now_utc();
-        let refund = job.refund_for(images.len());
-        let (status, error) = if images.is_empty() {
-            let error = error.unwrap_or_else(|| {
-                JobError::new(
-                    JobErrorCode::GenerationFailed,
-                    "no image could be made; your credits were refunded",
-                )
-            });
-            (JobStatus::Failed, Some(error))
-        } else {
-            (JobStatus::Succeeded, None)
+    ) -> Result<bool, StoreError> {
+        let update = match holder {
+            Holder::Lease(lease) => finish_update(self.table(), job)
+                .condition_expression("#status = :running AND leaseToken = :token")
+                .expression_attribute_values(":running", attrs::s(JobStatus::Running.as_str()))
+                .expression_attribute_values(":token", attrs::s(&lease.token)),
+            Holder::Anyone => finish_update(self.table(), job)
+                .condition_expression("#status IN (:queued, :running)")
+                .expression_attribute_values(":queued", attrs::s(JobStatus::Queued.as_str()))
+                .expression_attribute_values(":running", attrs::s(JobStatus::Running.as_str())),
         };
-        let update = finish_update(
-            self.table(),
-            job,
-            status,
-            images,
-            refund,
-            error.as_ref(),
-            now,
-        )
-        .condition_expression("#status = :running AND leaseToken = :token")
-        .expression_attribute_values(":running", attrs::s(JobStatus::Running.as_str()))
-        .expression_attribute_values(":token", attrs::s(&lease.token))
-        .build()
-        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        let mut items = vec![TransactWriteItem::builder().update(update).build()];
+        let mut tx = Transaction::new();
+        tx.update(Finish::Job, update.build())?;
         for image in images {
-            // Plain puts: a job's images are written only here, once the job is this worker's.
-            items.push(
-                Put::builder()
-                    .table_name(self.table())
-                    .set_item(Some(image_item(image)))
-                    .build()
-                    .map(|p| TransactWriteItem::builder().put(p).build())
-                    .map_err(|e| StoreError::Corrupt(e.to_string()))?,
-            );
+            // Plain puts: a job's images are written only here, once the job is the caller's.
+            tx.put(Finish::Image, self.table(), image_item(image), None)?;
         }
-        if !self.finish_with(job, refund, items).await? {
-            info!(user = %job.owner, job = %job.id, "job was no longer ours to finish");
-            return Ok(Completion::NotYours);
-        }
-        info!(user = %job.owner, job = %job.id, %status, images = images.len(), refunded = refund.get(), "job finished");
-        Ok(Completion::Finished {
-            job: Box::new(Job {
-                status,
-                images: images.iter().map(|i| i.id).collect(),
-                refunded: refund,
-                error,
-                updated_at: now,
-                ..job.clone()
-            }),
-            refunded: refund,
-        })
-    }
-
-    async fn abandon(
-        &self,
-        owner: UserId,
-        id: JobId,
-        error: JobError,
-    ) -> Result<Completion, StoreError> {
-        let Some(job) = self.job_by_key(owner, id).await? else {
-            return Ok(Completion::NotYours);
+        let finished = if job.refunded > Credits::ZERO {
+            let outcome = self
+                .apply_with(
+                    job.owner,
+                    &CreditCause::JobRefund(job.id),
+                    Movement::Grant(job.refunded),
+                    |_| Ok(tx.clone()),
+                )
+                .await;
+            match outcome {
+                Ok(LedgerOutcome::Applied { .. }) => true,
+                // The refund guard exists, so the job was finished with it already.
+                Ok(LedgerOutcome::AlreadyApplied { .. }) => false,
+                Err(ApplyError::Refused(Finish::Job)) => false,
+                Err(e) => return Err(e.into_store()),
+            }
+        } else {
+            match tx.commit(self.client()).await {
+                Ok(()) => true,
+                Err(refusal) if refusal.refused(&Finish::Job) => false,
+                Err(Refusal::Conditions(_) | Refusal::Conflict) => {
+                    return Err(StoreError::Contention);
+                }
+                Err(Refusal::Store(e)) => return Err(e),
+            }
         };
-        if job.status.is_final() {
-            return Ok(Completion::NotYours);
+        if finished {
+            info!(user = %job.owner, job = %job.id, status = %job.status, images = images.len(), refunded = job.refunded.get(), "job finished");
+        } else {
+            info!(user = %job.owner, job = %job.id, "job was no longer the caller's to finish");
         }
-        let now = OffsetDateTime::now_utc();
-        let refund = job.refund_for(0);
-        let update = finish_update(
-            self.table(),
-            &job,
-            JobStatus::Failed,
-            &[],
-            refund,
-            Some(&error),
-            now,
-        )
-        .condition_expression("#status IN (:queued, :running)")
-        .expression_attribute_values(":queued", attrs::s(JobStatus::Queued.as_str()))
-        .expression_attribute_values(":running", attrs::s(JobStatus::Running.as_str()))
-        .build()
-        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        let items = vec![TransactWriteItem::builder().update(update).build()];
-        if !self.finish_with(&job, refund, items).await? {
-            return Ok(Completion::NotYours);
-        }
-        info!(user = %owner, job = %id, code = error.code.as_str(), refunded = refund.get(), "job abandoned");
-        Ok(Completion::Finished {
-            job: Box::new(Job {
-                status: JobStatus::Failed,
-                images: Vec::new(),
-                refunded: refund,
-                error: Some(error),
-                updated_at: now,
-                ..job
-            }),
-            refunded: refund,
-        })
+        Ok(finished)
     }
 }

@@ -17,10 +17,7 @@ use artforge_domain::{
     CreditCause, Credits, LedgerEntry, LedgerOutcome, Movement, Page, PageRequest, Settlement,
     StoreError, UserId, ports::Ledger, settle,
 };
-use aws_sdk_dynamodb::{
-    operation::transact_write_items::TransactWriteItemsError,
-    types::{Get, Put, TransactGetItem, TransactWriteItem, Update},
-};
+use aws_sdk_dynamodb::types::{Get, TransactGetItem, Update};
 use time::OffsetDateTime;
 use tracing::{debug, warn};
 use ulid::Ulid;
@@ -28,35 +25,57 @@ use ulid::Ulid;
 use crate::{
     DynamoStore,
     attrs::{self, Item, get_n},
-    error::{Cancelled, cancellation_reasons, unavailable},
+    error::{malformed, unavailable},
     keys,
+    transaction::{Refusal, Transaction},
 };
 
 /// How many times a movement is recomputed when the balance changed under it.
 const MAX_ATTEMPTS: u32 = 12;
 
-/// Why [`DynamoStore::apply_with`] did not apply a movement.
-#[derive(Debug, thiserror::Error)]
-pub enum ApplyError {
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    /// The condition of the caller's extra item at this index failed; nothing was written.
-    #[error("the condition of extra item {0} failed")]
-    ExtraRejected(usize),
+/// The items of a ledger movement: the two every movement writes, then the caller's own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Part<L> {
+    /// The profile's balance, conditioned on the balance the movement was computed from.
+    Balance,
+    /// The effect guard, conditioned on not existing.
+    Guard,
+    /// The ledger entry.
+    Entry,
+    /// An item of the caller's.
+    Extra(L),
 }
 
-impl From<ApplyError> for StoreError {
-    fn from(err: ApplyError) -> Self {
-        match err {
-            ApplyError::Store(e) => e,
-            ApplyError::ExtraRejected(i) => {
-                StoreError::Corrupt(format!("unexpected condition failure of extra item {i}"))
+/// The two records every movement writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Record {
+    Guard,
+    Entry,
+}
+
+/// Why [`DynamoStore::apply_with`] did not apply a movement.
+#[derive(Debug, thiserror::Error)]
+pub enum ApplyError<L> {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The condition of the caller's item with this label failed; nothing was written.
+    #[error("the condition of an item failed")]
+    Refused(L),
+}
+
+impl<L> ApplyError<L> {
+    /// The store's error, a refused item being one (for callers with no conditions of their own).
+    pub fn into_store(self) -> StoreError {
+        match self {
+            Self::Store(e) => e,
+            Self::Refused(_) => {
+                StoreError::Corrupt("an item's condition failed unexpectedly".into())
             }
         }
     }
 }
 
-/// The guard and entry items of a movement that is already settled, plus the entry itself.
+/// The guard and the entry of a movement that is already settled, plus the entry itself.
 pub(crate) fn movement_items(
     store: &DynamoStore,
     user: UserId,
@@ -64,7 +83,7 @@ pub(crate) fn movement_items(
     delta: i64,
     balance_after: Credits,
     now: OffsetDateTime,
-) -> Result<(Vec<TransactWriteItem>, LedgerEntry), StoreError> {
+) -> Result<(Transaction<Record>, LedgerEntry), StoreError> {
     let entry = LedgerEntry {
         id: Ulid::generate().to_string(),
         user,
@@ -88,19 +107,11 @@ pub(crate) fn movement_items(
     record.insert("balanceAfter".into(), attrs::n(balance_after.get()));
     record.insert("createdAt".into(), attrs::timestamp(now));
 
-    let items = [guard, record]
-        .into_iter()
-        .map(|item| {
-            Put::builder()
-                .table_name(store.table())
-                .set_item(Some(item))
-                .condition_expression("attribute_not_exists(pk)")
-                .build()
-                .map(|put| TransactWriteItem::builder().put(put).build())
-                .map_err(|e| StoreError::Corrupt(e.to_string()))
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok((items, entry))
+    let absent = Some("attribute_not_exists(pk)");
+    let mut tx = Transaction::new();
+    tx.put(Record::Guard, store.table(), guard, absent)?;
+    tx.put(Record::Entry, store.table(), record, absent)?;
+    Ok((tx, entry))
 }
 
 impl DynamoStore {
@@ -117,7 +128,7 @@ impl DynamoStore {
                 .set_key(Some(attrs::key(keys::user(user), sk)))
                 .build()
                 .map(|g| TransactGetItem::builder().get(g).build())
-                .map_err(|e| StoreError::Corrupt(e.to_string()))
+                .map_err(malformed)
         };
         let out = self
             .client()
@@ -139,29 +150,35 @@ impl DynamoStore {
 
     /// Applies `movement` for `cause` together with the items `extra` builds from the settled
     /// movement (so they can record its outcome, e.g. a claw-back's shortfall), all or nothing.
-    pub async fn apply_with(
+    pub async fn apply_with<L: Clone + PartialEq>(
         &self,
         user: UserId,
         cause: &CreditCause,
         movement: Movement,
-        extra: impl Fn(&Settlement) -> Vec<TransactWriteItem>,
-    ) -> Result<LedgerOutcome, ApplyError> {
+        extra: impl Fn(&Settlement) -> Result<Transaction<L>, StoreError>,
+    ) -> Result<LedgerOutcome, ApplyError<L>> {
         // The movement last sent: if a transport failure hid its success and the SDK's retry
         // then found the guard in place, the guard names this entry, and it is ours.
         let mut sent: Option<(LedgerEntry, Credits)> = None;
+        let ours = |guard: &str, sent: &Option<(LedgerEntry, Credits)>| match sent {
+            Some((entry, shortfall)) if keys::ledger_entry(&entry.id) == guard => {
+                Some(LedgerOutcome::Applied {
+                    entry: entry.clone(),
+                    shortfall: *shortfall,
+                })
+            }
+            _ => None,
+        };
         for attempt in 0..MAX_ATTEMPTS {
             let (balance, guard) = self.balance_and_guard(user, cause).await?;
             if let Some(entry_key) = guard {
-                return Ok(match sent {
-                    Some((entry, shortfall)) if keys::ledger_entry(&entry.id) == entry_key => {
-                        LedgerOutcome::Applied { entry, shortfall }
-                    }
-                    _ => LedgerOutcome::AlreadyApplied { balance },
-                });
+                return Ok(
+                    ours(&entry_key, &sent).unwrap_or(LedgerOutcome::AlreadyApplied { balance })
+                );
             }
             let settlement = settle(balance, movement).map_err(StoreError::from)?;
             let now = OffsetDateTime::now_utc();
-            let (guard_and_entry, entry) = movement_items(
+            let (records, entry) = movement_items(
                 self,
                 user,
                 cause,
@@ -169,65 +186,56 @@ impl DynamoStore {
                 settlement.balance_after,
                 now,
             )?;
-
-            let balance_update = Update::builder()
-                .table_name(self.table())
-                .set_key(Some(attrs::key(keys::user(user), keys::PROFILE)))
-                .update_expression("SET credits = :after")
-                .condition_expression("credits = :before")
-                .expression_attribute_values(":after", attrs::n(settlement.balance_after.get()))
-                .expression_attribute_values(":before", attrs::n(balance.get()))
-                .build()
-                .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-            let mut items = vec![TransactWriteItem::builder().update(balance_update).build()];
-            items.extend(guard_and_entry);
-            let first_extra = items.len();
-            items.extend(extra(&settlement));
+            let mut tx = Transaction::new();
+            tx.update(
+                Part::Balance,
+                Update::builder()
+                    .table_name(self.table())
+                    .set_key(Some(attrs::key(keys::user(user), keys::PROFILE)))
+                    .update_expression("SET credits = :after")
+                    .condition_expression("credits = :before")
+                    .expression_attribute_values(":after", attrs::n(settlement.balance_after.get()))
+                    .expression_attribute_values(":before", attrs::n(balance.get()))
+                    .build(),
+            )?;
+            tx.extend(records, |record| match record {
+                Record::Guard => Part::Guard,
+                Record::Entry => Part::Entry,
+            });
+            tx.extend(extra(&settlement)?, Part::Extra);
             sent = Some((entry.clone(), settlement.shortfall));
 
-            let result = self
-                .client()
-                .transact_write_items()
-                .set_transact_items(Some(items))
-                .send()
-                .await;
-            match result {
-                Ok(_) => {
+            match tx.commit(self.client()).await {
+                Ok(()) => {
                     debug!(%user, cause = cause.effect_key(), delta = settlement.delta, "credits moved");
                     return Ok(LedgerOutcome::Applied {
                         entry,
                         shortfall: settlement.shortfall,
                     });
                 }
-                Err(err) => {
-                    let reasons = match err.as_service_error() {
-                        Some(TransactWriteItemsError::TransactionCanceledException(c)) => {
-                            cancellation_reasons(c.cancellation_reasons())
-                        }
-                        _ => return Err(unavailable(err).into()),
-                    };
-                    if let Some(i) = reasons
-                        .iter()
-                        .skip(first_extra)
-                        .position(|r| *r == Cancelled::ConditionFailed)
-                    {
+                Err(Refusal::Store(e)) => return Err(e.into()),
+                Err(Refusal::Conditions(refused)) => {
+                    let extra = refused.into_iter().find_map(|part| match part {
+                        Part::Extra(label) => Some(label),
+                        _ => None,
+                    });
+                    if let Some(label) = extra {
                         // A lost answer: the SDK's retry of a transaction that did commit
-                        // fails every condition, extras' included. Ours if the guard names the
-                        // entry we sent.
-                        if let (Some(entry_key), Some((entry, shortfall))) =
-                            (self.balance_and_guard(user, cause).await?.1, &sent)
-                            && keys::ledger_entry(&entry.id) == entry_key
+                        // fails every condition, the caller's included. Ours if the guard
+                        // names the entry we sent.
+                        if let Some(guard) = self.balance_and_guard(user, cause).await?.1
+                            && let Some(applied) = ours(&guard, &sent)
                         {
-                            return Ok(LedgerOutcome::Applied {
-                                entry: entry.clone(),
-                                shortfall: *shortfall,
-                            });
+                            return Ok(applied);
                         }
-                        return Err(ApplyError::ExtraRejected(i));
+                        return Err(ApplyError::Refused(label));
                     }
-                    // The balance moved, the guard appeared, or another transaction touched
-                    // the same items: read again and recompute.
-                    debug!(%user, attempt, ?reasons, "ledger transaction cancelled; retrying");
+                    // The balance moved or the guard appeared: read again and recompute.
+                    debug!(%user, attempt, "ledger transaction refused; retrying");
+                    backoff(attempt).await;
+                }
+                Err(Refusal::Conflict) => {
+                    debug!(%user, attempt, "ledger transaction conflicted; retrying");
                     backoff(attempt).await;
                 }
             }
@@ -268,9 +276,17 @@ impl Ledger for DynamoStore {
         cause: &CreditCause,
         movement: Movement,
     ) -> Result<LedgerOutcome, StoreError> {
-        Ok(self
-            .apply_with(user, cause, movement, |_| Vec::new())
-            .await?)
+        self.apply_with(user, cause, movement, |_| Ok(Transaction::<()>::new()))
+            .await
+            .map_err(ApplyError::into_store)
+    }
+
+    async fn balance(&self, user: UserId) -> Result<Credits, StoreError> {
+        let profile = self
+            .item(keys::user(user), keys::PROFILE)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        Ok(Credits::new(get_n(&profile, "credits")?))
     }
 
     async fn history(

@@ -4,22 +4,29 @@
 //!   stack and the tests.
 //! - [`ledger`]: the credit ledger mechanism; every change of a balance is one transaction of
 //!   balance update, effect guard and ledger entry.
-//! - `accounts`, `sessions`, `throttle`: the other auth ports.
+//! - `error`, `transaction`: the one path from SDK failures to the domain's errors, and
+//!   transactions whose refused items are named, not numbered.
+//! - `reads`, `rounds`: reading items by key, in pages, in batches, and filtered pages.
+//! - One module per port: `accounts`, `sessions`, `throttle`, `images` (with the image item in
+//!   `image_item`), `likes`, `jobs` (with the daily `limits`), `purchases`.
 
 mod accounts;
 mod attrs;
-mod batch;
 mod error;
+mod image_item;
 mod images;
 mod jobs;
 mod keys;
 pub mod ledger;
+mod likes;
 mod limits;
-mod paging;
 mod purchases;
+mod reads;
+mod rounds;
 pub mod schema;
 mod sessions;
 mod throttle;
+pub mod transaction;
 
 use std::sync::Arc;
 

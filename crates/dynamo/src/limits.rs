@@ -3,10 +3,19 @@
 //! limit, so concurrent submissions can never overshoot it together.
 
 use artforge_domain::{Admission, Job, StoreError, limits::utc_day};
-use aws_sdk_dynamodb::types::{TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::Update;
 use time::{Duration, Time};
 
-use crate::{DynamoStore, attrs, keys};
+use crate::{DynamoStore, attrs, keys, transaction::Transaction};
+
+/// The two daily counters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Counter {
+    /// The user's images of the day.
+    Quota,
+    /// The service's provider spend of the day.
+    Spend,
+}
 
 /// Counters outlive their day by this much (for reading back what a day used), then TTL
 /// sweeps them.
@@ -18,26 +27,33 @@ pub(crate) fn counter_items(
     store: &DynamoStore,
     job: &Job,
     admission: &Admission,
-) -> Result<[TransactWriteItem; 2], StoreError> {
+) -> Result<Transaction<Counter>, StoreError> {
     let day = utc_day(job.created_at);
     let expires = day.with_time(Time::MIDNIGHT).assume_utc() + KEEP;
-    let quota = bump(
-        store,
-        attrs::key(keys::user(job.owner), keys::daily_quota(day)),
-        "images",
-        u64::from(job.request.count),
-        u64::from(admission.limits.images_per_user),
-        expires.unix_timestamp(),
+    let mut tx = Transaction::new();
+    tx.update(
+        Counter::Quota,
+        bump(
+            store,
+            attrs::key(keys::user(job.owner), keys::daily_quota(day)),
+            "images",
+            u64::from(job.request.count),
+            u64::from(admission.limits.images_per_user),
+            expires.unix_timestamp(),
+        ),
     )?;
-    let spend = bump(
-        store,
-        attrs::key(keys::SPEND.to_owned(), keys::spend_day(day)),
-        "micros",
-        admission.spend_micros,
-        admission.limits.spend_cap_micros,
-        expires.unix_timestamp(),
+    tx.update(
+        Counter::Spend,
+        bump(
+            store,
+            attrs::key(keys::SPEND.to_owned(), keys::spend_day(day)),
+            "micros",
+            admission.spend_micros,
+            admission.limits.spend_cap_micros,
+            expires.unix_timestamp(),
+        ),
     )?;
-    Ok([quota, spend])
+    Ok(tx)
 }
 
 /// Adds `add` to the number `counter` of the item at `key`, if the sum stays at most `limit`.
@@ -48,10 +64,10 @@ fn bump(
     add: u64,
     limit: u64,
     expires_at: i64,
-) -> Result<TransactWriteItem, StoreError> {
+) -> Result<Update, aws_sdk_dynamodb::error::BuildError> {
     // The caller checked add <= limit, so the room is never negative.
     let room = limit.saturating_sub(add);
-    let update = Update::builder()
+    Update::builder()
         .table_name(store.table())
         .set_key(Some(key))
         .update_expression("SET #c = if_not_exists(#c, :zero) + :add, expiresAt = :exp")
@@ -62,6 +78,4 @@ fn bump(
         .expression_attribute_values(":room", attrs::n(room))
         .expression_attribute_values(":exp", attrs::n(expires_at))
         .build()
-        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    Ok(TransactWriteItem::builder().update(update).build())
 }

@@ -3,24 +3,31 @@
 //! purchase's own update in the same transaction.
 
 use artforge_domain::{
-    ClawBack, CreditCause, Credits, Fulfilment, LedgerOutcome, Movement, PackId, Page, PageRequest,
-    Purchase, PurchaseStatus, StoreError, UserId, ports::Purchases, refund_share,
+    CreditCause, Credits, Fulfilment, LedgerOutcome, Movement, PackId, Page, PageRequest, Purchase,
+    PurchaseStatus, StoreError, TakeBack, UserId, ports::Purchases,
 };
 use aws_sdk_dynamodb::{
-    operation::update_item::UpdateItemError,
-    types::{Put, TransactWriteItem, Update},
+    operation::update_item::builders::UpdateItemFluentBuilder,
+    types::{Put, Update},
 };
 
 use crate::{
     DynamoStore,
     attrs::{self, Item, get_n, get_s},
-    error::unavailable,
+    error::{Conditional, unavailable},
     keys,
     ledger::ApplyError,
+    transaction::Transaction,
 };
 
-/// Attempts at a claw-back when two refunds of one purchase race.
-const CLAW_BACK_ATTEMPTS: usize = 5;
+/// The items written with a purchase's credit movement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Part {
+    /// The purchase item (conditioned when a refund takes credits back).
+    Purchase,
+    /// The payment's look-up item.
+    Payment,
+}
 
 fn corrupt(what: &str) -> StoreError {
     StoreError::Corrupt(format!("purchase item: {what}"))
@@ -38,32 +45,28 @@ fn purchase_from_item(item: &Item) -> Result<Purchase, StoreError> {
         credits: Credits::new(get_n(item, "credits")?),
         amount: get_n(item, "amount")?,
         currency: get_s(item, "currency")?.to_owned(),
-        status: PurchaseStatus::parse(get_s(item, "status")?).ok_or_else(|| corrupt("status"))?,
+        status: attrs::get_set(item, "status")?,
         created_at: attrs::get_time(item, "createdAt")?,
         clawed_back: Credits::new(get_n(item, "clawedBack")?),
         shortfall: Credits::new(get_n(item, "shortfall")?),
     })
 }
 
-/// An update that writes `purchase`'s description (creating the item if the webhook is the
-/// first to see the session) and sets `status`.
-fn upsert(
-    store: &DynamoStore,
-    purchase: &Purchase,
-    status: PurchaseStatus,
-) -> aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder {
+/// An update that writes `purchase` as it is given (creating the item if the webhook is the
+/// first to see the session), keeping what refunds recorded.
+fn upsert(store: &DynamoStore, purchase: &Purchase) -> UpdateItemFluentBuilder {
     store
         .client()
         .update_item()
         .table_name(store.table())
-        .set_key(Some(attrs::key(keys::user(purchase.user), keys::purchase(&purchase.checkout_session))))
+        .set_key(Some(purchase_key(purchase)))
         .update_expression(
             "SET #status = :status, pack = :pack, credits = :credits, amount = :amount, currency = :currency, \
              createdAt = if_not_exists(createdAt, :now), clawedBack = if_not_exists(clawedBack, :zero), \
              shortfall = if_not_exists(shortfall, :zero)",
         )
         .expression_attribute_names("#status", "status")
-        .expression_attribute_values(":status", attrs::s(status.as_str()))
+        .expression_attribute_values(":status", attrs::s(purchase.status.as_str()))
         .expression_attribute_values(":pack", attrs::s(purchase.pack.as_str()))
         .expression_attribute_values(":credits", attrs::n(purchase.credits.get()))
         .expression_attribute_values(":amount", attrs::n(purchase.amount))
@@ -72,48 +75,22 @@ fn upsert(
         .expression_attribute_values(":zero", attrs::n(0))
 }
 
-/// A conditional write whose condition failing means "nothing to do".
-fn unless_condition_failed<T>(
-    result: Result<T, aws_sdk_dynamodb::error::SdkError<UpdateItemError>>,
-) -> Result<(), StoreError> {
-    match result {
-        Ok(_) => Ok(()),
-        Err(err)
-            if matches!(
-                err.as_service_error(),
-                Some(UpdateItemError::ConditionalCheckFailedException(_))
-            ) =>
-        {
-            Ok(())
-        }
-        Err(err) => Err(unavailable(err)),
-    }
-}
-
-impl DynamoStore {
-    /// One item, read consistently.
-    pub(crate) async fn item(&self, pk: String, sk: String) -> Result<Option<Item>, StoreError> {
-        let out = self
-            .client()
-            .get_item()
-            .table_name(self.table())
-            .set_key(Some(attrs::key(pk, sk)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(unavailable)?;
-        Ok(out.item)
-    }
+fn purchase_key(purchase: &Purchase) -> Item {
+    attrs::key(
+        keys::user(purchase.user),
+        keys::purchase(&purchase.checkout_session),
+    )
 }
 
 impl Purchases for DynamoStore {
     async fn start(&self, purchase: &Purchase) -> Result<(), StoreError> {
         // The webhook may have got there first: then the purchase is already further along.
-        let result = upsert(self, purchase, PurchaseStatus::Pending)
+        upsert(self, purchase)
             .condition_expression("attribute_not_exists(pk)")
             .send()
-            .await;
-        unless_condition_failed(result)
+            .await
+            .refused()
+            .map(drop)
     }
 
     async fn purchases(
@@ -171,18 +148,18 @@ impl Purchases for DynamoStore {
         purchase: &Purchase,
         payment_intent: Option<&str>,
     ) -> Result<Fulfilment, StoreError> {
-        let record = upsert(self, purchase, PurchaseStatus::Paid)
-            .as_input()
-            .clone();
-        let update = Update::builder()
-            .table_name(self.table())
-            .set_key(record.get_key().clone())
-            .set_update_expression(record.get_update_expression().clone())
-            .set_expression_attribute_names(record.get_expression_attribute_names().clone())
-            .set_expression_attribute_values(record.get_expression_attribute_values().clone())
-            .build()
-            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        let mut extra = vec![TransactWriteItem::builder().update(update).build()];
+        let record = upsert(self, purchase).as_input().clone();
+        let mut tx = Transaction::new();
+        tx.update(
+            Part::Purchase,
+            Update::builder()
+                .table_name(self.table())
+                .set_key(record.get_key().clone())
+                .set_update_expression(record.get_update_expression().clone())
+                .set_expression_attribute_names(record.get_expression_attribute_names().clone())
+                .set_expression_attribute_values(record.get_expression_attribute_values().clone())
+                .build(),
+        )?;
         if let Some(payment) = payment_intent {
             let mut index = attrs::key(keys::payment(payment), keys::PAYMENT_SK);
             index.insert("userId".into(), attrs::s(purchase.user.to_string()));
@@ -190,12 +167,13 @@ impl Purchases for DynamoStore {
                 "checkoutSession".into(),
                 attrs::s(&purchase.checkout_session),
             );
-            let put = Put::builder()
-                .table_name(self.table())
-                .set_item(Some(index))
-                .build()
-                .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-            extra.push(TransactWriteItem::builder().put(put).build());
+            tx.put_built(
+                Part::Payment,
+                Put::builder()
+                    .table_name(self.table())
+                    .set_item(Some(index))
+                    .build(),
+            )?;
         }
         let cause = CreditCause::Purchase {
             checkout_session: purchase.checkout_session.clone(),
@@ -205,9 +183,10 @@ impl Purchases for DynamoStore {
                 purchase.user,
                 &cause,
                 Movement::Grant(purchase.credits),
-                |_| extra.clone(),
+                |_| Ok(tx.clone()),
             )
-            .await?
+            .await
+            .map_err(ApplyError::into_store)?
         {
             LedgerOutcome::Applied { entry, .. } => Ok(Fulfilment::Granted {
                 balance: entry.balance_after,
@@ -216,83 +195,73 @@ impl Purchases for DynamoStore {
         }
     }
 
-    async fn fail(&self, purchase: &Purchase) -> Result<(), StoreError> {
-        // Already paid (or failed): a late failure changes nothing.
-        let result = upsert(self, purchase, PurchaseStatus::Failed)
+    async fn settle_pending(&self, purchase: &Purchase) -> Result<(), StoreError> {
+        // Already further along: a late settlement changes nothing.
+        upsert(self, purchase)
             .condition_expression("attribute_not_exists(pk) OR #status = :pending")
             .expression_attribute_values(":pending", attrs::s(PurchaseStatus::Pending.as_str()))
             .send()
-            .await;
-        unless_condition_failed(result)
+            .await
+            .refused()
+            .map(drop)
     }
 
-    async fn claw_back(
-        &self,
-        payment_intent: &str,
-        charge: &str,
-        refunded_total: u64,
-    ) -> Result<ClawBack, StoreError> {
+    async fn paid_with(&self, payment_intent: &str) -> Result<Option<Purchase>, StoreError> {
         let Some(index) = self
-            .item(keys::payment(payment_intent), keys::PAYMENT_SK.to_owned())
+            .item(keys::payment(payment_intent), keys::PAYMENT_SK)
             .await?
         else {
-            return Ok(ClawBack::UnknownPayment);
+            return Ok(None);
         };
         let user: UserId = get_s(&index, "userId")?
             .parse()
             .map_err(|_| corrupt("payment user"))?;
-        let session = get_s(&index, "checkoutSession")?.to_owned();
-        let cause = CreditCause::PurchaseRefund {
-            refund: format!("{charge}@{refunded_total}"),
-        };
-        for _ in 0..CLAW_BACK_ATTEMPTS {
-            let item = self
-                .item(keys::user(user), keys::purchase(&session))
-                .await?
-                .ok_or_else(|| corrupt("payment names a missing purchase"))?;
-            let purchase = purchase_from_item(&item)?;
-            let target = refund_share(purchase.credits, purchase.amount, refunded_total);
-            let take = Credits::new(target.get().saturating_sub(purchase.clawed_back.get()));
-            if take == Credits::ZERO {
-                return Ok(ClawBack::Nothing);
-            }
-            let key = attrs::key(keys::user(user), keys::purchase(&session));
-            let record = |settled: &artforge_domain::Settlement| {
+        let session = get_s(&index, "checkoutSession")?;
+        let item = self
+            .item(keys::user(user), keys::purchase(session))
+            .await?
+            .ok_or_else(|| corrupt("payment names a missing purchase"))?;
+        purchase_from_item(&item).map(Some)
+    }
+
+    async fn take_back(
+        &self,
+        before: &Purchase,
+        after: &Purchase,
+        cause: &CreditCause,
+        take: Credits,
+    ) -> Result<TakeBack, StoreError> {
+        let record = |settled: &artforge_domain::Settlement| {
+            let mut tx = Transaction::new();
+            tx.update(
+                Part::Purchase,
                 Update::builder()
                     .table_name(self.table())
-                    .set_key(Some(key.clone()))
+                    .set_key(Some(purchase_key(before)))
                     .update_expression(
-                        "SET clawedBack = :target, #status = :refunded ADD shortfall :shortfall",
+                        "SET clawedBack = :after, #status = :status ADD shortfall :shortfall",
                     )
                     .condition_expression("clawedBack = :before")
                     .expression_attribute_names("#status", "status")
-                    .expression_attribute_values(":target", attrs::n(target.get()))
-                    .expression_attribute_values(
-                        ":refunded",
-                        attrs::s(PurchaseStatus::Refunded.as_str()),
-                    )
+                    .expression_attribute_values(":after", attrs::n(after.clawed_back.get()))
+                    .expression_attribute_values(":status", attrs::s(after.status.as_str()))
                     .expression_attribute_values(":shortfall", attrs::n(settled.shortfall.get()))
-                    .expression_attribute_values(":before", attrs::n(purchase.clawed_back.get()))
-                    .build()
-                    .map(|u| vec![TransactWriteItem::builder().update(u).build()])
-                    .unwrap_or_default()
-            };
-            match self
-                .apply_with(user, &cause, Movement::ClawBack(take), record)
-                .await
-            {
-                Ok(LedgerOutcome::Applied { entry, shortfall }) => {
-                    return Ok(ClawBack::Taken {
-                        taken: Credits::new(entry.delta.unsigned_abs()),
-                        shortfall,
-                    });
-                }
-                Ok(LedgerOutcome::AlreadyApplied { .. }) => return Ok(ClawBack::Nothing),
-                // Another refund of this purchase moved first: recompute from its result.
-                Err(ApplyError::ExtraRejected(_)) => {}
-                Err(ApplyError::Store(e)) => return Err(e),
-            }
+                    .expression_attribute_values(":before", attrs::n(before.clawed_back.get()))
+                    .build(),
+            )?;
+            Ok(tx)
+        };
+        match self
+            .apply_with(before.user, cause, Movement::ClawBack(take), record)
+            .await
+        {
+            Ok(LedgerOutcome::Applied { entry, shortfall }) => Ok(TakeBack::Taken {
+                taken: Credits::new(entry.delta.unsigned_abs()),
+                shortfall,
+            }),
+            Ok(LedgerOutcome::AlreadyApplied { .. }) => Ok(TakeBack::AlreadyTaken),
+            Err(ApplyError::Refused(_)) => Ok(TakeBack::Raced),
+            Err(ApplyError::Store(e)) => Err(e),
         }
-        Err(StoreError::Contention)
     }
 }

@@ -1,13 +1,12 @@
 //! Failed-login windows per email, expiring through DynamoDB TTL.
 
 use artforge_domain::{Email, FailureWindow, StoreError, ports::LoginThrottle};
-use aws_sdk_dynamodb::operation::{put_item::PutItemError, update_item::UpdateItemError};
 use time::{Duration, OffsetDateTime};
 
 use crate::{
     DynamoStore,
     attrs::{self, get_n},
-    error::unavailable,
+    error::{Conditional, unavailable},
     keys,
 };
 
@@ -17,19 +16,10 @@ fn millis(at: OffsetDateTime) -> i128 {
 
 impl LoginThrottle for DynamoStore {
     async fn failures(&self, email: &Email) -> Result<Option<FailureWindow>, StoreError> {
-        let out = self
-            .client()
-            .get_item()
-            .table_name(self.table())
-            .set_key(Some(attrs::key(
-                keys::login_failures(email),
-                keys::LOGIN_FAILURES_SK,
-            )))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(unavailable)?;
-        let Some(item) = out.item else {
+        let Some(item) = self
+            .item(keys::login_failures(email), keys::LOGIN_FAILURES_SK)
+            .await?
+        else {
             return Ok(None);
         };
         let started_ms: i128 = get_n(&item, "windowStart")?;
@@ -62,18 +52,10 @@ impl LoginThrottle for DynamoStore {
                 .expression_attribute_values(":one", attrs::n(1))
                 .expression_attribute_values(":cutoff", attrs::n(cutoff))
                 .send()
-                .await;
-            match counted {
-                Ok(_) => return Ok(()),
-                Err(err)
-                    if !matches!(
-                        err.as_service_error(),
-                        Some(UpdateItemError::ConditionalCheckFailedException(_))
-                    ) =>
-                {
-                    return Err(unavailable(err));
-                }
-                Err(_) => {}
+                .await
+                .refused()?;
+            if counted.is_ok() {
+                return Ok(());
             }
             let mut item = key.clone();
             item.insert("failures".into(), attrs::n(1));
@@ -90,18 +72,10 @@ impl LoginThrottle for DynamoStore {
                 .condition_expression("attribute_not_exists(pk) OR windowStart <= :cutoff")
                 .expression_attribute_values(":cutoff", attrs::n(cutoff))
                 .send()
-                .await;
-            match opened {
-                Ok(_) => return Ok(()),
-                Err(err)
-                    if !matches!(
-                        err.as_service_error(),
-                        Some(PutItemError::ConditionalCheckFailedException(_))
-                    ) =>
-                {
-                    return Err(unavailable(err));
-                }
-                Err(_) => {}
+                .await
+                .refused()?;
+            if opened.is_ok() {
+                return Ok(());
             }
         }
         Err(StoreError::Contention)

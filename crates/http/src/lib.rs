@@ -7,25 +7,22 @@
 //! - [`auth`]: the extractor that turns a cookie or bearer token into a signed-in user;
 //! - [`cursor`]: opaque, tamper-evident list cursors bound to a user and a list;
 //! - [`request_id`]: a request id on every response, log line and problem body;
-//! - [`cors`], [`config`]: configured origins and environment reading;
-//! - [`views`]: the image object as every function answers it; [`requests`]: every route's
-//!   body and query parameters as clients send them;
-//! - [`openapi`]: what every function's OpenAPI description shares (security, problems);
-//! - [`logging`]: the log output Lambda's logging configuration asks for.
+//! - [`cors`]: configured origins; [`session`]: the session settings every function reads;
+//! - [`views`]: the image object, which the gallery and the generation API both answer;
+//! - [`openapi`]: what every function's OpenAPI description shares (security, problems).
+//!
+//! Each function's own request and response shapes live beside its handlers.
 
 pub mod auth;
-pub mod config;
 pub mod cookie;
 pub mod cors;
 pub mod cursor;
 pub mod json;
 mod jwt_crypto;
-pub mod logging;
 pub mod openapi;
 pub mod problem;
 pub mod query;
 pub mod request_id;
-pub mod requests;
 pub mod session;
 pub mod token;
 pub mod views;

@@ -6,9 +6,10 @@ use std::sync::Arc;
 use artforge_domain::Sessions;
 use time::Duration;
 
+use artforge_runtime::{ConfigError, Env};
+
 use crate::{
     Authenticator,
-    config::{ConfigError, Env},
     cookie::SessionCookie,
     cursor::Cursors,
     token::{Keyring, TokenKeys},

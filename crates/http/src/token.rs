@@ -12,7 +12,7 @@ use secrecy::{ExposeSecret, SecretBox};
 use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime};
 
-use crate::config::ConfigError;
+use artforge_runtime::ConfigError;
 
 /// The shortest key accepted, in bytes (RFC 7518 §3.2: at least the hash size).
 pub const MIN_KEY_BYTES: usize = 32;

@@ -1,7 +1,9 @@
 //! The image object as the API answers it (DESIGN §2), with presigned URLs and share links.
 
 use crate::ApiError;
-use artforge_domain::{Image, ImageFiles, UserId, Variant, Visibility};
+use artforge_domain::{
+    Image, ImageFiles, Preset, Quality, Style, Tier, UserId, Variant, Visibility,
+};
 use serde::Serialize;
 use time::format_description::well_known::Rfc3339;
 
@@ -29,14 +31,14 @@ pub struct ShareLinks {
 pub struct ImageView {
     pub id: String,
     pub prompt: String,
-    pub model: &'static str,
-    pub style: String,
-    pub preset: &'static str,
-    pub quality: String,
+    pub model: Tier,
+    pub style: Style,
+    pub preset: Preset,
+    pub quality: Quality,
     pub width: u32,
     pub height: u32,
     pub tags: Vec<String>,
-    pub visibility: &'static str,
+    pub visibility: Visibility,
     pub likes: u64,
     pub liked_by_me: bool,
     pub created_at: String,
@@ -90,14 +92,14 @@ pub async fn view<F: ImageFiles>(
     Ok(ImageView {
         id: image.id.to_string(),
         prompt: image.prompt.clone(),
-        model: image.tier.as_str(),
-        style: image.style.clone(),
-        preset: image.preset.as_str(),
-        quality: image.quality.clone(),
+        model: image.tier,
+        style: image.style,
+        preset: image.preset,
+        quality: image.quality,
         width: image.width,
         height: image.height,
         tags: image.tags.iter().map(|t| t.as_str().to_owned()).collect(),
-        visibility: image.visibility.as_str(),
+        visibility: image.visibility,
         likes: image.likes,
         liked_by_me: detail.liked_by_me,
         created_at: image.created_at.format(&Rfc3339).unwrap_or_default(),
@@ -119,5 +121,70 @@ trait UrlFor {
 impl<F: ImageFiles> UrlFor for F {
     async fn url_for(&self, image: &Image, variant: Variant) -> Result<String, ApiError> {
         Ok(self.url(&image.object_key(variant), None).await?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use artforge_domain::{Preset, UserId, Visibility};
+    use artforge_fakes::{MemoryFiles, contract::image};
+
+    use super::*;
+
+    const BASE: &str = "https://artforge.example";
+
+    #[tokio::test]
+    async fn the_owner_sees_the_job_and_others_see_only_what_is_public() {
+        let files = MemoryFiles::new();
+        let owner = UserId::new();
+        let private = image(owner, Preset::Story, &["sea"]);
+        let detail = |viewer| Detail {
+            viewer,
+            liked_by_me: false,
+            with_original: false,
+        };
+        let own = view(&files, BASE, &private, detail(Some(owner)))
+            .await
+            .expect("a view");
+        assert_eq!(own.job_id, Some(private.job.to_string()));
+        assert!(own.share.is_none(), "a private image has no share links");
+        assert!(own.urls.original.is_none(), "lists carry no original");
+        assert!(
+            own.urls.image.ends_with("/story.jpeg"),
+            "{}",
+            own.urls.image
+        );
+        assert!(own.urls.thumbnail.ends_with("/thumbnail.jpeg"));
+
+        let public = Image {
+            visibility: Visibility::Public,
+            ..private
+        };
+        let theirs = view(
+            &files,
+            BASE,
+            &public,
+            Detail {
+                with_original: true,
+                ..detail(Some(UserId::new()))
+            },
+        )
+        .await
+        .expect("a view");
+        assert_eq!(theirs.job_id, None, "the job is the owner's business");
+        assert!(
+            theirs
+                .urls
+                .original
+                .as_deref()
+                .is_some_and(|u| u.ends_with("/original.png"))
+        );
+        let share = theirs.share.expect("share links");
+        assert_eq!(share.page, format!("{BASE}/i/{}", public.id));
+        assert!(
+            share
+                .x
+                .starts_with("https://x.com/intent/post?url=https%3A%2F%2F")
+        );
     }
 }

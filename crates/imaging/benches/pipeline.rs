@@ -10,7 +10,7 @@ mod photo;
 use std::hint::black_box;
 use std::io::Cursor;
 
-use artforge_imaging::{OutputFormat, Pipeline, PipelineConfig};
+use artforge_imaging::{ImageFormat as Format, Pipeline, PipelineConfig};
 use criterion::{Criterion, criterion_group, criterion_main};
 use image::ImageEncoder;
 use image::codecs::png::{CompressionType, FilterType, PngEncoder};
@@ -81,7 +81,7 @@ fn pipeline(c: &mut Criterion) {
     group.bench_function("encode jpeg q85 384x384", |b| {
         b.iter(|| pipeline.encode(black_box(&thumbnail)).expect("encodes"))
     });
-    for format in [OutputFormat::Png, OutputFormat::WebP] {
+    for format in [Format::Png, Format::Webp] {
         let other = Pipeline::new(PipelineConfig {
             format,
             ..PipelineConfig::default()

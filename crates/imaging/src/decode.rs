@@ -4,7 +4,10 @@ use std::io::Cursor;
 
 use image::{DynamicImage, ImageDecoder, ImageReader, Limits};
 
-use crate::{Decoded, Frame, PipelineError, SourceFormat};
+use crate::{
+    Decoded, Frame, PipelineError,
+    format::{codec, sniff},
+};
 
 /// Bytes per pixel of the widest layout a decoder may produce (RGBA, 16 bits per channel),
 /// so the decoders' own allocation limit never trips before the pixel limit does.
@@ -13,10 +16,9 @@ const WIDEST_PIXEL: u64 = 8;
 const DECODER_SLACK: u64 = 64 * 1024 * 1024;
 
 pub(crate) fn decode(source: &[u8], max_pixels: u64) -> Result<Decoded, PipelineError> {
-    let format =
-        SourceFormat::sniff(source).map_err(|detected| PipelineError::Unsupported { detected })?;
+    let format = sniff(source).map_err(|detected| PipelineError::Unsupported { detected })?;
 
-    let mut reader = ImageReader::with_format(Cursor::new(source), format.image_format());
+    let mut reader = ImageReader::with_format(Cursor::new(source), codec(format));
     let mut limits = Limits::default();
     limits.max_alloc = Some(
         max_pixels

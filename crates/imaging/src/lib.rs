@@ -18,13 +18,13 @@ mod format;
 mod resize;
 
 pub use error::{EncodeError, PipelineError, ResizeFailure};
-pub use format::{OutputFormat, ParseOutputFormatError, SourceFormat};
+pub use format::ImageFormat;
 
 /// How renditions are made. Fields are plain data; [`Pipeline::new`] brings them into range.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PipelineConfig {
     /// The format of the preset variant and the thumbnail.
-    pub format: OutputFormat,
+    pub format: ImageFormat,
     /// Lossy quality, 1..=100 (ignored for PNG); out-of-range values are clamped.
     pub quality: u8,
     /// The thumbnail's longest side in pixels (at least 1).
@@ -38,7 +38,7 @@ impl Default for PipelineConfig {
     /// JPEG at quality 85, 384-pixel thumbnails, sources up to 64 megapixels.
     fn default() -> Self {
         Self {
-            format: OutputFormat::Jpeg,
+            format: ImageFormat::Jpeg,
             quality: 85,
             thumbnail_longest: 384,
             max_source_pixels: 64 * 1024 * 1024,
@@ -57,7 +57,7 @@ pub struct Rendition {
 /// Everything [`Pipeline::process`] made from one source.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Processed {
-    pub source_format: SourceFormat,
+    pub source_format: ImageFormat,
     pub source_width: u32,
     pub source_height: u32,
     /// Exactly the requested target size.
@@ -65,7 +65,7 @@ pub struct Processed {
     /// `thumbnail_longest` on its longest side, with the preset's aspect.
     pub thumbnail: Rendition,
     /// The format of `preset` and `thumbnail`.
-    pub format: OutputFormat,
+    pub format: ImageFormat,
 }
 
 /// Decoded, unencoded pixels: 8-bit RGB, row-major, no padding, alpha already flattened
@@ -95,12 +95,12 @@ impl Frame {
 /// A decoded source: its sniffed format and its pixels (EXIF orientation applied).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Decoded {
-    format: SourceFormat,
+    format: ImageFormat,
     frame: Frame,
 }
 
 impl Decoded {
-    pub fn format(&self) -> SourceFormat {
+    pub fn format(&self) -> ImageFormat {
         self.format
     }
 
@@ -172,9 +172,9 @@ impl Pipeline {
     /// Encodes a frame in the configured format and quality.
     pub fn encode(&self, frame: &Frame) -> Result<Rendition, PipelineError> {
         let bytes = match self.config.format {
-            OutputFormat::Jpeg => encode::jpeg(frame, self.config.quality),
-            OutputFormat::Png => encode::png(frame),
-            OutputFormat::WebP => encode::webp(frame, self.config.quality),
+            ImageFormat::Jpeg => encode::jpeg(frame, self.config.quality),
+            ImageFormat::Png => encode::png(frame),
+            ImageFormat::Webp => encode::webp(frame, self.config.quality),
         }
         .map_err(PipelineError::Encode)?;
         Ok(Rendition {

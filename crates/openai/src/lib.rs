@@ -37,7 +37,7 @@ mod transport;
 
 use std::{fmt, sync::Arc, time::Duration};
 
-use artforge_domain::{ImageProvider, ProviderError, ProviderRequest};
+use artforge_domain::{Background, ImageProvider, ProviderError, ProviderRequest};
 use async_openai::{
     Client,
     config::OpenAIConfig,
@@ -282,7 +282,12 @@ fn image_request(request: &ProviderRequest) -> Result<CreateImageRequest, Provid
         model: ImageModel::Other(request.model.clone()),
         size: Some(ImageSize::Other(request.size.clone())),
         quality: known("quality", &request.quality)?,
-        output_format: known("output_format", &request.output_format)?,
+        output_format: known("output_format", request.output_format.as_str())?,
+        // Only asked for when chosen: `auto` is the provider's default.
+        background: match request.background {
+            Background::Auto => None,
+            other => known("background", other.as_str())?,
+        },
         ..CreateImageRequest::default()
     })
 }
@@ -340,9 +345,11 @@ impl std::error::Error for Shared {
 
 #[cfg(test)]
 mod tests {
+    use artforge_domain::ImageFormat;
+
     use super::*;
 
-    fn request(quality: &str, output_format: &str) -> ProviderRequest {
+    fn request(quality: &str, output_format: ImageFormat) -> ProviderRequest {
         ProviderRequest {
             model: "gpt-image-9-preview".into(),
             prompt: "a lighthouse".into(),
@@ -350,29 +357,40 @@ mod tests {
             quality: quality.into(),
             count: 1,
             images_per_request: 1,
-            output_format: output_format.into(),
+            output_format,
+            background: Background::Auto,
         }
     }
 
     #[test]
     fn model_and_size_are_sent_as_configured_even_when_async_openai_does_not_know_them() {
-        let body = serde_json::to_value(image_request(&request("high", "webp")).expect("known"))
-            .expect("serialises");
+        let body = serde_json::to_value(
+            image_request(&request("high", ImageFormat::Webp)).expect("known"),
+        )
+        .expect("serialises");
         assert_eq!(body["model"], "gpt-image-9-preview");
         assert_eq!(body["size"], "1536x864");
         assert_eq!(body["quality"], "high");
         assert_eq!(body["output_format"], "webp");
         assert!(body.get("response_format").is_none(), "{body}");
+        assert!(body.get("background").is_none(), "auto is not sent: {body}");
+        let transparent = ProviderRequest {
+            background: Background::Transparent,
+            ..request("high", ImageFormat::Png)
+        };
+        let body =
+            serde_json::to_value(image_request(&transparent).expect("known")).expect("serialises");
+        assert_eq!(body["background"], "transparent");
     }
 
     #[test]
     fn a_quality_the_images_api_lacks_is_refused_before_sending() {
-        let refused = image_request(&request("ultra", "png")).expect_err("unknown quality");
+        let refused =
+            image_request(&request("ultra", ImageFormat::Png)).expect_err("unknown quality");
         assert!(
             matches!(&refused, ProviderError::Rejected { status: 0, message } if message.contains("ultra")),
             "{refused:?}"
         );
-        assert!(image_request(&request("low", "gif")).is_err());
     }
 
     #[test]

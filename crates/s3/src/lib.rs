@@ -7,6 +7,7 @@ use artforge_domain::{
     StoreError,
     ports::{Download, ImageFiles},
 };
+use artforge_runtime::{ConfigError, Env};
 use aws_sdk_s3::{
     Client,
     presigning::PresigningConfig,
@@ -36,6 +37,39 @@ where
             .force_path_style(force_path_style)
             .build(),
     )
+}
+
+/// Where the image files are and how they are served, the same for every function:
+/// `BUCKET_NAME`, `S3_FORCE_PATH_STYLE` (stand-ins on loopback) and `PRESIGN_TTL_SECONDS`
+/// (how long a presigned URL lives, default 300).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BucketConfig {
+    pub bucket_name: String,
+    pub force_path_style: bool,
+    pub presign_ttl: Duration,
+}
+
+impl BucketConfig {
+    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        Ok(Self {
+            bucket_name: env.required("BUCKET_NAME")?,
+            force_path_style: env.parsed_or("S3_FORCE_PATH_STYLE", false)?,
+            presign_ttl: Duration::from_secs(env.parsed_or("PRESIGN_TTL_SECONDS", 300)?),
+        })
+    }
+
+    /// The bucket's files, through a client of its own.
+    pub fn files<'a, C>(&self, shared: &'a C) -> S3Files
+    where
+        aws_sdk_s3::config::Builder: From<&'a C>,
+    {
+        self.files_with(client(shared, self.force_path_style))
+    }
+
+    /// The bucket's files through `client` (one client shared by several functions' files).
+    pub fn files_with(&self, client: Client) -> S3Files {
+        S3Files::new(client, self.bucket_name.clone(), self.presign_ttl)
+    }
 }
 
 impl S3Files {

@@ -92,7 +92,7 @@ impl SignatureHeader {
 #[cfg(test)]
 mod tests {
     use proptest::prelude::*;
-    use stripe_webhook::Webhook;
+    use stripe_signer::Webhook;
 
     use super::*;
 

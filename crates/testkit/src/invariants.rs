@@ -15,7 +15,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use artforge_domain::{Preset, UserId, Variant, image::object_key};
+use artforge_domain::{ImageFormat, Preset, UserId, Variant, image::object_key};
 use aws_sdk_dynamodb::types::AttributeValue;
 
 type Item = HashMap<String, AttributeValue>;
@@ -332,8 +332,11 @@ pub fn check_items(items: &[Item], objects: &[String]) -> Report {
             report.violation(format!("{user}: image {id} has no preset"));
             continue;
         };
-        let original = s(image, "originalExt").unwrap_or_default();
-        let variant = s(image, "variantExt").unwrap_or_default();
+        let format = |name| s(image, name).and_then(|f| f.parse::<ImageFormat>().ok());
+        let (Some(original), Some(variant)) = (format("originalExt"), format("variantExt")) else {
+            report.violation(format!("{user}: image {id} has no known formats"));
+            continue;
+        };
         let keys = [
             object_key(owner, image_id, preset, Variant::Original, original),
             object_key(owner, image_id, preset, Variant::Preset, variant),

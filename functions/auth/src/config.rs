@@ -1,10 +1,8 @@
 //! The auth function's configuration, read once at init.
 
 use artforge_domain::Credits;
-use artforge_http::{
-    config::{ConfigError, Env},
-    session::SessionConfig,
-};
+use artforge_http::session::SessionConfig;
+use artforge_runtime::{ConfigError, Env};
 
 #[derive(Debug)]
 pub struct Config {

@@ -8,20 +8,24 @@ use std::{
     time::{Duration, Instant},
 };
 
-use artforge_domain::{Image, ImageId, Images, JobId, Preset, Tags, Tier, Visibility};
-use artforge_dynamo::DynamoStore;
-use aws_sdk_dynamodb::{
-    config::{
-        ConfigBag, Intercept, RuntimeComponents,
-        interceptors::AfterDeserializationInterceptorContextRef,
-    },
-    error::BoxError,
-    operation::query::QueryOutput,
-    types::AttributeValue,
+use artforge_domain::{
+    Image, ImageFormat, ImageId, Images, JobId, Preset, Quality, Style, Tags, Tier, Visibility,
 };
+use artforge_s3::BucketConfig;
+use aws_smithy_runtime_api::client::{
+    http::{
+        HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpClient,
+        SharedHttpConnector,
+    },
+    orchestrator::HttpRequest,
+    result::ConnectorError,
+    runtime_components::RuntimeComponents,
+};
+use aws_smithy_types::{body::SdkBody, byte_stream::ByteStream};
 use axum::body::Body;
 use http::{Request, header};
 use http_body_util::BodyExt;
+use serde_json::Value;
 use tower::ServiceExt;
 
 #[derive(Debug, Default)]
@@ -32,40 +36,39 @@ struct Stats {
     returned_items: u64,
 }
 
-/// Counts every DynamoDB request, and what queries read.
-#[derive(Debug, Clone, Default)]
-struct Meter(Arc<Mutex<Stats>>);
+/// Counts every DynamoDB request, and what queries read. It sits in the SDK configuration's HTTP
+/// client, the one place the gallery's wiring (`gallery::App::build`) takes from outside, so
+/// it reads DynamoDB's JSON answers rather than the SDK's decoded outputs.
+#[derive(Debug, Clone)]
+struct Meter {
+    stats: Arc<Mutex<Stats>>,
+    inner: SharedHttpClient,
+}
 
-fn size(value: &AttributeValue) -> u64 {
-    match value {
-        AttributeValue::S(s) | AttributeValue::N(s) => s.len() as u64,
-        AttributeValue::L(list) => 3 + list.iter().map(|v| 1 + size(v)).sum::<u64>(),
-        AttributeValue::Bool(_) | AttributeValue::Null(_) => 1,
+/// An attribute value's size as DynamoDB's wire JSON carries it (`{"S": "..."}`, ...).
+fn size(value: &Value) -> u64 {
+    match value.as_object().and_then(|typed| typed.iter().next()) {
+        Some((kind, Value::String(s))) if kind == "S" || kind == "N" => s.len() as u64,
+        Some((kind, Value::Array(list))) if kind == "L" => {
+            3 + list.iter().map(|v| 1 + size(v)).sum::<u64>()
+        }
+        Some((kind, _)) if kind == "BOOL" || kind == "NULL" => 1,
         _ => 8,
     }
 }
 
-impl Intercept for Meter {
-    fn name(&self) -> &'static str {
-        "meter"
-    }
-
-    fn read_after_deserialization(
-        &self,
-        context: &AfterDeserializationInterceptorContextRef<'_>,
-        _: &RuntimeComponents,
-        _: &mut ConfigBag,
-    ) -> Result<(), BoxError> {
-        let mut stats = self.0.lock().map_err(|_| "poisoned")?;
+impl Meter {
+    fn count(&self, query: Option<&Value>) -> Result<(), &'static str> {
+        let mut stats = self.stats.lock().map_err(|_| "poisoned")?;
         stats.requests += 1;
-        if let Some(Ok(output)) = context.inner().output_or_error()
-            && let Some(query) = output.downcast_ref::<QueryOutput>()
-        {
-            stats.scanned += u64::try_from(query.scanned_count()).unwrap_or(0);
-            for item in query.items() {
+        if let Some(query) = query {
+            stats.scanned += query["ScannedCount"].as_u64().unwrap_or(0);
+            for item in query["Items"].as_array().into_iter().flatten() {
                 stats.returned_items += 1;
                 stats.returned_bytes += item
-                    .iter()
+                    .as_object()
+                    .into_iter()
+                    .flatten()
                     .map(|(k, v)| k.len() as u64 + size(v))
                     .sum::<u64>();
             }
@@ -74,17 +77,67 @@ impl Intercept for Meter {
     }
 }
 
+#[derive(Debug)]
+struct Metered {
+    meter: Meter,
+    inner: SharedHttpConnector,
+}
+
+impl HttpClient for Meter {
+    fn http_connector(
+        &self,
+        settings: &HttpConnectorSettings,
+        components: &RuntimeComponents,
+    ) -> SharedHttpConnector {
+        SharedHttpConnector::new(Metered {
+            meter: self.clone(),
+            inner: self.inner.http_connector(settings, components),
+        })
+    }
+}
+
+impl HttpConnector for Metered {
+    fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
+        let Some(target) = request
+            .headers()
+            .get("x-amz-target")
+            .filter(|t| t.starts_with("DynamoDB_"))
+            .map(str::to_owned)
+        else {
+            return self.inner.call(request);
+        };
+        let (meter, answer) = (self.meter.clone(), self.inner.call(request));
+        HttpConnectorFuture::new(async move {
+            let mut response = answer.await?;
+            let mut query = None;
+            if target.ends_with(".Query") {
+                let bytes = ByteStream::new(response.take_body())
+                    .collect()
+                    .await
+                    .map_err(|e| ConnectorError::io(e.into()))?
+                    .into_bytes();
+                query = serde_json::from_slice::<Value>(&bytes).ok();
+                *response.body_mut() = SdkBody::from(bytes);
+            }
+            meter
+                .count(query.as_ref())
+                .map_err(|e| ConnectorError::other(e.into(), None))?;
+            Ok(response)
+        })
+    }
+}
+
 #[tokio::main]
 async fn main() {
-    let aws = artforge_testkit::sdk_config();
-    let meter = Meter::default();
-    let client = aws_sdk_dynamodb::Client::from_conf(
-        aws_sdk_dynamodb::config::Builder::from(&aws)
-            .interceptor(meter.clone())
-            .build(),
-    );
-    let plain = artforge_testkit::fresh_store().await;
-    let store = DynamoStore::new(client, plain.table().to_owned());
+    let direct = artforge_testkit::sdk_config();
+    let meter = Meter {
+        stats: Arc::default(),
+        inner: direct
+            .http_client()
+            .expect("the SDK configuration's HTTP client"),
+    };
+    let aws = direct.to_builder().http_client(meter.clone()).build();
+    let store = artforge_testkit::fresh_store().await;
     let files = artforge_testkit::fresh_files().await;
     let (owner, token) = artforge_testkit::signed_in_user(&store).await;
 
@@ -99,30 +152,32 @@ async fn main() {
             job: JobId::new(),
             prompt: format!("a lighthouse at dusk, number {i}, in the style of an old postcard"),
             tier: tiers[(i / 4) % 2],
-            style: "vivid".into(),
+            style: Style::Vivid,
             preset,
-            quality: "medium".into(),
+            quality: Quality::Medium,
             width,
             height,
             tags: Tags::parse(&["sea", if i % 3 == 0 { "night" } else { "day" }]).expect("tags"),
             visibility: Visibility::Private,
             likes: 0,
             created_at: time::OffsetDateTime::now_utc(),
-            original_ext: "png".into(),
-            variant_ext: "jpeg".into(),
+            original_format: ImageFormat::Png,
+            variant_format: ImageFormat::Jpeg,
         };
         store.add(&image).await.expect("add");
     }
 
     let config = gallery::Config {
         table_name: store.table().to_owned(),
-        bucket_name: files.bucket().to_owned(),
+        bucket: BucketConfig {
+            bucket_name: files.bucket().to_owned(),
+            force_path_style: true,
+            presign_ttl: Duration::from_secs(300),
+        },
         session: artforge_testkit::session_config(),
-        presign_ttl: Duration::from_secs(300),
         public_base_url: "https://artforge.example".into(),
-        s3_force_path_style: true,
     };
-    let router = gallery::router(gallery::GalleryState::new(&config, store.clone(), files));
+    let router = gallery::App::build(config, &aws).router();
 
     let mut times = Vec::new();
     let mut per_page = Vec::new();
@@ -131,7 +186,7 @@ async fn main() {
         let mut cursor = String::new();
         loop {
             let before = {
-                let s = meter.0.lock().expect("stats");
+                let s = meter.stats.lock().expect("stats");
                 (s.requests, s.scanned, s.returned_bytes, s.returned_items)
             };
             let request = Request::get(format!("/images?model=v3&preset=story&limit=50{cursor}"))
@@ -148,7 +203,7 @@ async fn main() {
                 .to_bytes();
             times.push(start.elapsed());
             let json: serde_json::Value = serde_json::from_slice(&body).expect("json");
-            let after = meter.0.lock().expect("stats");
+            let after = meter.stats.lock().expect("stats");
             per_page.push((
                 after.requests - before.0,
                 after.scanned - before.1,

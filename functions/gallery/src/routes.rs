@@ -3,12 +3,11 @@
 
 use std::collections::HashSet;
 
-use artforge_domain::{Download, Image, ImageFiles, ImageId, Images, Likes, UserId, Variant};
+use artforge_domain::{Image, ImageId, Images, Likes, UserId, Variant};
 use artforge_http::{
     ApiError, ErrorCode, Json, Query, SignedIn,
     auth::MaybeSignedIn,
     query::{Listing, PageParams},
-    requests::gallery::{DownloadParams, ListParams, UpdateBody},
     views::{Detail, ImageView, view},
 };
 use axum::{
@@ -17,9 +16,13 @@ use axum::{
 };
 use http::{StatusCode, header};
 use serde::Serialize;
-use tracing::{info, instrument};
+use tracing::instrument;
 
-use crate::GalleryState;
+use crate::{
+    App,
+    requests::{DownloadParams, ListParams, UpdateBody},
+    usecases::{LikeCount, Refusal},
+};
 
 const IMAGES_LIST: &str = "images";
 const LIKED_LIST: &str = "liked";
@@ -31,34 +34,30 @@ fn not_found() -> ApiError {
     ApiError::new(ErrorCode::NotFound, "no such image")
 }
 
+/// A refused image action as the API answers it.
+fn refused(refusal: Refusal) -> ApiError {
+    match refusal {
+        Refusal::NotFound => not_found(),
+        Refusal::Store(e) => e.into(),
+    }
+}
+
 /// A path id that is not an image id names no image: 404, like any unknown id.
 fn image_id(raw: &str) -> Result<ImageId, ApiError> {
     raw.parse().map_err(|_| not_found())
 }
 
-/// The caller's own image, or anybody's public one.
-async fn visible<S: Images, F>(
-    state: &GalleryState<S, F>,
-    viewer: UserId,
-    id: ImageId,
-) -> Result<Image, ApiError> {
-    if let Some(image) = state.store.image(viewer, id).await? {
-        return Ok(image);
-    }
-    state.store.public_image(id).await?.ok_or_else(not_found)
-}
-
-async fn views<S: Likes, F: ImageFiles>(
-    state: &GalleryState<S, F>,
+async fn views(
+    app: &App,
     viewer: Option<UserId>,
     images: &[Image],
     all_liked: bool,
 ) -> Result<Vec<ImageView>, ApiError> {
+    let store = &app.gallery.store;
     let liked: HashSet<ImageId> = match (viewer, all_liked) {
         (Some(_), true) => images.iter().map(|i| i.id).collect(),
         (Some(user), false) => {
-            state
-                .store
+            store
                 .liked_among(user, &images.iter().map(|i| i.id).collect::<Vec<_>>())
                 .await?
         }
@@ -71,18 +70,19 @@ async fn views<S: Likes, F: ImageFiles>(
             liked_by_me: liked.contains(&image.id),
             with_original: false,
         };
-        out.push(view(&state.files, &state.public_base_url, image, detail).await?);
+        out.push(view(&app.gallery.files, &app.public_base_url, image, detail).await?);
     }
     Ok(out)
 }
 
-async fn single<S: Likes, F: ImageFiles>(
-    state: &GalleryState<S, F>,
+async fn single(
+    app: &App,
     viewer: Option<UserId>,
     image: &Image,
 ) -> Result<Json<ImageView>, ApiError> {
     let liked_by_me = match viewer {
-        Some(user) => state
+        Some(user) => app
+            .gallery
             .store
             .liked_among(user, &[image.id])
             .await?
@@ -95,7 +95,7 @@ async fn single<S: Likes, F: ImageFiles>(
         with_original: true,
     };
     Ok(Json(
-        view(&state.files, &state.public_base_url, image, detail).await?,
+        view(&app.gallery.files, &app.public_base_url, image, detail).await?,
     ))
 }
 
@@ -105,15 +105,11 @@ async fn single<S: Likes, F: ImageFiles>(
     responses((status = 200, description = "The caller's images (or the images they like), newest first.", body = Listing<ImageView>,
         links(("GetImage" = (operation_id = "getImage", parameters(("id" = "$response.body#/items/0/id"))))))))]
 #[instrument(skip_all, fields(user_id = %caller.user))]
-pub async fn list<S, F>(
-    State(state): State<GalleryState<S, F>>,
+pub async fn list(
+    State(app): State<App>,
     caller: SignedIn,
     Query(params): Query<ListParams>,
-) -> Result<Json<Listing<ImageView>>, ApiError>
-where
-    S: Images + Likes,
-    F: ImageFiles,
-{
+) -> Result<Json<Listing<ImageView>>, ApiError> {
     let (filter, liked) = params.filter()?;
     let owner = caller.user.to_string();
     let list = if liked { LIKED_LIST } else { IMAGES_LIST };
@@ -121,15 +117,16 @@ where
         limit: params.limit.clone(),
         cursor: params.cursor.clone(),
     };
-    let page = paging.page(&state.cursors, &owner, list)?;
+    let page = paging.page(&app.cursors, &owner, list)?;
+    let store = &app.gallery.store;
     let found = if liked {
-        state.store.liked(caller.user, &filter, page).await?
+        store.liked(caller.user, &filter, page).await?
     } else {
-        state.store.images(caller.user, &filter, page).await?
+        store.images(caller.user, &filter, page).await?
     };
     Ok(Json(Listing {
-        items: views(&state, Some(caller.user), &found.items, liked).await?,
-        next_cursor: found.next.map(|p| state.cursors.seal(&owner, list, &p)),
+        items: views(&app, Some(caller.user), &found.items, liked).await?,
+        next_cursor: found.next.map(|p| app.cursors.seal(&owner, list, &p)),
     }))
 }
 
@@ -142,13 +139,17 @@ where
             ("DeleteImage" = (operation_id = "deleteImage", parameters(("id" = "$response.body#/id")))),
         ))))]
 #[instrument(skip_all, fields(user_id = %caller.user))]
-pub async fn one<S: Images + Likes, F: ImageFiles>(
-    State(state): State<GalleryState<S, F>>,
+pub async fn one(
+    State(app): State<App>,
     caller: SignedIn,
     Path(id): Path<String>,
 ) -> Result<Json<ImageView>, ApiError> {
-    let image = visible(&state, caller.user, image_id(&id)?).await?;
-    single(&state, Some(caller.user), &image).await
+    let image = app
+        .gallery
+        .visible(caller.user, image_id(&id)?)
+        .await
+        .map_err(refused)?;
+    single(&app, Some(caller.user), &image).await
 }
 
 /// `PATCH /images/{id}`: replace the tags, make the image public or private. Owner only.
@@ -157,20 +158,20 @@ pub async fn one<S: Images + Likes, F: ImageFiles>(
     responses((status = 200, description = "The image, changed. Only the owner may change it; another user's image is a 404.", body = ImageView,
         links(("GetPublicImage" = (operation_id = "getPublicImage", parameters(("id" = "$response.body#/id"))))))))]
 #[instrument(skip_all, fields(user_id = %caller.user))]
-pub async fn update<S: Images + Likes, F: ImageFiles>(
-    State(state): State<GalleryState<S, F>>,
+pub async fn update(
+    State(app): State<App>,
     caller: SignedIn,
     Path(id): Path<String>,
     Json(body): Json<UpdateBody>,
 ) -> Result<Json<ImageView>, ApiError> {
     let id = image_id(&id)?;
     let (tags, visibility) = body.changes()?;
-    let image = state
-        .store
+    let image = app
+        .gallery
         .update(caller.user, id, tags.as_ref(), visibility)
-        .await?;
-    info!(image_id = %id, "image updated");
-    single(&state, Some(caller.user), &image).await
+        .await
+        .map_err(refused)?;
+    single(&app, Some(caller.user), &image).await
 }
 
 /// `DELETE /images/{id}`: hides the image, removes its three files, then its metadata. A
@@ -179,24 +180,15 @@ pub async fn update<S: Images + Likes, F: ImageFiles>(
     responses((status = 204, description = "Deleted: its files and its metadata.",
         links(("GetDeletedImage" = (operation_id = "getImage", parameters(("id" = "$request.path.id"))))))))]
 #[instrument(skip_all, fields(user_id = %caller.user))]
-pub async fn delete<S: Images, F: ImageFiles>(
-    State(state): State<GalleryState<S, F>>,
+pub async fn delete(
+    State(app): State<App>,
     caller: SignedIn,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    let id = image_id(&id)?;
-    let image = state
-        .store
-        .retire(caller.user, id)
-        .await?
-        .ok_or_else(not_found)?;
-    let keys: Vec<String> = [Variant::Original, Variant::Preset, Variant::Thumbnail]
-        .into_iter()
-        .map(|v| image.object_key(v))
-        .collect();
-    state.files.remove(&keys).await?;
-    state.store.forget(caller.user, id).await?;
-    info!(image_id = %id, "image deleted");
+    app.gallery
+        .delete(caller.user, image_id(&id)?)
+        .await
+        .map_err(refused)?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -208,6 +200,16 @@ pub struct LikeView {
     liked_by_me: bool,
 }
 
+impl From<LikeCount> for LikeView {
+    fn from(count: LikeCount) -> Self {
+        Self {
+            id: count.id.to_string(),
+            likes: count.likes,
+            liked_by_me: count.liked_by_me,
+        }
+    }
+}
+
 /// `PUT /images/{id}/like`: idempotent.
 #[utoipa::path(put, path = "/images/{id}/like", tag = "gallery", operation_id = "likeImage", security(("bearer" = []), ("cookie" = [])), params(("id" = String, Path, description = "The image's id.")),
     responses((status = 200, description = "Liked (idempotent).", body = LikeView,
@@ -216,36 +218,34 @@ pub struct LikeView {
             ("DeleteImage" = (operation_id = "deleteImage", parameters(("id" = "$response.body#/id")))),
         ))))]
 #[instrument(skip_all, fields(user_id = %caller.user))]
-pub async fn like<S: Images + Likes, F>(
-    State(state): State<GalleryState<S, F>>,
+pub async fn like(
+    State(app): State<App>,
     caller: SignedIn,
     Path(id): Path<String>,
 ) -> Result<Json<LikeView>, ApiError> {
-    let image = visible(&state, caller.user, image_id(&id)?).await?;
-    let likes = state.store.like(caller.user, &image).await?;
-    Ok(Json(LikeView {
-        id: image.id.to_string(),
-        likes,
-        liked_by_me: true,
-    }))
+    let count = app
+        .gallery
+        .like(caller.user, image_id(&id)?)
+        .await
+        .map_err(refused)?;
+    Ok(Json(count.into()))
 }
 
 /// `DELETE /images/{id}/like`: idempotent.
 #[utoipa::path(delete, path = "/images/{id}/like", tag = "gallery", operation_id = "unlikeImage", security(("bearer" = []), ("cookie" = [])), params(("id" = String, Path, description = "The image's id.")),
     responses((status = 200, description = "Not liked (idempotent).", body = LikeView)))]
 #[instrument(skip_all, fields(user_id = %caller.user))]
-pub async fn unlike<S: Images + Likes, F>(
-    State(state): State<GalleryState<S, F>>,
+pub async fn unlike(
+    State(app): State<App>,
     caller: SignedIn,
     Path(id): Path<String>,
 ) -> Result<Json<LikeView>, ApiError> {
-    let image = visible(&state, caller.user, image_id(&id)?).await?;
-    let likes = state.store.unlike(caller.user, &image).await?;
-    Ok(Json(LikeView {
-        id: image.id.to_string(),
-        likes,
-        liked_by_me: false,
-    }))
+    let count = app
+        .gallery
+        .unlike(caller.user, image_id(&id)?)
+        .await
+        .map_err(refused)?;
+    Ok(Json(count.into()))
 }
 
 /// `GET /images/{id}/download?variant=`: 302 to a presigned URL answering as an attachment.
@@ -254,22 +254,18 @@ pub async fn unlike<S: Images + Likes, F>(
     responses((status = 302, description = "To a short-lived presigned URL that answers the file as an attachment.",
         headers(("Location" = String, description = "The presigned URL.")))))]
 #[instrument(skip_all, fields(user_id = %caller.user))]
-pub async fn download<S: Images, F: ImageFiles>(
-    State(state): State<GalleryState<S, F>>,
+pub async fn download(
+    State(app): State<App>,
     caller: SignedIn,
     Path(id): Path<String>,
     Query(params): Query<DownloadParams>,
 ) -> Result<Response, ApiError> {
     let variant = Variant::parse(params.variant.as_deref().unwrap_or("preset"), "variant")?;
-    let image = visible(&state, caller.user, image_id(&id)?).await?;
-    let attachment = Download {
-        file_name: image.download_name(variant),
-        content_type: image.content_type(variant).to_owned(),
-    };
-    let url = state
-        .files
-        .url(&image.object_key(variant), Some(&attachment))
-        .await?;
+    let url = app
+        .gallery
+        .download(caller.user, image_id(&id)?, variant)
+        .await
+        .map_err(refused)?;
     Ok((
         StatusCode::FOUND,
         [
@@ -290,11 +286,11 @@ pub struct TagCount {
 #[utoipa::path(get, path = "/tags", tag = "gallery", operation_id = "listTags", security(("bearer" = []), ("cookie" = [])),
     responses((status = 200, description = "The caller's tags, most used first.", body = Listing<TagCount>)))]
 #[instrument(skip_all, fields(user_id = %caller.user))]
-pub async fn tags<S: Images, F>(
-    State(state): State<GalleryState<S, F>>,
+pub async fn tags(
+    State(app): State<App>,
     caller: SignedIn,
 ) -> Result<Json<Listing<TagCount>>, ApiError> {
-    let counts = state.store.tag_counts(caller.user).await?;
+    let counts = app.gallery.store.tag_counts(caller.user).await?;
     Ok(Json(Listing {
         items: counts
             .into_iter()
@@ -313,19 +309,19 @@ pub async fn tags<S: Images, F>(
     responses((status = 200, description = "Everyone's public images, newest first.", body = Listing<ImageView>,
         links(("GetPublicImage" = (operation_id = "getPublicImage", parameters(("id" = "$response.body#/items/0/id"))))))))]
 #[instrument(skip_all)]
-pub async fn feed<S: Images + Likes, F: ImageFiles>(
-    State(state): State<GalleryState<S, F>>,
+pub async fn feed(
+    State(app): State<App>,
     MaybeSignedIn(caller): MaybeSignedIn,
     Query(params): Query<PageParams>,
 ) -> Result<Json<Listing<ImageView>>, ApiError> {
-    let page = params.page(&state.cursors, EVERYONE, FEED_LIST)?;
-    let found = state.store.feed(page).await?;
+    let page = params.page(&app.cursors, EVERYONE, FEED_LIST)?;
+    let found = app.gallery.store.feed(page).await?;
     let viewer = caller.map(|c| c.user);
     Ok(Json(Listing {
-        items: views(&state, viewer, &found.items, false).await?,
+        items: views(&app, viewer, &found.items, false).await?,
         next_cursor: found
             .next
-            .map(|p| state.cursors.seal(EVERYONE, FEED_LIST, &p)),
+            .map(|p| app.cursors.seal(EVERYONE, FEED_LIST, &p)),
     }))
 }
 
@@ -333,15 +329,16 @@ pub async fn feed<S: Images + Likes, F: ImageFiles>(
 #[utoipa::path(get, path = "/public/images/{id}", tag = "gallery", operation_id = "getPublicImage", security((), ("bearer" = []), ("cookie" = [])), params(("id" = String, Path, description = "The image's id.")),
     responses((status = 200, description = "One public image, for share pages.", body = ImageView)))]
 #[instrument(skip_all)]
-pub async fn public<S: Images + Likes, F: ImageFiles>(
-    State(state): State<GalleryState<S, F>>,
+pub async fn public(
+    State(app): State<App>,
     MaybeSignedIn(caller): MaybeSignedIn,
     Path(id): Path<String>,
 ) -> Result<Json<ImageView>, ApiError> {
-    let image = state
+    let image = app
+        .gallery
         .store
         .public_image(image_id(&id)?)
         .await?
         .ok_or_else(not_found)?;
-    single(&state, caller.map(|c| c.user), &image).await
+    single(&app, caller.map(|c| c.user), &image).await
 }

@@ -1,6 +1,7 @@
 //! The worker's own cost per image, the provider excluded: claim, the pipeline (decode, cover +
 //! crop to the preset, thumbnail, JPEG q85), three uploads, and the finishing transaction, for
-//! jobs of five 1024x1536 images on the story preset, through the real worker against moto.
+//! jobs of five 1024x1536 images on the story preset, through the real job runner over
+//! DynamoDB and S3 on moto.
 //! The provider is a stand-in that answers at once with pictures rendered before the clock
 //! starts, so nothing of the provider's time is counted. Prints p50/p90 per image of the whole
 //! worker and of the pipeline alone (the rest is uploads and writes).
@@ -17,8 +18,7 @@ use artforge_domain::{
     ports::{ImageProvider, Jobs},
 };
 use artforge_imaging::{Pipeline, PipelineConfig};
-use artforge_sqs::JobMessage;
-use generate::worker::{Outcome, Worker};
+use generate::usecases::run::{JobRunner, Outcome};
 
 const JOBS: usize = 12;
 const IMAGES: u8 = 5;
@@ -88,14 +88,13 @@ async fn bench() {
     }
     alone.sort();
 
-    let worker = Worker {
-        store: store.clone(),
+    let runner = JobRunner {
+        jobs: store.clone(),
         provider: Ready(pictures),
         files,
         catalog: catalog.clone(),
         pipeline,
         lease: Duration::from_secs(150),
-        dead_letter_queue_arn: None,
     };
     let (user, _) = artforge_testkit::signed_in_user(&store).await;
     store
@@ -125,7 +124,8 @@ async fn bench() {
             request,
             Credits::new(1),
             time::OffsetDateTime::now_utc(),
-        );
+        )
+        .expect("priced");
         let admission = artforge_domain::Admission {
             spend_micros: 1,
             limits: artforge_domain::DailyLimits {
@@ -134,16 +134,11 @@ async fn bench() {
             },
         };
         store
-            .submit(&job, None, &admission)
+            .submit(&job, None, &admission, time::OffsetDateTime::now_utc())
             .await
             .expect("submitted");
         let started = Instant::now();
-        let outcome = worker
-            .run(JobMessage {
-                user_id: user,
-                job_id: job.id,
-            })
-            .await;
+        let outcome = runner.run(user, job.id).await;
         let elapsed = started.elapsed();
         assert!(matches!(outcome, Outcome::Finished), "{outcome:?}");
         if n > 0 {

@@ -3,14 +3,12 @@
 
 use std::{sync::Arc, time::Duration};
 
-use artforge_domain::{Catalog, DailyLimits, Tier};
-use artforge_http::{
-    config::{ConfigError, Env},
-    problem::chain,
-    session::SessionConfig,
-};
-use artforge_imaging::{OutputFormat, PipelineConfig};
+use artforge_domain::{Catalog, DailyLimits, ImageFormat, Tier};
+use artforge_http::{problem::chain, session::SessionConfig};
+use artforge_imaging::PipelineConfig;
 use artforge_openai::ProviderConfig;
+use artforge_runtime::{ConfigError, Env};
+use artforge_s3::BucketConfig;
 use secrecy::SecretString;
 
 /// The catalogue shipped with the code, used when `MODEL_CATALOG` is not set.
@@ -44,12 +42,11 @@ pub fn catalog(env: &Env) -> Result<Catalog, ConfigError> {
 #[derive(Debug)]
 pub struct Config {
     pub table_name: String,
-    pub bucket_name: String,
     pub queue_url: String,
+    pub bucket: BucketConfig,
     pub session: SessionConfig,
-    pub presign_ttl: Duration,
+    /// The web client's origin: share links of the jobs' images.
     pub public_base_url: String,
-    pub s3_force_path_style: bool,
     pub catalog: Arc<Catalog>,
     pub limits: DailyLimits,
 }
@@ -76,16 +73,10 @@ impl Config {
     pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
         Ok(Self {
             table_name: env.required("TABLE_NAME")?,
-            bucket_name: env.required("BUCKET_NAME")?,
             queue_url: env.required("QUEUE_URL")?,
+            bucket: BucketConfig::from_env(env)?,
             session: SessionConfig::from_env(env)?,
-            presign_ttl: Duration::from_secs(env.parsed_or("PRESIGN_TTL_SECONDS", 300)?),
-            public_base_url: env
-                .optional("PUBLIC_BASE_URL")
-                .unwrap_or_else(|| "http://127.0.0.1:3000".into())
-                .trim_end_matches('/')
-                .to_owned(),
-            s3_force_path_style: env.parsed_or("S3_FORCE_PATH_STYLE", false)?,
+            public_base_url: env.url("PUBLIC_BASE_URL")?,
             catalog: Arc::new(catalog(env)?),
             limits: daily_limits(env)?,
         })
@@ -96,8 +87,7 @@ impl Config {
 #[derive(Debug)]
 pub struct WorkerConfig {
     pub table_name: String,
-    pub bucket_name: String,
-    pub s3_force_path_style: bool,
+    pub bucket: BucketConfig,
     /// Messages from this queue are jobs that exhausted their retries: fail and refund them.
     pub dead_letter_queue_arn: Option<String>,
     /// How long a claimed job is the worker's alone: the worker's own timeout.
@@ -109,7 +99,7 @@ pub struct WorkerConfig {
 
 impl WorkerConfig {
     pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
-        let format: OutputFormat = env.parsed_or("IMAGE_FORMAT", OutputFormat::Jpeg)?;
+        let format: ImageFormat = env.parsed_or("IMAGE_FORMAT", ImageFormat::Jpeg)?;
         let quality: u8 = env.parsed_or("IMAGE_QUALITY", 85)?;
         if !(1..=100).contains(&quality) {
             return Err(ConfigError::Invalid {
@@ -136,8 +126,7 @@ impl WorkerConfig {
         }
         Ok(Self {
             table_name: env.required("TABLE_NAME")?,
-            bucket_name: env.required("BUCKET_NAME")?,
-            s3_force_path_style: env.parsed_or("S3_FORCE_PATH_STYLE", false)?,
+            bucket: BucketConfig::from_env(env)?,
             dead_letter_queue_arn: env.optional("DEAD_LETTER_QUEUE_ARN"),
             lease: Duration::from_secs(env.parsed_or("JOB_LEASE_SECONDS", 300)?),
             catalog: Arc::new(catalog(env)?),

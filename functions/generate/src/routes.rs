@@ -2,18 +2,14 @@
 
 use std::collections::{HashMap, HashSet};
 
-use artforge_domain::Catalog;
 use artforge_domain::{
-    Admission, Image, ImageFiles, ImageId, Images, Job, JobError, JobErrorCode, JobId, JobQueue,
-    JobStatus, Jobs, Likes, LimitReached, UserId,
+    Image, ImageId, Images, Job, JobId, JobStatus, Jobs, Likes, LimitReached, UserId,
     generation::IdempotencyKey,
-    ports::{Idempotency, SubmitError, Submitted},
 };
 use artforge_http::{
     ApiError, ErrorCode, Json, Query, SignedIn,
     problem::ProblemBody,
     query::{Listing, PageParams},
-    requests::generate::GenerationBody,
 };
 use axum::{
     extract::{Path, State},
@@ -22,11 +18,13 @@ use axum::{
 use http::{HeaderMap, HeaderValue, StatusCode, header};
 use serde::Serialize;
 use time::OffsetDateTime;
-use tracing::{error, info, instrument};
+use tracing::instrument;
 
 use crate::{
-    GenerateState,
-    views::{JobView, job_view},
+    Api,
+    requests::GenerationBody,
+    usecases::submit::Refusal,
+    views::{CatalogView, JobView, job_view},
 };
 
 const JOBS_LIST: &str = "jobs";
@@ -37,9 +35,9 @@ fn not_found() -> ApiError {
 
 /// `GET /models`: the catalogue a client builds its form from (public, cacheable).
 #[utoipa::path(get, path = "/models", tag = "generate", operation_id = "listModels",
-    responses((status = 200, description = "The model tiers with their qualities, styles and prices, and the size presets.", body = Catalog)))]
-pub async fn models<S, Q, F>(State(state): State<GenerateState<S, Q, F>>) -> Response {
-    let mut response = Json(state.catalog.as_ref()).into_response();
+    responses((status = 200, description = "The model tiers with their qualities, styles and prices, and the size presets.", body = CatalogView)))]
+pub async fn models(State(app): State<Api>) -> Response {
+    let mut response = Json(CatalogView::from(app.catalog())).into_response();
     response.headers_mut().insert(
         header::CACHE_CONTROL,
         HeaderValue::from_static("public, max-age=300"),
@@ -79,105 +77,33 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<IdempotencyKey>, ApiErr
         (status = 503, description = "generation_paused: the service's daily budget is spent; service_unavailable: try again.", body = ProblemBody, content_type = "application/problem+json"),
     ))]
 #[instrument(skip_all, fields(user_id = %caller.user, job_id))]
-pub async fn create<S, Q, F>(
-    State(state): State<GenerateState<S, Q, F>>,
+pub async fn create(
+    State(app): State<Api>,
     caller: SignedIn,
     headers: HeaderMap,
     Json(body): Json<GenerationBody>,
-) -> Result<Response, ApiError>
-where
-    S: Jobs + Images + Likes,
-    Q: JobQueue,
-    F: ImageFiles,
-{
+) -> Result<Response, ApiError> {
     let key = idempotency_key(&headers)?;
-    let request = state
-        .catalog
-        .validate(body.into())
-        .map_err(ApiError::validation)?;
-    let unit_price = state
-        .catalog
-        .unit_price(&request)
-        .ok_or_else(|| ApiError::new(ErrorCode::Internal, "the catalogue has no price for this"))?;
-    let provider_cost = state
-        .catalog
-        .provider_cost_micros(&request)
-        .ok_or_else(|| {
-            ApiError::new(
-                ErrorCode::Internal,
-                "the catalogue has no provider cost for this",
-            )
-        })?;
-    let now = OffsetDateTime::now_utc();
-    let admission = Admission {
-        spend_micros: provider_cost.saturating_mul(u64::from(request.count)),
-        limits: state.limits,
-    };
-    let job = Job::new(caller.user, request, unit_price, now);
-    tracing::Span::current().record("job_id", tracing::field::display(job.id));
-    let idempotency = key.map(|key| Idempotency {
-        key,
-        fingerprint: job.request.fingerprint(),
-    });
-    let submitted = match state
-        .store
-        .submit(&job, idempotency.as_ref(), &admission)
+    let submission = app
+        .generations
+        .submit(caller.user, body.into(), key, OffsetDateTime::now_utc())
         .await
-    {
-        Ok(s) => s,
-        Err(SubmitError::Limit(limit)) => return Err(limit_reached(limit, now)),
-        Err(SubmitError::KeyReused) => {
-            return Err(ApiError::new(
-                ErrorCode::IdempotencyKeyReused,
-                "this Idempotency-Key was used for a different request",
-            ));
-        }
-        Err(SubmitError::Store(e)) => return Err(e.into()),
-    };
-    let (job, balance, replayed) = match submitted {
-        Submitted::Created { job, balance } => {
-            if let Err(err) = state.queue.enqueue(job.owner, job.id).await {
-                // Not queued, so no worker will ever run it: give the credits back now.
-                error!(error = %err, "queueing the job failed; failing it with a refund");
-                let failure = JobError::new(
-                    JobErrorCode::GenerationFailed,
-                    "the job could not be queued; your credits were refunded",
-                );
-                if let Err(e) = state.store.abandon(job.owner, job.id, failure).await {
-                    error!(error = %e, "failing the unqueued job failed; the dead-letter sweep cannot see it");
-                }
-                return Err(ApiError::unavailable(err));
-            }
-            info!(cost = job.cost().get(), "job accepted");
-            (job, balance, false)
-        }
-        Submitted::Replayed { job, balance } => {
-            if job.status == JobStatus::Queued {
-                // The first request may have failed to queue it and then to fail it (the store
-                // down too): queue it again. A second message is harmless, the worker's claim
-                // runs a job once.
-                if let Err(err) = state.queue.enqueue(job.owner, job.id).await {
-                    error!(error = %err, "queueing a replayed job failed");
-                    return Err(ApiError::unavailable(err));
-                }
-            }
-            info!("idempotent replay");
-            (job, balance, true)
-        }
-    };
-    let view = view_of(&state, &job).await?;
+        .map_err(refused)?;
+    let job = &submission.job;
+    tracing::Span::current().record("job_id", tracing::field::display(job.id));
+    let view = view_of(&app, job).await?;
     let mut response = (
         StatusCode::ACCEPTED,
         Json(Accepted {
             job: view,
-            credits: balance.get(),
+            credits: submission.balance.get(),
         }),
     )
         .into_response();
     if let Ok(location) = HeaderValue::from_str(&format!("/generations/{}", job.id)) {
         response.headers_mut().insert(header::LOCATION, location);
     }
-    if replayed {
+    if submission.replayed {
         response
             .headers_mut()
             .insert("idempotent-replayed", HeaderValue::from_static("true"));
@@ -185,29 +111,41 @@ where
     Ok(response)
 }
 
-/// A reached daily limit, answered with when it resets. The quota is the user's own (429); the
+/// A refused submission as the API answers it. The daily quota is the user's own (429); the
 /// budget is the service's (503: nothing the user did, and nothing they can do but wait).
-fn limit_reached(limit: LimitReached, now: OffsetDateTime) -> ApiError {
-    let reset = artforge_domain::limits::next_day_start(now);
-    let wait = u64::try_from((reset - now).whole_seconds())
-        .unwrap_or(0)
-        .max(1);
-    match limit {
-        LimitReached::DailyQuota => ApiError::new(
-            ErrorCode::DailyQuotaExceeded,
-            "you have asked for as many images as a day allows; the quota resets at midnight UTC",
+fn refused(refusal: Refusal) -> ApiError {
+    match refusal {
+        Refusal::Invalid(errors) => ApiError::validation(errors),
+        Refusal::Insufficient(short) => artforge_domain::StoreError::from(short).into(),
+        Refusal::KeyReused => ApiError::new(
+            ErrorCode::IdempotencyKeyReused,
+            "this Idempotency-Key was used for a different request",
         ),
-        LimitReached::SpendCap => ApiError::new(
-            ErrorCode::GenerationPaused,
-            "image generation is paused for today; it resumes at midnight UTC",
-        ),
+        Refusal::Limit { limit, retry_after } => {
+            let wait = u64::try_from(retry_after.whole_seconds())
+                .unwrap_or(0)
+                .max(1);
+            match limit {
+                LimitReached::DailyQuota => ApiError::new(
+                    ErrorCode::DailyQuotaExceeded,
+                    "you have asked for as many images as a day allows; the quota resets at midnight UTC",
+                ),
+                LimitReached::SpendCap => ApiError::new(
+                    ErrorCode::GenerationPaused,
+                    "image generation is paused for today; it resumes at midnight UTC",
+                ),
+            }
+            .retry_after(wait)
+        }
+        Refusal::NotQueued(e) => ApiError::unavailable(e),
+        e @ Refusal::Unpriced => ApiError::internal(e),
+        Refusal::Store(e) => e.into(),
     }
-    .retry_after(wait)
 }
 
 /// The images of finished jobs that still exist, per job, and which of them the owner likes.
-async fn images_by_job<S: Images + Likes, Q, F>(
-    state: &GenerateState<S, Q, F>,
+async fn images_by_job(
+    app: &Api,
     owner: UserId,
     jobs: &[Job],
 ) -> Result<(HashMap<JobId, Vec<Image>>, HashSet<ImageId>), ApiError> {
@@ -220,20 +158,17 @@ async fn images_by_job<S: Images + Likes, Q, F>(
         return Ok((HashMap::new(), HashSet::new()));
     }
     let mut by_job: HashMap<JobId, Vec<Image>> = HashMap::new();
-    for image in state.store.images_by_id(owner, &ids).await? {
+    for image in app.store.images_by_id(owner, &ids).await? {
         by_job.entry(image.job).or_default().push(image);
     }
-    let liked = state.store.liked_among(owner, &ids).await?;
+    let liked = app.store.liked_among(owner, &ids).await?;
     Ok((by_job, liked))
 }
 
-async fn view_of<S: Images + Likes, Q, F: ImageFiles>(
-    state: &GenerateState<S, Q, F>,
-    job: &Job,
-) -> Result<JobView, ApiError> {
-    let (mut images, liked) = images_by_job(state, job.owner, std::slice::from_ref(job)).await?;
+async fn view_of(app: &Api, job: &Job) -> Result<JobView, ApiError> {
+    let (mut images, liked) = images_by_job(app, job.owner, std::slice::from_ref(job)).await?;
     let own = images.remove(&job.id).unwrap_or_default();
-    job_view(&state.files, &state.public_base_url, job, &own, &liked).await
+    job_view(&app.files, &app.public_base_url, job, &own, &liked).await
 }
 
 /// `GET /generations/{id}`: one of the caller's jobs, with its images when done.
@@ -248,22 +183,18 @@ async fn view_of<S: Images + Likes, Q, F: ImageFiles>(
             ("DeleteImage" = (operation_id = "deleteImage", parameters(("id" = "$response.body#/images/0/id")))),
         ))))]
 #[instrument(skip_all, fields(user_id = %caller.user, job_id = %id))]
-pub async fn one<S, Q, F>(
-    State(state): State<GenerateState<S, Q, F>>,
+pub async fn one(
+    State(app): State<Api>,
     caller: SignedIn,
     Path(id): Path<String>,
-) -> Result<Json<JobView>, ApiError>
-where
-    S: Jobs + Images + Likes,
-    F: ImageFiles,
-{
+) -> Result<Json<JobView>, ApiError> {
     let id: JobId = id.parse().map_err(|_| not_found())?;
-    let job = state
+    let job = app
         .store
         .job(caller.user, id)
         .await?
         .ok_or_else(not_found)?;
-    Ok(Json(view_of(&state, &job).await?))
+    Ok(Json(view_of(&app, &job).await?))
 }
 
 /// `GET /generations`: the caller's jobs, newest first, cursor-paginated.
@@ -271,28 +202,22 @@ where
     params(PageParams),
     responses((status = 200, description = "The caller's jobs, newest first.", body = Listing<JobView>)))]
 #[instrument(skip_all, fields(user_id = %caller.user))]
-pub async fn list<S, Q, F>(
-    State(state): State<GenerateState<S, Q, F>>,
+pub async fn list(
+    State(app): State<Api>,
     caller: SignedIn,
     Query(params): Query<PageParams>,
-) -> Result<Json<Listing<JobView>>, ApiError>
-where
-    S: Jobs + Images + Likes,
-    F: ImageFiles,
-{
+) -> Result<Json<Listing<JobView>>, ApiError> {
     let owner = caller.user.to_string();
-    let page = params.page(&state.cursors, &owner, JOBS_LIST)?;
-    let found = state.store.jobs(caller.user, page).await?;
-    let (mut images, liked) = images_by_job(&state, caller.user, &found.items).await?;
+    let page = params.page(&app.cursors, &owner, JOBS_LIST)?;
+    let found = app.store.jobs(caller.user, page).await?;
+    let (mut images, liked) = images_by_job(&app, caller.user, &found.items).await?;
     let mut items = Vec::with_capacity(found.items.len());
     for job in &found.items {
         let own = images.remove(&job.id).unwrap_or_default();
-        items.push(job_view(&state.files, &state.public_base_url, job, &own, &liked).await?);
+        items.push(job_view(&app.files, &app.public_base_url, job, &own, &liked).await?);
     }
     Ok(Json(Listing {
         items,
-        next_cursor: found
-            .next
-            .map(|p| state.cursors.seal(&owner, JOBS_LIST, &p)),
+        next_cursor: found.next.map(|p| app.cursors.seal(&owner, JOBS_LIST, &p)),
     }))
 }

@@ -2,7 +2,9 @@
 
 use std::collections::HashSet;
 
-use artforge_domain::{Image, ImageFiles, ImageId, Job};
+use artforge_domain::{
+    Catalog, Image, ImageFiles, ImageId, Job, JobErrorCode, JobStatus, Preset, Quality, Style, Tier,
+};
 use artforge_http::{
     ApiError,
     views::{Detail, ImageView, view},
@@ -10,21 +12,114 @@ use artforge_http::{
 use serde::Serialize;
 use time::format_description::well_known::Rfc3339;
 
+/// One quality of a tier and what an image of it costs.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct QualityView {
+    pub id: Quality,
+    pub name: String,
+    /// Credits per image.
+    pub credits: u64,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct StyleView {
+    pub id: Style,
+    pub name: String,
+}
+
+/// A model tier as clients show it; the provider's model behind it is not shown.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TierView {
+    pub id: Tier,
+    pub name: String,
+    pub description: String,
+    /// The most images one job of this tier makes.
+    pub max_images: u8,
+    pub qualities: Vec<QualityView>,
+    pub styles: Vec<StyleView>,
+}
+
+/// A size preset as clients show it.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PresetView {
+    pub id: Preset,
+    pub name: String,
+    pub platforms: Vec<String>,
+    pub width: u32,
+    pub height: u32,
+}
+
+/// `GET /models`: what a client needs to build its form, without the provider's side.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct CatalogView {
+    pub tiers: Vec<TierView>,
+    pub presets: Vec<PresetView>,
+}
+
+impl From<&Catalog> for CatalogView {
+    fn from(catalog: &Catalog) -> Self {
+        Self {
+            tiers: catalog
+                .tiers
+                .iter()
+                .map(|t| TierView {
+                    id: t.id,
+                    name: t.name.clone(),
+                    description: t.description.clone(),
+                    max_images: t.max_images,
+                    qualities: t
+                        .qualities
+                        .iter()
+                        .map(|q| QualityView {
+                            id: q.id,
+                            name: q.name.clone(),
+                            credits: q.credits.get(),
+                        })
+                        .collect(),
+                    styles: t
+                        .styles
+                        .iter()
+                        .map(|s| StyleView {
+                            id: s.id,
+                            name: s.name.clone(),
+                        })
+                        .collect(),
+                })
+                .collect(),
+            presets: catalog
+                .presets
+                .iter()
+                .map(|p| PresetView {
+                    id: p.id,
+                    name: p.name.clone(),
+                    platforms: p.platforms.clone(),
+                    width: p.width,
+                    height: p.height,
+                })
+                .collect(),
+        }
+    }
+}
+
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RequestView {
     pub prompt: String,
-    pub model: &'static str,
-    pub style: String,
-    pub preset: &'static str,
-    pub quality: String,
+    pub model: Tier,
+    pub style: Style,
+    pub preset: Preset,
+    pub quality: Quality,
     pub count: u8,
     pub tags: Vec<String>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ErrorView {
-    pub code: &'static str,
+    pub code: JobErrorCode,
     pub message: String,
 }
 
@@ -32,7 +127,7 @@ pub struct ErrorView {
 #[serde(rename_all = "camelCase")]
 pub struct JobView {
     pub id: String,
-    pub status: &'static str,
+    pub status: JobStatus,
     pub request: RequestView,
     pub cost: u64,
     pub refunded: u64,
@@ -65,24 +160,50 @@ pub async fn job_view<F: ImageFiles>(
     let time = |t: time::OffsetDateTime| t.format(&Rfc3339).unwrap_or_default();
     Ok(JobView {
         id: job.id.to_string(),
-        status: job.status.as_str(),
+        status: job.status,
         request: RequestView {
             prompt: r.prompt.as_str().to_owned(),
-            model: r.tier.as_str(),
-            style: r.style.clone(),
-            preset: r.preset.as_str(),
-            quality: r.quality.clone(),
+            model: r.tier,
+            style: r.style,
+            preset: r.preset,
+            quality: r.quality,
             count: r.count,
             tags: r.tags.iter().map(|t| t.as_str().to_owned()).collect(),
         },
-        cost: job.cost().get(),
+        cost: job.cost.get(),
         refunded: job.refunded.get(),
         images: views,
         error: job.error.as_ref().map(|e| ErrorView {
-            code: e.code.as_str(),
+            code: e.code,
             message: e.message.clone(),
         }),
         created_at: time(job.created_at),
         updated_at: time(job.updated_at),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shipped() -> Catalog {
+        Catalog::from_json(crate::config::SHIPPED_CATALOG).expect("the shipped catalogue")
+    }
+
+    #[test]
+    fn the_public_catalogue_shows_prices_but_not_the_provider_side() {
+        let json = serde_json::to_string(&CatalogView::from(&shipped())).expect("serialises");
+        for hidden in [
+            "gpt-image",
+            "providerCost",
+            "providerSizes",
+            "imagesPerRequest",
+            "prompt",
+        ] {
+            assert!(!json.contains(hidden), "{hidden} in {json}");
+        }
+        assert!(json.contains("\"maxImages\":5"), "{json}");
+        assert!(json.contains("\"id\":\"vivid\""), "{json}");
+        assert!(json.contains("\"credits\":3"), "{json}");
+    }
 }

@@ -1,10 +1,8 @@
 //! The billing function's configuration, read once at init.
 
 use artforge_domain::Packs;
-use artforge_http::{
-    config::{ConfigError, Env},
-    session::SessionConfig,
-};
+use artforge_http::session::SessionConfig;
+use artforge_runtime::{ConfigError, Env};
 
 use secrecy::{ExposeSecret, SecretString};
 

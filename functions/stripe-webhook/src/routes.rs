@@ -2,16 +2,12 @@
 //! it handled or chose to ignore (so Stripe does not retry it for days), and 5xx only when the
 //! store failed, so Stripe retries.
 
-use artforge_domain::{
-    Accounts, ClawBack, Fulfilment, PackId, Payments, Purchase, PurchaseStatus, Purchases,
-    StoreError, UserId,
-};
+use artforge_domain::Purchases;
 use artforge_http::{
     ApiError, ErrorCode, Json, Query, SignedIn,
     json::read_body,
     problem::ProblemBody,
     query::{Listing, PageParams},
-    requests::billing::CheckoutBody,
 };
 use axum::extract::{Request, State};
 use serde::Serialize;
@@ -19,8 +15,10 @@ use time::{OffsetDateTime, format_description::well_known::Rfc3339};
 use tracing::{error, info, instrument, warn};
 
 use crate::{
-    BillingState,
-    events::{Charge, Envelope, Session},
+    App,
+    events::Envelope,
+    requests::CheckoutBody,
+    usecases::{Applied, CheckoutRefusal, Ignored},
 };
 
 const PURCHASES_LIST: &str = "purchases";
@@ -37,9 +35,10 @@ pub struct PackView {
 /// `GET /billing/packs`: public.
 #[utoipa::path(get, path = "/billing/packs", tag = "billing", operation_id = "listPacks",
     responses((status = 200, description = "The credit packs on sale.", body = Listing<PackView>)))]
-pub async fn packs<S, P>(State(state): State<BillingState<S, P>>) -> Json<Listing<PackView>> {
+pub async fn packs(State(app): State<App>) -> Json<Listing<PackView>> {
     Json(Listing {
-        items: state
+        items: app
+            .billing
             .packs
             .iter()
             .map(|p| PackView {
@@ -74,14 +73,14 @@ pub struct PurchaseView {
     params(PageParams),
     responses((status = 200, description = "The caller's purchases, newest first.", body = Listing<PurchaseView>)))]
 #[instrument(skip_all, fields(user_id = %caller.user))]
-pub async fn purchases<S: Purchases, P>(
-    State(state): State<BillingState<S, P>>,
+pub async fn purchases(
+    State(app): State<App>,
     caller: SignedIn,
     Query(params): Query<PageParams>,
 ) -> Result<Json<Listing<PurchaseView>>, ApiError> {
     let owner = caller.user.to_string();
-    let page = params.page(&state.cursors, &owner, PURCHASES_LIST)?;
-    let found = state.store.purchases(caller.user, page).await?;
+    let page = params.page(&app.cursors, &owner, PURCHASES_LIST)?;
+    let found = app.billing.store.purchases(caller.user, page).await?;
     Ok(Json(Listing {
         items: found
             .items
@@ -100,7 +99,7 @@ pub async fn purchases<S: Purchases, P>(
             .collect(),
         next_cursor: found
             .next
-            .map(|p| state.cursors.seal(&owner, PURCHASES_LIST, &p)),
+            .map(|p| app.cursors.seal(&owner, PURCHASES_LIST, &p)),
     }))
 }
 
@@ -120,46 +119,29 @@ pub struct CheckoutView {
         (status = 502, description = "provider_unavailable: Stripe did not answer.", body = ProblemBody, content_type = "application/problem+json"),
     ))]
 #[instrument(skip_all, fields(user_id = %caller.user))]
-pub async fn checkout<S: Accounts + Purchases, P: Payments>(
-    State(state): State<BillingState<S, P>>,
+pub async fn checkout(
+    State(app): State<App>,
     caller: SignedIn,
     Json(body): Json<CheckoutBody>,
 ) -> Result<Json<CheckoutView>, ApiError> {
-    let unknown = || {
-        ApiError::from(artforge_domain::FieldError::new(
-            "pack",
-            "is not one of the offered packs",
-        ))
-    };
-    let pack_id = PackId::parse(&body.pack).map_err(|_| unknown())?;
-    let pack = state.packs.get(&pack_id).ok_or_else(unknown)?;
-    let user =
-        state.store.get(caller.user).await?.ok_or_else(|| {
-            ApiError::new(ErrorCode::Unauthorized, "the account no longer exists")
+    let page = app
+        .billing
+        .checkout(caller.user, &body.pack, OffsetDateTime::now_utc())
+        .await
+        .map_err(|refusal| match refusal {
+            CheckoutRefusal::UnknownPack => {
+                artforge_domain::FieldError::new("pack", "is not one of the offered packs").into()
+            }
+            CheckoutRefusal::NoAccount => {
+                ApiError::new(ErrorCode::Unauthorized, "the account no longer exists")
+            }
+            CheckoutRefusal::Payments(e) => ApiError::new(
+                ErrorCode::ProviderUnavailable,
+                "the payment provider is unavailable; try again",
+            )
+            .caused_by(e),
+            CheckoutRefusal::Store(e) => e.into(),
         })?;
-    let page = state.payments.checkout(&user, pack).await.map_err(|e| {
-        ApiError::new(
-            ErrorCode::ProviderUnavailable,
-            "the payment provider is unavailable; try again",
-        )
-        .caused_by(e)
-    })?;
-    state
-        .store
-        .start(&Purchase {
-            checkout_session: page.session_id.clone(),
-            user: user.id,
-            pack: pack.id.clone(),
-            credits: pack.credits,
-            amount: pack.amount,
-            currency: pack.currency.clone(),
-            status: PurchaseStatus::Pending,
-            created_at: OffsetDateTime::now_utc(),
-            clawed_back: artforge_domain::Credits::ZERO,
-            shortfall: artforge_domain::Credits::ZERO,
-        })
-        .await?;
-    info!(session = %page.session_id, pack = %pack.id, "checkout opened");
     Ok(Json(CheckoutView {
         url: page.url,
         session_id: page.session_id,
@@ -178,151 +160,6 @@ fn invalid_signature() -> ApiError {
     )
 }
 
-/// Why an authentic event changed nothing.
-#[derive(Debug)]
-enum Ignored {
-    Malformed(String),
-    NotOurs(&'static str),
-    Mismatch { expected: String, got: String },
-}
-
-impl std::fmt::Display for Ignored {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::Malformed(e) => write!(f, "its object is malformed: {e}"),
-            Self::NotOurs(why) => f.write_str(why),
-            Self::Mismatch { expected, got } => write!(f, "expected {expected}, got {got}"),
-        }
-    }
-}
-
-/// The purchase a Checkout Session is for, from its metadata, checked against its pack.
-fn purchase_of<S, P>(
-    state: &BillingState<S, P>,
-    session: &Session,
-    check_amount: bool,
-) -> Result<Purchase, Ignored> {
-    let user: UserId = session
-        .metadata("userId")
-        .or(session.client_reference_id.as_deref())
-        .and_then(|u| u.parse().ok())
-        .ok_or(Ignored::NotOurs("no user in the session"))?;
-    let pack_id = session
-        .metadata("packId")
-        .and_then(|p| PackId::parse(p).ok())
-        .ok_or(Ignored::NotOurs("no pack in the session"))?;
-    let pack = state
-        .packs
-        .get(&pack_id)
-        .ok_or(Ignored::NotOurs("unknown pack"))?;
-    let currency = session.currency.clone().unwrap_or_default().to_lowercase();
-    if check_amount && (session.amount_total != Some(pack.amount) || currency != pack.currency) {
-        return Err(Ignored::Mismatch {
-            expected: format!("{} {}", pack.amount, pack.currency),
-            got: format!("{:?} {currency}", session.amount_total),
-        });
-    }
-    Ok(Purchase {
-        checkout_session: session.id.clone(),
-        user,
-        pack: pack_id,
-        credits: pack.credits,
-        amount: pack.amount,
-        currency: pack.currency.clone(),
-        status: PurchaseStatus::Pending,
-        created_at: OffsetDateTime::now_utc(),
-        clawed_back: artforge_domain::Credits::ZERO,
-        shortfall: artforge_domain::Credits::ZERO,
-    })
-}
-
-fn object<T: serde::de::DeserializeOwned>(event: &Envelope) -> Result<T, Ignored> {
-    serde_json::from_value(event.data.object.clone()).map_err(|e| Ignored::Malformed(e.to_string()))
-}
-
-/// Acts on one authentic event. `Ok(Err(_))`: handled by ignoring it; `Err(_)`: a store
-/// failure, worth a retry.
-async fn handle<S: Purchases, P>(
-    state: &BillingState<S, P>,
-    event: &Envelope,
-) -> Result<Result<&'static str, Ignored>, StoreError> {
-    match event.kind.as_str() {
-        "checkout.session.completed" | "checkout.session.async_payment_succeeded" => {
-            let session: Session = match object(event) {
-                Ok(s) => s,
-                Err(e) => return Ok(Err(e)),
-            };
-            let paid = session.payment_status.as_deref() == Some("paid");
-            if !paid {
-                // Completed but unpaid: an asynchronous method is still settling.
-                return match purchase_of(state, &session, false) {
-                    Ok(purchase) => {
-                        state.store.start(&purchase).await?;
-                        Ok(Ok("awaiting payment"))
-                    }
-                    Err(e) => Ok(Err(e)),
-                };
-            }
-            let purchase = match purchase_of(state, &session, true) {
-                Ok(p) => p,
-                Err(e) => return Ok(Err(e)),
-            };
-            let payment = session.payment_intent.as_ref().map(|p| p.id().to_owned());
-            match state.store.fulfil(&purchase, payment.as_deref()).await {
-                Ok(Fulfilment::Granted { balance }) => {
-                    info!(user_id = %purchase.user, session = %purchase.checkout_session, credits = purchase.credits.get(), balance = balance.get(), "credits granted");
-                    Ok(Ok("granted"))
-                }
-                Ok(Fulfilment::AlreadyGranted) => Ok(Ok("already granted")),
-                Err(StoreError::NotFound) => Ok(Err(Ignored::NotOurs("no such user"))),
-                Err(e) => Err(e),
-            }
-        }
-        "checkout.session.async_payment_failed" => {
-            let session: Session = match object(event) {
-                Ok(s) => s,
-                Err(e) => return Ok(Err(e)),
-            };
-            match purchase_of(state, &session, false) {
-                Ok(purchase) => state
-                    .store
-                    .fail(&purchase)
-                    .await
-                    .map(|()| Ok("marked failed")),
-                Err(e) => Ok(Err(e)),
-            }
-        }
-        "charge.refunded" => {
-            let charge: Charge = match object(event) {
-                Ok(c) => c,
-                Err(e) => return Ok(Err(e)),
-            };
-            let Some(payment) = charge.payment_intent.as_ref() else {
-                return Ok(Err(Ignored::NotOurs("a charge without a payment intent")));
-            };
-            match state
-                .store
-                .claw_back(payment.id(), &charge.id, charge.amount_refunded)
-                .await?
-            {
-                ClawBack::Taken { taken, shortfall } => {
-                    if shortfall.get() > 0 {
-                        warn!(charge = %charge.id, taken = taken.get(), shortfall = shortfall.get(), "refund exceeded the unspent credits; the shortfall is recorded on the purchase");
-                    } else {
-                        info!(charge = %charge.id, taken = taken.get(), "credits taken back");
-                    }
-                    Ok(Ok("clawed back"))
-                }
-                ClawBack::Nothing => Ok(Ok("nothing to take back")),
-                ClawBack::UnknownPayment => Ok(Err(Ignored::NotOurs("a payment of no purchase"))),
-            }
-        }
-        _ => Ok(Err(Ignored::NotOurs(
-            "an event type this function does not handle",
-        ))),
-    }
-}
-
 /// `POST /billing/webhook`: Stripe's events, verified on the raw body.
 #[utoipa::path(post, path = "/billing/webhook", tag = "billing", operation_id = "receiveWebhook",
     params(("Stripe-Signature" = String, Header, description = "Stripe's `t=...,v1=...` signature of the raw body.")),
@@ -333,10 +170,7 @@ async fn handle<S: Purchases, P>(
         (status = 503, description = "service_unavailable: the store failed; Stripe retries.", body = ProblemBody, content_type = "application/problem+json"),
     ))]
 #[instrument(skip_all)]
-pub async fn webhook<S: Purchases, P>(
-    State(state): State<BillingState<S, P>>,
-    request: Request,
-) -> Result<Json<Received>, ApiError> {
+pub async fn webhook(State(app): State<App>, request: Request) -> Result<Json<Received>, ApiError> {
     let header = request
         .headers()
         .get("stripe-signature")
@@ -345,7 +179,7 @@ pub async fn webhook<S: Purchases, P>(
         .ok_or_else(invalid_signature)?;
     let body = read_body(request).await?;
     let payload = std::str::from_utf8(&body).map_err(|_| invalid_signature())?;
-    if !state.secrets.verify(payload, &header) {
+    if !app.secrets.verify(payload, &header) {
         warn!("webhook with a bad signature refused");
         return Err(invalid_signature());
     }
@@ -356,15 +190,17 @@ pub async fn webhook<S: Purchases, P>(
             return Ok(Json(Received { received: true }));
         }
     };
-    match handle(&state, &event).await {
-        Ok(Ok(outcome)) => info!(event = %event.id, kind = %event.kind, outcome, "webhook handled"),
-        Ok(Err(Ignored::Mismatch { expected, got })) => {
+    match app.billing.apply(&event, OffsetDateTime::now_utc()).await {
+        Ok(Applied::Done(outcome)) => {
+            info!(event = %event.id, kind = %event.kind, outcome, "webhook handled");
+        }
+        Ok(Applied::Ignored(Ignored::Mismatch { expected, got })) => {
             error!(event = %event.id, kind = %event.kind, %expected, %got, "PAYMENT DOES NOT MATCH ITS PACK: no credits granted");
         }
-        Ok(Err(reason)) => info!(event = %event.id, kind = %event.kind, %reason, "webhook ignored"),
-        Err(e) => {
-            return Err(ApiError::unavailable(e));
+        Ok(Applied::Ignored(reason)) => {
+            info!(event = %event.id, kind = %event.kind, %reason, "webhook ignored");
         }
+        Err(e) => return Err(ApiError::unavailable(e)),
     }
     Ok(Json(Received { received: true }))
 }

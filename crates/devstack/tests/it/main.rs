@@ -1,0 +1,3 @@
+//! The local stack's resource definitions against template.yaml.
+
+mod template;

@@ -1,0 +1,5 @@
+//! The DynamoDB adapter against moto: the ports' contract (the same suite the in-memory fakes
+//! pass), and the ledger's own guarantees under repetition, races and lost answers.
+
+mod contract;
+mod ledger;

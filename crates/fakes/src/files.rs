@@ -1,0 +1,67 @@
+//! The image files in memory: what was stored under which key, with its content type.
+
+use std::{
+    collections::BTreeMap,
+    sync::{Arc, Mutex, PoisonError},
+};
+
+use artforge_domain::{Download, FileUploads, ImageFiles, StoreError};
+
+use crate::Faults;
+
+/// Stored files by key: bytes and content type.
+type Objects = BTreeMap<String, (Vec<u8>, String)>;
+
+#[derive(Debug, Clone, Default)]
+pub struct MemoryFiles {
+    objects: Arc<Mutex<Objects>>,
+    pub faults: Faults,
+}
+
+impl MemoryFiles {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The stored keys, in order.
+    pub fn keys(&self) -> Vec<String> {
+        self.lock().keys().cloned().collect()
+    }
+
+    /// A stored file's bytes and content type.
+    pub fn get(&self, key: &str) -> Option<(Vec<u8>, String)> {
+        self.lock().get(key).cloned()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Objects> {
+        self.objects.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl ImageFiles for MemoryFiles {
+    async fn url(&self, key: &str, download: Option<&Download>) -> Result<String, StoreError> {
+        self.faults.store("url")?;
+        Ok(match download {
+            None => format!("memory://{key}"),
+            Some(d) => format!("memory://{key}?download={}", d.file_name),
+        })
+    }
+
+    async fn remove(&self, keys: &[String]) -> Result<(), StoreError> {
+        self.faults.store("remove")?;
+        let mut objects = self.lock();
+        for key in keys {
+            objects.remove(key);
+        }
+        Ok(())
+    }
+}
+
+impl FileUploads for MemoryFiles {
+    async fn put(&self, key: &str, bytes: Vec<u8>, content_type: &str) -> Result<(), StoreError> {
+        self.faults.store("put")?;
+        self.lock()
+            .insert(key.to_owned(), (bytes, content_type.to_owned()));
+        Ok(())
+    }
+}

@@ -1,0 +1,880 @@
+//! One in-memory store behind every storage port, as `DynamoStore` is one table behind them.
+//! Each method takes the lock once, so it is atomic; the checks mirror the adapter's
+//! conditions, in the adapter's order where the order decides the answer.
+
+use std::{
+    collections::{BTreeMap, HashMap, HashSet},
+    sync::{Arc, Mutex, MutexGuard, PoisonError},
+    time::Duration,
+};
+
+use artforge_domain::{
+    Accounts, Admission, Claim, CreditCause, Credits, DisplayName, Email, FailureWindow,
+    Fulfilment, Holder, Idempotency, IdempotencyKey, Image, ImageFilter, ImageId, Images, Job,
+    JobId, JobStatus, Jobs, Lease, Ledger, LedgerEntry, LedgerOutcome, Likes, LimitReached,
+    LoginThrottle, Movement, NewAccount, Page, PageRequest, PasswordHash, Purchase, PurchaseStatus,
+    Purchases, Remembered, Sessions, StoreError, SubmitRefusal, Tag, Tags, TakeBack, User, UserId,
+    Visibility, limits::utc_day, settle,
+};
+use time::OffsetDateTime;
+
+use crate::Faults;
+
+/// How long an idempotency key is remembered (as the adapter keeps it).
+const IDEMPOTENCY_TTL: time::Duration = time::Duration::hours(24);
+
+#[derive(Debug, Default)]
+struct State {
+    users: BTreeMap<UserId, (User, PasswordHash)>,
+    emails: HashMap<Email, UserId>,
+    /// Effect guards: (user, cause) -> the entry the cause wrote.
+    guards: HashMap<(UserId, String), String>,
+    ledger: BTreeMap<UserId, Vec<LedgerEntry>>,
+    revoked: HashSet<(UserId, String)>,
+    failures: HashMap<Email, FailureWindow>,
+    /// Images, with whether they are retired (being deleted).
+    images: BTreeMap<(UserId, ImageId), (Image, bool)>,
+    /// Likes: (liker, image) -> (like order, the image's owner).
+    likes: BTreeMap<(UserId, ImageId), (u64, UserId)>,
+    like_seq: u64,
+    purchases: BTreeMap<(UserId, String), Purchase>,
+    payments: HashMap<String, (UserId, String)>,
+    jobs: BTreeMap<(UserId, JobId), (Job, Option<Lease>)>,
+    idempotency: HashMap<(UserId, String), (Remembered, OffsetDateTime)>,
+    counters: HashMap<String, u64>,
+    entry_seq: u64,
+}
+
+/// Every storage port in memory. Clones share the state.
+#[derive(Debug, Clone, Default)]
+pub struct MemoryStore {
+    state: Arc<Mutex<State>>,
+    pub faults: Faults,
+}
+
+impl MemoryStore {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Every ledger entry of `user`, oldest first (for tests' books).
+    pub fn entries(&self, user: UserId) -> Vec<LedgerEntry> {
+        self.lock().ledger.get(&user).cloned().unwrap_or_default()
+    }
+
+    /// Whether every balance equals the sum of its ledger and is not negative.
+    pub fn books_balance(&self) -> bool {
+        let state = self.lock();
+        state.users.iter().all(|(id, (user, _))| {
+            let sum: i64 = state
+                .ledger
+                .get(id)
+                .map(|entries| entries.iter().map(|e| e.delta).sum())
+                .unwrap_or(0);
+            i64::try_from(user.credits.get()) == Ok(sum)
+        })
+    }
+
+    /// Every job of every user (for tests that look at what a use case left).
+    pub fn all_jobs(&self) -> Vec<Job> {
+        self.lock().jobs.values().map(|(j, _)| j.clone()).collect()
+    }
+}
+
+/// A page of `items` (already in list order) after the item whose position is `after`.
+fn page_of<T>(
+    items: Vec<T>,
+    page: &PageRequest,
+    position: impl Fn(&T) -> String,
+) -> Result<Page<T>, StoreError> {
+    let skip = match &page.after {
+        None => 0,
+        Some(after) => {
+            items
+                .iter()
+                .position(|i| &position(i) == after)
+                .ok_or(StoreError::BadPosition)?
+                + 1
+        }
+    };
+    let limit = usize::from(page.limit);
+    let mut rest: Vec<T> = items.into_iter().skip(skip).collect();
+    let next = (rest.len() > limit).then(|| position(&rest[limit - 1]));
+    rest.truncate(limit);
+    Ok(Page { items: rest, next })
+}
+
+impl State {
+    fn balance(&self, user: UserId) -> Result<Credits, StoreError> {
+        self.users
+            .get(&user)
+            .map(|(u, _)| u.credits)
+            .ok_or(StoreError::NotFound)
+    }
+
+    fn guard(&self, user: UserId, cause: &CreditCause) -> Option<&String> {
+        self.guards.get(&(user, cause.effect_key()))
+    }
+
+    /// The ledger's one movement, as `Ledger::apply` makes it: guard, settle, entry, balance.
+    fn apply(
+        &mut self,
+        user: UserId,
+        cause: &CreditCause,
+        movement: Movement,
+    ) -> Result<LedgerOutcome, StoreError> {
+        let balance = self.balance(user)?;
+        if self.guard(user, cause).is_some() {
+            return Ok(LedgerOutcome::AlreadyApplied { balance });
+        }
+        let settlement = settle(balance, movement)?;
+        Ok(self.record(
+            user,
+            cause,
+            settlement.delta,
+            settlement.balance_after,
+            settlement.shortfall,
+        ))
+    }
+
+    /// Writes a settled movement.
+    fn record(
+        &mut self,
+        user: UserId,
+        cause: &CreditCause,
+        delta: i64,
+        balance_after: Credits,
+        shortfall: Credits,
+    ) -> LedgerOutcome {
+        self.entry_seq += 1;
+        let entry = LedgerEntry {
+            id: format!("{:020}", self.entry_seq),
+            user,
+            delta,
+            reason: cause.reason().to_owned(),
+            reference: cause.reference(),
+            balance_after,
+            created_at: OffsetDateTime::now_utc(),
+        };
+        self.guards
+            .insert((user, cause.effect_key()), entry.id.clone());
+        self.ledger.entry(user).or_default().push(entry.clone());
+        if let Some((u, _)) = self.users.get_mut(&user) {
+            u.credits = balance_after;
+        }
+        LedgerOutcome::Applied { entry, shortfall }
+    }
+
+    fn live_image(&self, owner: UserId, id: ImageId) -> Option<&Image> {
+        match self.images.get(&(owner, id)) {
+            Some((image, false)) => Some(image),
+            _ => None,
+        }
+    }
+}
+
+impl Accounts for MemoryStore {
+    async fn create(&self, account: NewAccount) -> Result<User, StoreError> {
+        self.faults.store("create")?;
+        let mut state = self.lock();
+        if state.emails.contains_key(&account.email) {
+            return Err(StoreError::EmailTaken);
+        }
+        let user = User {
+            id: account.id,
+            email: account.email.clone(),
+            name: account.name,
+            credits: account.signup_credits,
+            token_version: 0,
+            created_at: account.created_at,
+        };
+        state.emails.insert(account.email, account.id);
+        state
+            .users
+            .insert(account.id, (user.clone(), account.password_hash));
+        let delta = i64::try_from(account.signup_credits.get())
+            .map_err(|_| StoreError::Corrupt("signup credits overflow".into()))?;
+        state.record(
+            account.id,
+            &CreditCause::Signup,
+            delta,
+            account.signup_credits,
+            Credits::ZERO,
+        );
+        Ok(user)
+    }
+
+    async fn credentials(&self, email: &Email) -> Result<Option<(User, PasswordHash)>, StoreError> {
+        self.faults.store("credentials")?;
+        let state = self.lock();
+        Ok(state
+            .emails
+            .get(email)
+            .and_then(|id| state.users.get(id))
+            .cloned())
+    }
+
+    async fn credentials_of(
+        &self,
+        user: UserId,
+    ) -> Result<Option<(User, PasswordHash)>, StoreError> {
+        self.faults.store("credentials_of")?;
+        Ok(self.lock().users.get(&user).cloned())
+    }
+
+    async fn get(&self, user: UserId) -> Result<Option<User>, StoreError> {
+        self.faults.store("get")?;
+        Ok(self.lock().users.get(&user).map(|(u, _)| u.clone()))
+    }
+
+    async fn rename(&self, user: UserId, name: &DisplayName) -> Result<User, StoreError> {
+        self.faults.store("rename")?;
+        let mut state = self.lock();
+        let (u, _) = state.users.get_mut(&user).ok_or(StoreError::NotFound)?;
+        u.name = Some(name.clone());
+        Ok(u.clone())
+    }
+
+    async fn change_password(
+        &self,
+        user: UserId,
+        hash: &PasswordHash,
+        expected_version: u64,
+    ) -> Result<User, StoreError> {
+        self.faults.store("change_password")?;
+        let mut state = self.lock();
+        match state.users.get_mut(&user) {
+            Some((u, stored)) if u.token_version == expected_version => {
+                *stored = hash.clone();
+                u.token_version += 1;
+                Ok(u.clone())
+            }
+            _ => Err(StoreError::Contention),
+        }
+    }
+
+    async fn revoke_all_tokens(&self, user: UserId) -> Result<(), StoreError> {
+        self.faults.store("revoke_all_tokens")?;
+        let mut state = self.lock();
+        let (u, _) = state.users.get_mut(&user).ok_or(StoreError::NotFound)?;
+        u.token_version += 1;
+        Ok(())
+    }
+}
+
+impl Sessions for MemoryStore {
+    async fn is_active(
+        &self,
+        user: UserId,
+        token_version: u64,
+        token_id: &str,
+    ) -> Result<bool, StoreError> {
+        self.faults.store("is_active")?;
+        let state = self.lock();
+        Ok(state
+            .users
+            .get(&user)
+            .is_some_and(|(u, _)| u.token_version == token_version)
+            && !state.revoked.contains(&(user, token_id.to_owned())))
+    }
+
+    async fn revoke(
+        &self,
+        user: UserId,
+        token_id: &str,
+        _expires_at: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        self.faults.store("revoke")?;
+        self.lock().revoked.insert((user, token_id.to_owned()));
+        Ok(())
+    }
+}
+
+impl LoginThrottle for MemoryStore {
+    async fn failures(&self, email: &Email) -> Result<Option<FailureWindow>, StoreError> {
+        self.faults.store("failures")?;
+        Ok(self.lock().failures.get(email).copied())
+    }
+
+    async fn record_failure(
+        &self,
+        email: &Email,
+        now: OffsetDateTime,
+        window: time::Duration,
+    ) -> Result<(), StoreError> {
+        self.faults.store("record_failure")?;
+        let mut state = self.lock();
+        match state.failures.get_mut(email) {
+            Some(open) if open.started > now - window => open.failures += 1,
+            _ => {
+                state.failures.insert(
+                    email.clone(),
+                    FailureWindow {
+                        failures: 1,
+                        started: now,
+                    },
+                );
+            }
+        }
+        Ok(())
+    }
+
+    async fn clear(&self, email: &Email) -> Result<(), StoreError> {
+        self.faults.store("clear")?;
+        self.lock().failures.remove(email);
+        Ok(())
+    }
+}
+
+impl Ledger for MemoryStore {
+    async fn apply(
+        &self,
+        user: UserId,
+        cause: &CreditCause,
+        movement: Movement,
+    ) -> Result<LedgerOutcome, StoreError> {
+        self.faults.store("apply")?;
+        self.lock().apply(user, cause, movement)
+    }
+
+    async fn balance(&self, user: UserId) -> Result<Credits, StoreError> {
+        self.faults.store("balance")?;
+        self.lock().balance(user)
+    }
+
+    async fn history(
+        &self,
+        user: UserId,
+        page: PageRequest,
+    ) -> Result<Page<LedgerEntry>, StoreError> {
+        self.faults.store("history")?;
+        let mut entries = self.lock().ledger.get(&user).cloned().unwrap_or_default();
+        entries.reverse();
+        page_of(entries, &page, |e| e.id.clone())
+    }
+}
+
+impl Images for MemoryStore {
+    async fn add(&self, image: &Image) -> Result<(), StoreError> {
+        self.faults.store("add")?;
+        let mut state = self.lock();
+        let key = (image.owner, image.id);
+        if state.images.contains_key(&key) {
+            return Err(StoreError::Unavailable("the image exists".into()));
+        }
+        state.images.insert(key, (image.clone(), false));
+        Ok(())
+    }
+
+    async fn image(&self, owner: UserId, id: ImageId) -> Result<Option<Image>, StoreError> {
+        self.faults.store("image")?;
+        Ok(self.lock().live_image(owner, id).cloned())
+    }
+
+    async fn images_by_id(&self, owner: UserId, ids: &[ImageId]) -> Result<Vec<Image>, StoreError> {
+        self.faults.store("images_by_id")?;
+        let state = self.lock();
+        Ok(ids
+            .iter()
+            .filter_map(|id| state.live_image(owner, *id).cloned())
+            .collect())
+    }
+
+    async fn public_image(&self, id: ImageId) -> Result<Option<Image>, StoreError> {
+        self.faults.store("public_image")?;
+        Ok(self
+            .lock()
+            .images
+            .values()
+            .find(|(i, retired)| !retired && i.id == id && i.visibility == Visibility::Public)
+            .map(|(i, _)| i.clone()))
+    }
+
+    async fn images(
+        &self,
+        owner: UserId,
+        filter: &ImageFilter,
+        page: PageRequest,
+    ) -> Result<Page<Image>, StoreError> {
+        self.faults.store("images")?;
+        let found: Vec<Image> = self
+            .lock()
+            .images
+            .range((owner, ImageId::MIN)..=(owner, ImageId::MAX))
+            .rev()
+            .filter(|(_, (i, retired))| !retired && filter.matches(i))
+            .map(|(_, (i, _))| i.clone())
+            .collect();
+        page_of(found, &page, |i| i.id.to_string())
+    }
+
+    async fn update(
+        &self,
+        owner: UserId,
+        id: ImageId,
+        tags: Option<&Tags>,
+        visibility: Option<Visibility>,
+    ) -> Result<Image, StoreError> {
+        self.faults.store("update")?;
+        let mut state = self.lock();
+        match state.images.get_mut(&(owner, id)) {
+            Some((image, false)) => {
+                if let Some(tags) = tags {
+                    image.tags = tags.clone();
+                }
+                if let Some(visibility) = visibility {
+                    image.visibility = visibility;
+                }
+                Ok(image.clone())
+            }
+            _ => Err(StoreError::NotFound),
+        }
+    }
+
+    async fn retire(&self, owner: UserId, id: ImageId) -> Result<Option<Image>, StoreError> {
+        self.faults.store("retire")?;
+        let mut state = self.lock();
+        Ok(state.images.get_mut(&(owner, id)).map(|(image, retired)| {
+            *retired = true;
+            image.clone()
+        }))
+    }
+
+    async fn forget(&self, owner: UserId, id: ImageId) -> Result<(), StoreError> {
+        self.faults.store("forget")?;
+        self.lock().images.remove(&(owner, id));
+        Ok(())
+    }
+
+    async fn tag_counts(&self, owner: UserId) -> Result<Vec<(Tag, u64)>, StoreError> {
+        self.faults.store("tag_counts")?;
+        let mut counts: HashMap<Tag, u64> = HashMap::new();
+        for (image, retired) in self
+            .lock()
+            .images
+            .range((owner, ImageId::MIN)..=(owner, ImageId::MAX))
+            .map(|(_, v)| v)
+        {
+            if !retired {
+                for tag in image.tags.iter() {
+                    *counts.entry(tag.clone()).or_default() += 1;
+                }
+            }
+        }
+        let mut counts: Vec<(Tag, u64)> = counts.into_iter().collect();
+        counts.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        Ok(counts)
+    }
+
+    async fn feed(&self, page: PageRequest) -> Result<Page<Image>, StoreError> {
+        self.faults.store("feed")?;
+        let mut public: Vec<Image> = self
+            .lock()
+            .images
+            .values()
+            .filter(|(i, retired)| !retired && i.visibility == Visibility::Public)
+            .map(|(i, _)| i.clone())
+            .collect();
+        public.sort_by_key(|i| std::cmp::Reverse(i.id));
+        page_of(public, &page, |i| i.id.to_string())
+    }
+}
+
+impl Likes for MemoryStore {
+    async fn like(&self, user: UserId, image: &Image) -> Result<u64, StoreError> {
+        self.faults.store("like")?;
+        let mut state = self.lock();
+        let key = (user, image.id);
+        if state.likes.contains_key(&key) {
+            return state
+                .live_image(image.owner, image.id)
+                .map(|i| i.likes)
+                .ok_or(StoreError::NotFound);
+        }
+        let may = state
+            .live_image(image.owner, image.id)
+            .is_some_and(|i| i.owner == user || i.visibility == Visibility::Public);
+        if !may {
+            return Err(StoreError::NotFound);
+        }
+        state.like_seq += 1;
+        let seq = state.like_seq;
+        state.likes.insert(key, (seq, image.owner));
+        let (stored, _) = state
+            .images
+            .get_mut(&(image.owner, image.id))
+            .ok_or(StoreError::NotFound)?;
+        stored.likes += 1;
+        Ok(stored.likes)
+    }
+
+    async fn unlike(&self, user: UserId, image: &Image) -> Result<u64, StoreError> {
+        self.faults.store("unlike")?;
+        let mut state = self.lock();
+        let key = (user, image.id);
+        if !state.likes.contains_key(&key) {
+            return state
+                .live_image(image.owner, image.id)
+                .map(|i| i.likes)
+                .ok_or(StoreError::NotFound);
+        }
+        // As the adapter's condition: the image exists (retired or not) and counts a like.
+        match state.images.get_mut(&(image.owner, image.id)) {
+            Some((stored, _)) if stored.likes > 0 => {
+                stored.likes -= 1;
+                let likes = stored.likes;
+                let retired = state
+                    .images
+                    .get(&(image.owner, image.id))
+                    .is_some_and(|(_, r)| *r);
+                state.likes.remove(&key);
+                if retired {
+                    return Err(StoreError::NotFound);
+                }
+                Ok(likes)
+            }
+            _ => Err(StoreError::NotFound),
+        }
+    }
+
+    async fn liked_among(
+        &self,
+        user: UserId,
+        ids: &[ImageId],
+    ) -> Result<HashSet<ImageId>, StoreError> {
+        self.faults.store("liked_among")?;
+        let state = self.lock();
+        Ok(ids
+            .iter()
+            .filter(|id| state.likes.contains_key(&(user, **id)))
+            .copied()
+            .collect())
+    }
+
+    async fn liked(
+        &self,
+        user: UserId,
+        filter: &ImageFilter,
+        page: PageRequest,
+    ) -> Result<Page<Image>, StoreError> {
+        self.faults.store("liked")?;
+        let state = self.lock();
+        let mut likes: Vec<(u64, Image)> = state
+            .likes
+            .range((user, ImageId::MIN)..=(user, ImageId::MAX))
+            .filter_map(|((_, id), (seq, owner))| {
+                state
+                    .live_image(*owner, *id)
+                    .filter(|i| i.is_visible_to(Some(user)) && filter.matches(i))
+                    .map(|i| (*seq, i.clone()))
+            })
+            .collect();
+        likes.sort_by_key(|(seq, _)| std::cmp::Reverse(*seq));
+        let page = page_of(likes, &page, |(seq, _)| seq.to_string())?;
+        Ok(Page {
+            items: page.items.into_iter().map(|(_, i)| i).collect(),
+            next: page.next,
+        })
+    }
+}
+
+impl Purchases for MemoryStore {
+    async fn start(&self, purchase: &Purchase) -> Result<(), StoreError> {
+        self.faults.store("start")?;
+        self.lock()
+            .purchases
+            .entry((purchase.user, purchase.checkout_session.clone()))
+            .or_insert_with(|| purchase.clone());
+        Ok(())
+    }
+
+    async fn purchases(
+        &self,
+        user: UserId,
+        page: PageRequest,
+    ) -> Result<Page<Purchase>, StoreError> {
+        self.faults.store("purchases")?;
+        let mut all: Vec<Purchase> = self
+            .lock()
+            .purchases
+            .values()
+            .filter(|p| p.user == user)
+            .cloned()
+            .collect();
+        all.sort_by(|a, b| {
+            b.created_at
+                .cmp(&a.created_at)
+                .then_with(|| b.checkout_session.cmp(&a.checkout_session))
+        });
+        page_of(all, &page, |p| p.checkout_session.clone())
+    }
+
+    async fn fulfil(
+        &self,
+        purchase: &Purchase,
+        payment_intent: Option<&str>,
+    ) -> Result<Fulfilment, StoreError> {
+        self.faults.store("fulfil")?;
+        let mut state = self.lock();
+        let cause = CreditCause::Purchase {
+            checkout_session: purchase.checkout_session.clone(),
+        };
+        match state.apply(purchase.user, &cause, Movement::Grant(purchase.credits))? {
+            LedgerOutcome::AlreadyApplied { .. } => Ok(Fulfilment::AlreadyGranted),
+            LedgerOutcome::Applied { entry, .. } => {
+                let key = (purchase.user, purchase.checkout_session.clone());
+                let kept = state
+                    .purchases
+                    .get(&key)
+                    .map(|p| (p.created_at, p.clawed_back, p.shortfall));
+                let mut written = purchase.clone();
+                if let Some((created_at, clawed_back, shortfall)) = kept {
+                    written.created_at = created_at;
+                    written.clawed_back = clawed_back;
+                    written.shortfall = shortfall;
+                }
+                state.purchases.insert(key, written);
+                if let Some(payment) = payment_intent {
+                    state.payments.insert(
+                        payment.to_owned(),
+                        (purchase.user, purchase.checkout_session.clone()),
+                    );
+                }
+                Ok(Fulfilment::Granted {
+                    balance: entry.balance_after,
+                })
+            }
+        }
+    }
+
+    async fn settle_pending(&self, purchase: &Purchase) -> Result<(), StoreError> {
+        self.faults.store("settle_pending")?;
+        let mut state = self.lock();
+        let key = (purchase.user, purchase.checkout_session.clone());
+        match state.purchases.get_mut(&key) {
+            None => {
+                state.purchases.insert(key, purchase.clone());
+            }
+            Some(stored) if stored.status == PurchaseStatus::Pending => {
+                stored.status = purchase.status;
+            }
+            Some(_) => {}
+        }
+        Ok(())
+    }
+
+    async fn paid_with(&self, payment_intent: &str) -> Result<Option<Purchase>, StoreError> {
+        self.faults.store("paid_with")?;
+        let state = self.lock();
+        let Some(key) = state.payments.get(payment_intent) else {
+            return Ok(None);
+        };
+        state
+            .purchases
+            .get(key)
+            .cloned()
+            .map(Some)
+            .ok_or_else(|| StoreError::Corrupt("payment names a missing purchase".into()))
+    }
+
+    async fn take_back(
+        &self,
+        before: &Purchase,
+        after: &Purchase,
+        cause: &CreditCause,
+        take: Credits,
+    ) -> Result<TakeBack, StoreError> {
+        self.faults.store("take_back")?;
+        let mut state = self.lock();
+        if state.guard(before.user, cause).is_some() {
+            return Ok(TakeBack::AlreadyTaken);
+        }
+        let key = (before.user, before.checkout_session.clone());
+        let moved = state
+            .purchases
+            .get(&key)
+            .is_none_or(|p| p.clawed_back != before.clawed_back);
+        if moved {
+            return Ok(TakeBack::Raced);
+        }
+        match state.apply(before.user, cause, Movement::ClawBack(take))? {
+            LedgerOutcome::AlreadyApplied { .. } => Ok(TakeBack::AlreadyTaken),
+            LedgerOutcome::Applied { entry, shortfall } => {
+                if let Some(stored) = state.purchases.get_mut(&key) {
+                    stored.clawed_back = after.clawed_back;
+                    stored.status = after.status;
+                    stored.shortfall = Credits::new(stored.shortfall.get() + shortfall.get());
+                }
+                Ok(TakeBack::Taken {
+                    taken: Credits::new(entry.delta.unsigned_abs()),
+                    shortfall,
+                })
+            }
+        }
+    }
+}
+
+impl Jobs for MemoryStore {
+    async fn submit(
+        &self,
+        job: &Job,
+        idempotency: Option<&Idempotency>,
+        admission: &Admission,
+        now: OffsetDateTime,
+    ) -> Result<Credits, SubmitRefusal> {
+        self.faults.store("submit")?;
+        let mut state = self.lock();
+        let cause = CreditCause::JobDebit(job.id);
+        let balance = state.balance(job.owner)?;
+        let settlement = settle(balance, Movement::Debit(job.cost))?;
+        if state.jobs.contains_key(&(job.owner, job.id)) || state.guard(job.owner, &cause).is_some()
+        {
+            return Err(StoreError::Corrupt("a new job's id is taken".into()).into());
+        }
+        if let Some(idem) = idempotency
+            && state
+                .idempotency
+                .get(&(job.owner, idem.key.as_str().to_owned()))
+                .is_some_and(|(_, expires)| *expires > now)
+        {
+            return Err(SubmitRefusal::KeyTaken);
+        }
+        let day = utc_day(job.created_at);
+        let quota_key = format!("QUOTA#{}#{day}", job.owner);
+        let spend_key = format!("SPEND#{day}");
+        let images = u64::from(job.request.count);
+        let quota = state.counters.get(&quota_key).copied().unwrap_or(0);
+        if quota + images > u64::from(admission.limits.images_per_user) {
+            return Err(LimitReached::DailyQuota.into());
+        }
+        let spend = state.counters.get(&spend_key).copied().unwrap_or(0);
+        if spend + admission.spend_micros > admission.limits.spend_cap_micros {
+            return Err(LimitReached::SpendCap.into());
+        }
+        state.counters.insert(quota_key, quota + images);
+        state
+            .counters
+            .insert(spend_key, spend + admission.spend_micros);
+        if let Some(idem) = idempotency {
+            state.idempotency.insert(
+                (job.owner, idem.key.as_str().to_owned()),
+                (
+                    Remembered {
+                        job: job.id,
+                        fingerprint: idem.fingerprint.clone(),
+                    },
+                    now + IDEMPOTENCY_TTL,
+                ),
+            );
+        }
+        state.jobs.insert((job.owner, job.id), (job.clone(), None));
+        let outcome = state.record(
+            job.owner,
+            &cause,
+            settlement.delta,
+            settlement.balance_after,
+            Credits::ZERO,
+        );
+        Ok(outcome.balance())
+    }
+
+    async fn remembered(
+        &self,
+        owner: UserId,
+        key: &IdempotencyKey,
+        now: OffsetDateTime,
+    ) -> Result<Option<Remembered>, StoreError> {
+        self.faults.store("remembered")?;
+        Ok(self
+            .lock()
+            .idempotency
+            .get(&(owner, key.as_str().to_owned()))
+            .filter(|(_, expires)| *expires > now)
+            .map(|(r, _)| r.clone()))
+    }
+
+    async fn job(&self, owner: UserId, id: JobId) -> Result<Option<Job>, StoreError> {
+        self.faults.store("job")?;
+        Ok(self.lock().jobs.get(&(owner, id)).map(|(j, _)| j.clone()))
+    }
+
+    async fn jobs(&self, owner: UserId, page: PageRequest) -> Result<Page<Job>, StoreError> {
+        self.faults.store("jobs")?;
+        let jobs: Vec<Job> = self
+            .lock()
+            .jobs
+            .range((owner, JobId::MIN)..=(owner, JobId::MAX))
+            .rev()
+            .map(|(_, (j, _))| j.clone())
+            .collect();
+        page_of(jobs, &page, |j| j.id.to_string())
+    }
+
+    async fn claim(
+        &self,
+        owner: UserId,
+        id: JobId,
+        lease: Duration,
+        now: OffsetDateTime,
+    ) -> Result<Claim, StoreError> {
+        self.faults.store("claim")?;
+        let mut state = self.lock();
+        let Some((job, held)) = state.jobs.get_mut(&(owner, id)) else {
+            return Ok(Claim::Refused(None));
+        };
+        let claimable = match job.status {
+            JobStatus::Queued => true,
+            JobStatus::Running => held.as_ref().is_none_or(|l| l.until <= now),
+            JobStatus::Succeeded | JobStatus::Failed => false,
+        };
+        if !claimable {
+            return Ok(Claim::Refused(Some(job.clone())));
+        }
+        let granted = Lease {
+            token: ulid::Ulid::generate().to_string(),
+            until: now + lease,
+        };
+        job.status = JobStatus::Running;
+        job.updated_at = now;
+        *held = Some(granted.clone());
+        Ok(Claim::Claimed(job.clone(), granted))
+    }
+
+    async fn finish(
+        &self,
+        job: &Job,
+        holder: Holder<'_>,
+        images: &[Image],
+    ) -> Result<bool, StoreError> {
+        self.faults.store("finish")?;
+        let mut state = self.lock();
+        let refund = CreditCause::JobRefund(job.id);
+        if job.refunded > Credits::ZERO && state.guard(job.owner, &refund).is_some() {
+            return Ok(false);
+        }
+        let may = match (state.jobs.get(&(job.owner, job.id)), holder) {
+            (Some((stored, Some(held))), Holder::Lease(lease)) => {
+                stored.status == JobStatus::Running && held.token == lease.token
+            }
+            (Some((stored, _)), Holder::Anyone) => !stored.status.is_final(),
+            _ => false,
+        };
+        if !may {
+            return Ok(false);
+        }
+        if job.refunded > Credits::ZERO {
+            state.apply(job.owner, &refund, Movement::Grant(job.refunded))?;
+        }
+        state.jobs.insert((job.owner, job.id), (job.clone(), None));
+        for image in images {
+            state
+                .images
+                .insert((image.owner, image.id), (image.clone(), false));
+        }
+        Ok(true)
+    }
+}

@@ -1,0 +1,3 @@
+//! The image pipeline end to end.
+
+mod pipeline;

@@ -1,0 +1,3 @@
+//! The OpenAI adapter against the local stand-in.
+
+mod provider;

@@ -1,0 +1,93 @@
+//! The auth function's one wiring: its configuration, the store and the use cases, built once.
+//! The Lambda (`main.rs`), the local server and the tests all build it here.
+
+use std::sync::Arc;
+
+use artforge_aws::SdkConfig;
+use artforge_domain::ThrottlePolicy;
+use artforge_dynamo::DynamoStore;
+use artforge_http::{Authenticator, cookie::SessionCookie, cursor::Cursors, token::TokenKeys};
+use artforge_runtime::Env;
+use axum::{
+    Router,
+    extract::FromRef,
+    routing::{get, post, put},
+};
+
+use crate::{Config, password::PasswordHasher, routes, usecases::Identity};
+
+/// The auth function: its use cases over DynamoDB, and the session settings its handlers use.
+#[derive(Clone)]
+pub struct Auth {
+    pub(crate) identity: Arc<Identity<DynamoStore>>,
+    pub(crate) tokens: Arc<TokenKeys>,
+    pub(crate) cursors: Cursors,
+    pub(crate) cookie: SessionCookie,
+    pub(crate) authenticator: Authenticator,
+}
+
+impl FromRef<Auth> for Authenticator {
+    fn from_ref(app: &Auth) -> Self {
+        app.authenticator.clone()
+    }
+}
+
+impl Auth {
+    /// The function over `aws`, as `config` says.
+    pub fn build(config: Config, aws: &SdkConfig) -> Self {
+        let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(aws), config.table_name);
+        let tokens = Arc::new(config.session.tokens());
+        Self {
+            authenticator: config.session.authenticator(tokens.clone(), store.clone()),
+            tokens,
+            cursors: config.session.cursors(),
+            cookie: config.session.cookie(),
+            identity: Arc::new(Identity {
+                store,
+                hasher: Arc::new(PasswordHasher::owasp()),
+                signup_credits: config.signup_credits,
+                throttle: ThrottlePolicy::default(),
+            }),
+        }
+    }
+
+    /// The function as Lambda runs it: configuration and AWS from the process environment.
+    pub fn from_env() -> Result<Self, crate::Error> {
+        let config = Config::from_env(&Env::process())?;
+        Ok(Self::build(config, &artforge_aws::load_from_env()?))
+    }
+
+    /// The function as a service: its routes, finished (fallbacks, request ids).
+    pub fn router(self) -> Router {
+        artforge_http::finish(self.routes())
+    }
+
+    /// The routes at their API Gateway paths, for merging with other functions' routes.
+    pub fn routes(self) -> Router {
+        Router::new()
+            .route("/auth/register", post(routes::register))
+            .route("/auth/login", post(routes::login))
+            .route("/auth/logout", post(routes::logout))
+            .route("/me", get(routes::me).patch(routes::rename))
+            .route("/me/password", put(routes::change_password))
+            .route("/me/credits", get(routes::credits))
+            .with_state(self)
+    }
+}
+
+/// The routes' OpenAPI description; the local server merges every function's into the
+/// `/openapi.json` it serves.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    #[derive(utoipa::OpenApi)]
+    #[openapi(paths(
+        routes::register,
+        routes::login,
+        routes::logout,
+        routes::me,
+        routes::rename,
+        routes::change_password,
+        routes::credits
+    ))]
+    struct Doc;
+    <Doc as utoipa::OpenApi>::openapi()
+}

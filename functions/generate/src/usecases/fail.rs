@@ -1,0 +1,61 @@
+//! Failing a job that will never finish: its credits come back in full, once, whoever held it.
+
+use artforge_domain::{
+    Holder, Job, JobError, JobErrorCode, JobId, JobStatus, Jobs, StoreError, UserId,
+};
+use time::OffsetDateTime;
+
+/// Why a job is given up on, in the words its owner reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GiveUp {
+    /// Queueing it failed after it was debited: no worker will ever see it.
+    NotQueued,
+    /// The queue gave up on it after its retries (a dead letter).
+    DeadLetter,
+}
+
+impl GiveUp {
+    fn error(self) -> JobError {
+        match self {
+            Self::NotQueued => JobError::new(
+                JobErrorCode::GenerationFailed,
+                "the job could not be queued; your credits were refunded",
+            ),
+            Self::DeadLetter => JobError::new(
+                JobErrorCode::GenerationFailed,
+                "the job could not be finished; your credits were refunded",
+            ),
+        }
+    }
+}
+
+/// `job` failed with `error` and a full refund.
+pub fn failed(job: Job, error: JobError, now: OffsetDateTime) -> Job {
+    Job {
+        status: JobStatus::Failed,
+        images: Vec::new(),
+        refunded: job.cost,
+        error: Some(error),
+        updated_at: now,
+        ..job
+    }
+}
+
+/// Fails the job unless it is final already. The failed job when this call failed it; `None`
+/// when there was nothing to do (no such job, or it finished, by now or by anyone).
+pub async fn give_up<J: Jobs>(
+    jobs: &J,
+    owner: UserId,
+    id: JobId,
+    why: GiveUp,
+    now: OffsetDateTime,
+) -> Result<Option<Job>, StoreError> {
+    let Some(job) = jobs.job(owner, id).await? else {
+        return Ok(None);
+    };
+    if job.status.is_final() {
+        return Ok(None);
+    }
+    let job = failed(job, why.error(), now);
+    Ok(jobs.finish(&job, Holder::Anyone, &[]).await?.then_some(job))
+}

@@ -1,0 +1,19 @@
+//! What a user or the queue asks of the generation functions, each decided here over the ports
+//! it needs, with no HTTP or AWS in sight:
+//!
+//! - [`submit`]: price a request, debit it with the job once (per idempotency key), queue it,
+//!   and refund it at once if it cannot be queued;
+//! - [`run`]: claim a queued job, have the provider make its images, make and store their
+//!   renditions, and finish the job with the refund of what was not delivered;
+//! - [`fail`]: fail a job that will never finish (a dead letter, an unqueued job), with a full
+//!   refund, once.
+//!
+//! The statuses a job takes, what it costs and gives back, and the words its owner reads are
+//! chosen here; the store only writes them atomically.
+
+pub mod fail;
+pub mod run;
+pub mod submit;
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,359 @@
+//! Running a job (DESIGN §3, steps 2 and 3). For one job the runner
+//!
+//! 1. claims it with a lease (a duplicate delivery meets the lease and is retried later, by
+//!    when the job is finished and the retry does nothing);
+//! 2. asks the provider for its images (the provider adapter retries and keeps the deadline);
+//! 3. makes each image's renditions concurrently, on blocking threads, and stores its three
+//!    files under the keys of the image's slot (fixed when the job was created, so a retried
+//!    attempt overwrites rather than orphans);
+//! 4. finishes the job in one atomic step: the images' metadata, the final status, and the
+//!    refund of what was not delivered, at most once per job.
+//!
+//! An image that fails (unusable bytes, storage down) is refunded and its files removed; a job
+//! with no image fails with the first failure's code and a full refund. If removing a failed
+//! image's files failed too, the job is finished all the same but the delivery is retried: a
+//! delivery that finds its job finished removes the files of the slots it did not deliver
+//! (nothing else refers to them), so no file is stranded. If finishing itself fails, the
+//! delivery is retried: the job stays claimed until its lease ends, the next delivery redoes
+//! it over the same keys, and when the queue gives up, [`JobRunner::dead_letter`] fails the
+//! job with a full refund and removes every file its slots may have.
+
+use std::{sync::Arc, time::Duration};
+
+use artforge_domain::{
+    Catalog, Claim, FileUploads, Holder, Image, ImageFiles, ImageFormat, ImageId, ImageProvider,
+    Job, JobError, JobErrorCode, JobId, JobStatus, Jobs, ProviderError, StoreError, Tags, UserId,
+    Variant, Visibility, image::object_key,
+};
+use artforge_imaging::{Pipeline, PipelineError};
+use time::OffsetDateTime;
+use tracing::{error, warn};
+
+use super::fail::{GiveUp, give_up};
+
+/// What handling one delivery came to.
+#[derive(Debug)]
+pub enum Outcome {
+    /// The job is finished (by this delivery).
+    Finished,
+    /// Nothing to do: the job is finished already, or not ours, or does not exist.
+    Skipped,
+    /// Another worker holds the job; deliver it again later.
+    Busy,
+    /// A store failed; deliver it again later.
+    Retry(StoreError),
+}
+
+impl Outcome {
+    /// Whether the message should be delivered again.
+    pub fn retry(&self) -> bool {
+        matches!(self, Self::Busy | Self::Retry(_))
+    }
+}
+
+/// Why one image of a job was not delivered.
+#[derive(Debug, thiserror::Error)]
+enum ImageFailure {
+    #[error(transparent)]
+    Provider(ProviderError),
+    #[error("the provider's image could not be processed")]
+    Pipeline(#[source] PipelineError),
+    #[error("the image processing task failed")]
+    Task(#[source] tokio::task::JoinError),
+    #[error("storing the image's files failed")]
+    Storage(#[source] StoreError),
+    /// Storing failed, and removing what was stored failed too: files may be left.
+    #[error("storing the image's files failed, and so did removing them")]
+    Stranded(#[source] StoreError),
+}
+
+impl ImageFailure {
+    /// What the job's owner reads when this failure is the job's.
+    fn job_error(&self) -> JobError {
+        match self {
+            Self::Provider(e) => provider_error(e),
+            Self::Pipeline(_) => JobError::new(
+                JobErrorCode::GenerationFailed,
+                "the provider's image could not be read; your credits were refunded",
+            ),
+            Self::Task(_) | Self::Storage(_) | Self::Stranded(_) => JobError::new(
+                JobErrorCode::GenerationFailed,
+                "the image could not be stored; your credits were refunded",
+            ),
+        }
+    }
+}
+
+/// What the job's owner reads when the provider failed it.
+pub fn provider_error(error: &ProviderError) -> JobError {
+    match error {
+        ProviderError::ContentPolicy(_) => JobError::new(
+            JobErrorCode::ContentPolicyViolation,
+            "the prompt was refused by the image provider's content policy; rephrase it and try again",
+        ),
+        ProviderError::QuotaExceeded(_)
+        | ProviderError::Unavailable(_)
+        | ProviderError::DeadlineExceeded => JobError::new(
+            JobErrorCode::ProviderUnavailable,
+            "the image provider is unavailable right now; your credits were refunded, try again later",
+        ),
+        ProviderError::Rejected { .. } | ProviderError::BadAnswer(_) => JobError::new(
+            JobErrorCode::GenerationFailed,
+            "the image provider could not make this image; your credits were refunded",
+        ),
+    }
+}
+
+/// What a claimed job becomes with `delivered` of its images made: `succeeded` with any image,
+/// else `failed` with the first failure's error; what was not delivered is refunded.
+pub fn finished(
+    job: Job,
+    delivered: &[Image],
+    error: Option<JobError>,
+    now: OffsetDateTime,
+) -> Job {
+    let refunded = job.refund_for(delivered.len());
+    let (status, error) = if delivered.is_empty() {
+        let error = error.unwrap_or_else(|| {
+            JobError::new(
+                JobErrorCode::GenerationFailed,
+                "no image could be made; your credits were refunded",
+            )
+        });
+        (JobStatus::Failed, Some(error))
+    } else {
+        (JobStatus::Succeeded, None)
+    };
+    Job {
+        status,
+        images: delivered.iter().map(|i| i.id).collect(),
+        refunded,
+        error,
+        updated_at: now,
+        ..job
+    }
+}
+
+/// Everything running a job takes, built once.
+pub struct JobRunner<J, P, F> {
+    pub jobs: J,
+    pub provider: P,
+    pub files: F,
+    pub catalog: Arc<Catalog>,
+    pub pipeline: Arc<Pipeline>,
+    /// How long a claimed job is this runner's: the worker's own timeout.
+    pub lease: Duration,
+}
+
+impl<J, P, F> JobRunner<J, P, F>
+where
+    J: Jobs,
+    P: ImageProvider,
+    F: FileUploads + ImageFiles,
+{
+    /// Claims and runs one job.
+    pub async fn run(&self, owner: UserId, id: JobId) -> Outcome {
+        let claim = self
+            .jobs
+            .claim(owner, id, self.lease, OffsetDateTime::now_utc())
+            .await;
+        match claim {
+            Err(e) => Outcome::Retry(e),
+            Ok(Claim::Refused(None)) => {
+                warn!("no such job");
+                Outcome::Skipped
+            }
+            Ok(Claim::Refused(Some(job))) if job.status.is_final() => {
+                match self.sweep(&job).await {
+                    Ok(()) => Outcome::Skipped,
+                    Err(e) => Outcome::Retry(e),
+                }
+            }
+            Ok(Claim::Refused(Some(_))) => Outcome::Busy,
+            Ok(Claim::Claimed(job, lease)) => {
+                let (images, error, stranded) = self.make(&job).await;
+                let done = finished(job, &images, error, OffsetDateTime::now_utc());
+                match self
+                    .jobs
+                    .finish(&done, Holder::Lease(&lease), &images)
+                    .await
+                {
+                    Ok(true) if stranded => match self.sweep(&done).await {
+                        Ok(()) => Outcome::Finished,
+                        Err(e) => Outcome::Retry(e),
+                    },
+                    Ok(true) => Outcome::Finished,
+                    Ok(false) => Outcome::Skipped,
+                    Err(e) => Outcome::Retry(e),
+                }
+            }
+        }
+    }
+
+    /// Fails a job whose message died, with a full refund, and removes whatever files its
+    /// attempts left.
+    pub async fn dead_letter(&self, owner: UserId, id: JobId) -> Outcome {
+        let now = OffsetDateTime::now_utc();
+        match give_up(&self.jobs, owner, id, GiveUp::DeadLetter, now).await {
+            Ok(Some(job)) => {
+                warn!(
+                    refunded = job.refunded.get(),
+                    "dead job failed and refunded"
+                );
+                let keys: Vec<String> = job
+                    .slots
+                    .iter()
+                    .flat_map(|slot| self.slot_keys(&job, *slot))
+                    .collect();
+                if let Err(e) = self.files.remove(&keys).await {
+                    error!(error = %e, "removing a dead job's files failed");
+                }
+                Outcome::Finished
+            }
+            Ok(None) => Outcome::Skipped,
+            Err(e) => Outcome::Retry(e),
+        }
+    }
+
+    /// Removes every file a finished job's undelivered slots may have (none refers to them).
+    async fn sweep(&self, job: &Job) -> Result<(), StoreError> {
+        let keys: Vec<String> = job
+            .slots
+            .iter()
+            .filter(|slot| !job.images.contains(slot))
+            .flat_map(|slot| self.slot_keys(job, *slot))
+            .collect();
+        self.files.remove(&keys).await.inspect_err(|e| {
+            error!(error = %e, "removing an undelivered image's files failed; the message comes back");
+        })
+    }
+
+    /// Every key a slot's files may have: the original in any format, the renditions in the
+    /// pipeline's.
+    fn slot_keys(&self, job: &Job, slot: ImageId) -> Vec<String> {
+        let preset = job.request.preset;
+        let format = self.pipeline.config().format;
+        let mut keys: Vec<String> = ImageFormat::ALL
+            .iter()
+            .map(|f| object_key(job.owner, slot, preset, Variant::Original, *f))
+            .collect();
+        keys.push(object_key(job.owner, slot, preset, Variant::Preset, format));
+        keys.push(object_key(
+            job.owner,
+            slot,
+            preset,
+            Variant::Thumbnail,
+            format,
+        ));
+        keys
+    }
+
+    /// The job's images that were made and stored, the error to fail the job with if none,
+    /// and whether a failed image's files could not be removed.
+    async fn make(&self, job: &Job) -> (Vec<Image>, Option<JobError>, bool) {
+        let Some(request) = self.catalog.provider_request(&job.request) else {
+            return (
+                Vec::new(),
+                Some(JobError::new(
+                    JobErrorCode::GenerationFailed,
+                    "this model, style or quality is no longer offered; your credits were refunded",
+                )),
+                false,
+            );
+        };
+        let answers = match self.provider.generate(&request).await {
+            Ok(answers) => answers,
+            Err(e) => {
+                warn!(error = %e, "the provider failed the job");
+                return (Vec::new(), Some(provider_error(&e)), false);
+            }
+        };
+        let results = futures::future::join_all(
+            job.slots
+                .iter()
+                .zip(answers)
+                .map(|(slot, answer)| self.make_image(job, *slot, answer)),
+        )
+        .await;
+        let mut images = Vec::new();
+        let mut first_error = None;
+        let mut stranded = false;
+        for result in results {
+            match result {
+                Ok(image) => images.push(image),
+                Err(failure) => {
+                    warn!(error = %failure, "an image of the job failed");
+                    stranded |= matches!(failure, ImageFailure::Stranded(_));
+                    first_error.get_or_insert_with(|| failure.job_error());
+                }
+            }
+        }
+        (images, first_error, stranded)
+    }
+
+    /// One image: renditions on a blocking thread, three uploads at once. On a storage
+    /// failure the image's files are removed again.
+    async fn make_image(
+        &self,
+        job: &Job,
+        slot: ImageId,
+        answer: Result<Vec<u8>, ProviderError>,
+    ) -> Result<Image, ImageFailure> {
+        let source = answer.map_err(ImageFailure::Provider)?;
+        let pipeline = self.pipeline.clone();
+        let target = job.request.preset.size();
+        let (source, processed) = tokio::task::spawn_blocking(move || {
+            let processed = pipeline.process(&source, target);
+            (source, processed)
+        })
+        .await
+        .map_err(ImageFailure::Task)?;
+        let processed = processed.map_err(ImageFailure::Pipeline)?;
+        let r = &job.request;
+        let image = Image {
+            id: slot,
+            owner: job.owner,
+            job: job.id,
+            prompt: r.prompt.as_str().to_owned(),
+            tier: r.tier,
+            style: r.style,
+            preset: r.preset,
+            quality: r.quality,
+            width: processed.preset.width,
+            height: processed.preset.height,
+            tags: Tags::clone(&r.tags),
+            visibility: Visibility::Private,
+            likes: 0,
+            created_at: OffsetDateTime::now_utc(),
+            original_format: processed.source_format,
+            variant_format: processed.format,
+        };
+        let uploads = futures::future::try_join3(
+            self.files.put(
+                &image.object_key(Variant::Original),
+                source,
+                image.content_type(Variant::Original),
+            ),
+            self.files.put(
+                &image.object_key(Variant::Preset),
+                processed.preset.bytes,
+                image.content_type(Variant::Preset),
+            ),
+            self.files.put(
+                &image.object_key(Variant::Thumbnail),
+                processed.thumbnail.bytes,
+                image.content_type(Variant::Thumbnail),
+            ),
+        )
+        .await;
+        if let Err(e) = uploads {
+            let keys: Vec<String> = Variant::ALL.iter().map(|v| image.object_key(*v)).collect();
+            if let Err(removal) = self.files.remove(&keys).await {
+                error!(error = %removal, "removing a failed image's files failed");
+                return Err(ImageFailure::Stranded(e));
+            }
+            return Err(ImageFailure::Storage(e));
+        }
+        Ok(image)
+    }
+}

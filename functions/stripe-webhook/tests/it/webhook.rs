@@ -1,0 +1,339 @@
+//! The Stripe webhook: signatures, and credits granted and taken back exactly once.
+
+use crate::common::{App, PREVIOUS_SECRET, SECRET, refund_event, session_event, sign};
+use artforge_domain::{CreditCause, Credits, JobId, Ledger, Movement};
+use http::StatusCode;
+
+const PAID: &str = "paid";
+
+#[tokio::test]
+async fn bad_signatures_are_refused_and_change_nothing() {
+    let app = App::new().await;
+    let (user, _) = app.user().await;
+    let body = session_event(
+        "checkout.session.completed",
+        "cs_sig",
+        user,
+        "starter",
+        1000,
+        PAID,
+    );
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let good = sign(&body, SECRET, None);
+    let (t, v1) = good.split_once(",v1=").expect("t and v1");
+    let bad = "ab".repeat(32);
+    let refused: Vec<(&str, Option<String>, String)> = vec![
+        ("missing header", None, body.clone()),
+        (
+            "wrong secret",
+            Some(sign(&body, "whsec_attacker", None)),
+            body.clone(),
+        ),
+        ("only v0", Some(format!("{t},v0={v1}")), body.clone()),
+        (
+            "tampered body",
+            Some(good.clone()),
+            body.replace("1000", "100000"),
+        ),
+        (
+            "re-serialised body",
+            Some(good.clone()),
+            serde_json::to_string_pretty(
+                &serde_json::from_str::<serde_json::Value>(&body).expect("json"),
+            )
+            .expect("json"),
+        ),
+        (
+            "301 s old",
+            Some(sign(&body, SECRET, Some(now - 301))),
+            body.clone(),
+        ),
+        ("garbage", Some("t=abc,v1=zz".into()), body.clone()),
+    ];
+    for (case, header, payload) in refused {
+        let answer = app.deliver_with(&payload, header.as_deref()).await;
+        assert_eq!(
+            (answer.status, answer.code()),
+            (StatusCode::BAD_REQUEST, "invalid_signature"),
+            "{case}"
+        );
+    }
+    assert_eq!(app.balance(user).await, 3, "nothing was granted");
+
+    for header in [
+        format!("{t},v1={bad},v1={v1}"),
+        format!("{t},v1={v1},v1={bad}"),
+    ] {
+        assert_eq!(
+            app.deliver_with(&body, Some(&header)).await.status,
+            StatusCode::OK,
+            "{header}"
+        );
+    }
+    let rotated = session_event(
+        "checkout.session.completed",
+        "cs_rotated",
+        user,
+        "starter",
+        1000,
+        PAID,
+    );
+    let old_secret = sign(&rotated, PREVIOUS_SECRET, None);
+    assert_eq!(
+        app.deliver_with(&rotated, Some(&old_secret)).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(app.balance(user).await, 103, "two sessions, two grants");
+}
+
+#[tokio::test]
+async fn one_session_delivered_ten_times_in_a_row_and_ten_at_once_grants_once() {
+    let app = App::new().await;
+    let (user, _) = app.user().await;
+    let body = session_event(
+        "checkout.session.completed",
+        "cs_dup",
+        user,
+        "starter",
+        1000,
+        PAID,
+    );
+    for _ in 0..10 {
+        let answer = app.deliver(&body).await;
+        assert_eq!(answer.status, StatusCode::OK, "{}", answer.text);
+    }
+    assert_eq!(app.balance(user).await, 53);
+
+    let burst = session_event(
+        "checkout.session.completed",
+        "cs_burst",
+        user,
+        "creator",
+        3000,
+        PAID,
+    );
+    let answers = futures::future::join_all((0..10).map(|_| app.deliver(&burst))).await;
+    assert!(answers.iter().all(|a| a.status == StatusCode::OK));
+    assert_eq!(app.balance(user).await, 353);
+}
+
+#[tokio::test]
+async fn completed_and_async_succeeded_of_one_session_grant_once_in_any_order() {
+    let app = App::new().await;
+    let (user, _) = app.user().await;
+    let completed =
+        |s: &str| session_event("checkout.session.completed", s, user, "starter", 1000, PAID);
+    let succeeded = |s: &str| {
+        session_event(
+            "checkout.session.async_payment_succeeded",
+            s,
+            user,
+            "starter",
+            1000,
+            PAID,
+        )
+    };
+    app.deliver(&completed("cs_a")).await;
+    app.deliver(&succeeded("cs_a")).await;
+    app.deliver(&succeeded("cs_b")).await;
+    app.deliver(&completed("cs_b")).await;
+    let (one, two) = (completed("cs_c"), succeeded("cs_c"));
+    futures::future::join(app.deliver(&one), app.deliver(&two)).await;
+    assert_eq!(app.balance(user).await, 153, "three sessions, three grants");
+}
+
+#[tokio::test]
+async fn an_unpaid_completion_waits_and_a_failed_async_payment_grants_nothing() {
+    let app = App::new().await;
+    let (user, token) = app.user().await;
+    app.deliver(&session_event(
+        "checkout.session.completed",
+        "cs_async",
+        user,
+        "starter",
+        1000,
+        "unpaid",
+    ))
+    .await;
+    assert_eq!(app.balance(user).await, 3);
+    app.deliver(&session_event(
+        "checkout.session.async_payment_failed",
+        "cs_async",
+        user,
+        "starter",
+        1000,
+        "unpaid",
+    ))
+    .await;
+    assert_eq!(app.balance(user).await, 3);
+    let purchases = app.get("/billing/purchases", Some(&token)).await;
+    assert_eq!(
+        purchases.json["items"][0]["status"], "failed",
+        "{}",
+        purchases.text
+    );
+}
+
+#[tokio::test]
+async fn a_session_whose_amount_or_currency_does_not_match_its_pack_grants_nothing() {
+    let app = App::new().await;
+    let (user, _) = app.user().await;
+    let cheap = session_event(
+        "checkout.session.completed",
+        "cs_cheap",
+        user,
+        "creator",
+        1000,
+        PAID,
+    );
+    assert_eq!(
+        app.deliver(&cheap).await.status,
+        StatusCode::OK,
+        "answered, so Stripe does not retry"
+    );
+    let euro = session_event(
+        "checkout.session.completed",
+        "cs_eur",
+        user,
+        "starter",
+        1000,
+        PAID,
+    )
+    .replace("\"usd\"", "\"eur\"");
+    assert_eq!(app.deliver(&euro).await.status, StatusCode::OK);
+    assert_eq!(app.balance(user).await, 3);
+}
+
+#[tokio::test]
+async fn a_refund_after_spending_takes_back_to_zero_records_the_shortfall_and_counts_once() {
+    let app = App::new().await;
+    let (user, token) = app.user().await;
+    app.deliver(&session_event(
+        "checkout.session.completed",
+        "cs_ref",
+        user,
+        "starter",
+        1000,
+        PAID,
+    ))
+    .await;
+    assert_eq!(app.balance(user).await, 53);
+    app.store
+        .apply(
+            user,
+            &CreditCause::JobDebit(JobId::new()),
+            Movement::Debit(Credits::new(40)),
+        )
+        .await
+        .expect("spent");
+    assert_eq!(app.balance(user).await, 13);
+
+    let partial = refund_event("cs_ref", 1000, 300);
+    assert_eq!(app.deliver(&partial).await.status, StatusCode::OK);
+    assert_eq!(
+        app.balance(user).await,
+        0,
+        "15 owed, 13 left: taken down to zero, not below"
+    );
+    app.deliver(&partial).await;
+    assert_eq!(app.balance(user).await, 0);
+    let purchase = &app.get("/billing/purchases", Some(&token)).await.json["items"][0];
+    assert_eq!(purchase["status"], "refunded");
+    assert_eq!(purchase["creditsRefunded"], 15);
+    assert_eq!(
+        purchase["creditsUnrecovered"], 2,
+        "the shortfall is recorded"
+    );
+
+    app.store
+        .apply(
+            user,
+            &CreditCause::Purchase {
+                checkout_session: "cs_gift".into(),
+            },
+            Movement::Grant(Credits::new(100)),
+        )
+        .await
+        .expect("gift");
+    let full = refund_event("cs_ref", 1000, 1000);
+    app.deliver(&full).await;
+    app.deliver(&full).await;
+    assert_eq!(app.balance(user).await, 65, "the rest of the 50 (35) once");
+    let early = refund_event("cs_ref", 1000, 300);
+    app.deliver(&early).await;
+    assert_eq!(
+        app.balance(user).await,
+        65,
+        "an older, smaller refund total takes nothing more"
+    );
+}
+
+#[tokio::test]
+async fn unknown_and_foreign_events_are_acknowledged_and_ignored() {
+    let app = App::new().await;
+    let (user, _) = app.user().await;
+    let unknown = r#"{"id":"evt_x","object":"event","type":"customer.subscription.paused","data":{"object":{"id":"sub_1"}}}"#;
+    assert_eq!(app.deliver(unknown).await.status, StatusCode::OK);
+    let not_an_event = r#"{"hello":"world"}"#;
+    assert_eq!(app.deliver(not_an_event).await.status, StatusCode::OK);
+    let foreign = session_event(
+        "checkout.session.completed",
+        "cs_foreign",
+        user,
+        "no-such-pack",
+        1000,
+        PAID,
+    );
+    assert_eq!(app.deliver(&foreign).await.status, StatusCode::OK);
+    let stranger_refund = refund_event("cs_unknown", 1000, 1000);
+    assert_eq!(app.deliver(&stranger_refund).await.status, StatusCode::OK);
+    assert_eq!(app.balance(user).await, 3);
+}
+
+#[tokio::test]
+async fn packs_are_public_and_purchases_need_a_session() {
+    let app = App::new().await;
+    let packs = app.get("/billing/packs", None).await;
+    assert_eq!(packs.status, StatusCode::OK);
+    assert_eq!(
+        packs.json["items"][0],
+        serde_json::json!({"id": "starter", "credits": 50, "amount": 1000, "currency": "usd"})
+    );
+    assert_eq!(packs.json["nextCursor"], serde_json::Value::Null);
+    let anonymous = app.get("/billing/purchases", None).await;
+    assert_eq!(
+        (anonymous.status, anonymous.code()),
+        (StatusCode::UNAUTHORIZED, "unauthorized")
+    );
+    let (_, token) = app.user().await;
+    let bad = app.get("/billing/purchases?limit=0", Some(&token)).await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+#[tokio::test]
+async fn a_store_failure_is_a_5xx_so_stripe_retries() {
+    let app = App::new().await;
+    let (user, _) = app.user().await;
+    let broken = App::over_missing_table();
+    let body = session_event(
+        "checkout.session.completed",
+        "cs_retry",
+        user,
+        "starter",
+        1000,
+        PAID,
+    );
+    let answer = broken.deliver(&body).await;
+    assert_eq!(
+        (answer.status, answer.code()),
+        (StatusCode::SERVICE_UNAVAILABLE, "service_unavailable")
+    );
+    assert!(
+        !answer.text.contains("ResourceNotFound"),
+        "no internals: {}",
+        answer.text
+    );
+    // Stripe's retry, once the store is back, grants.
+    assert_eq!(app.deliver(&body).await.status, StatusCode::OK);
+    assert_eq!(app.balance(user).await, 53);
+}
