@@ -1,5 +1,6 @@
-# Artforge: `make dev` runs the whole product locally, `make test` runs every check.
-# Both install what they lack: Python tools into ./.venv (git-ignored), nothing global.
+# Artforge: `make dev` runs the whole product locally, `make test` runs every check, `make check`
+# the fast ones. They install what they lack: Python tools into ./.venv (git-ignored), nothing
+# global.
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -13,11 +14,13 @@ CARGO ?= cargo
 CARGO_FLAGS ?= --locked
 PORT ?= 3000
 
-.PHONY: help setup dev test fmt lint unit template build web e2e openapi schemathesis fuzz-build fuzz-smoke fuzz bench bench-pipeline bench-coldstart soak deploy clean
+.PHONY: help setup rust-setup dev check test fmt lint unit integration template build web e2e walkthrough openapi schemathesis fuzz-build fuzz-smoke fuzz bench bench-pipeline bench-coldstart soak deploy clean
 
 help:
-	@echo "make dev     run the whole product on http://127.0.0.1:$(PORT) (Ctrl-C stops it)"
-	@echo "make test    formatting, clippy, every test against moto, fuzz smoke, template lints, web build and e2e, schemathesis, the soak, sam build (arm64)"
+	@echo "make dev     run the whole product on http://127.0.0.1:$(PORT) (Ctrl-C stops it); writes .local/lambda.env"
+	@echo "make check   formatting, clippy, the unit and use-case tests (no moto, no browser): the fast loop"
+	@echo "make test    make check, every test against moto, fuzz smoke, template lints, web build and e2e, the README walkthrough, schemathesis, the soak, sam build (arm64)"
+	@echo "make walkthrough  the README's curl walkthrough, run against a local server of its own"
 	@echo "make web     type-check and build the web client into web/dist (npm ci first)"
 	@echo "make e2e     the web client end to end in headless Chromium against the local stack"
 	@echo "make build   sam build: every function cross-built for arm64 in release mode"
@@ -29,7 +32,6 @@ help:
 	@echo "make bench   the benchmarks (tokens, passwords, history pages, the worker per image, the pipeline)"
 	@echo "make bench-pipeline  the image pipeline against Sharp, per core, side by side (needs node >= 20.9, npm)"
 	@echo "make bench-coldstart each function's init, first response and memory against a hello world, and zip sizes"
-	@echo "make soak    1,000 mixed operations of 20 users at once under injected AWS faults, then the invariants"
 	@echo "make deploy  sam build + sam deploy (--guided the first time)"
 
 $(VENV)/.installed: requirements-dev.txt
@@ -38,7 +40,9 @@ $(VENV)/.installed: requirements-dev.txt
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@
 
-setup: $(VENV)/.installed
+setup: $(VENV)/.installed rust-setup
+
+rust-setup:
 	@rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy rustfmt
 	@rustup target list --installed 2>/dev/null | grep -q '^aarch64-unknown-linux-gnu' || rustup target add aarch64-unknown-linux-gnu
 
@@ -50,11 +54,22 @@ fmt:
 	$(CARGO) fmt --all -- --check
 	cd fuzz && $(CARGO) fmt -- --check
 
-lint: setup
+lint: rust-setup
 	$(CARGO) clippy $(CARGO_FLAGS) --workspace --all-targets -- -D warnings
 
-# Tests start their own moto server (one per test binary) and make a fresh table per test.
-unit: setup
+# The unit and use-case tests: in-memory fakes, no moto (docs/decisions: three layers).
+unit: rust-setup
+	$(CARGO) test $(CARGO_FLAGS) --workspace --lib --bins
+
+# The fast loop: formatting, clippy, the unit and use-case tests. Prints its time.
+check:
+	@start=$$(date +%s); \
+	$(MAKE) --no-print-directory fmt lint unit; \
+	echo "make check: all checks passed in $$(( $$(date +%s) - start )) s"
+
+# Every Rust test: the integration binaries (tests/it, one per crate) against moto too; each
+# test process starts its own moto server and each test makes its own table.
+integration: setup
 	$(CARGO) test $(CARGO_FLAGS) --workspace --all-targets
 
 template: setup
@@ -81,9 +96,14 @@ e2e: setup web
 	ARTFORGE_DEV_BIN="$$($(CARGO) metadata --format-version 1 --no-deps | $(PYTHON) -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')/debug/artforge-dev" \
 		node web/e2e/run.mjs
 
+# The README's "Calling the API" blocks, top to bottom, against a local server of its own.
+walkthrough: setup
+	$(CARGO) build $(CARGO_FLAGS) -p artforge-dev --bin artforge-dev
+	$(VENV)/bin/python scripts/walkthrough
+
 # The committed OpenAPI document, regenerated from the handlers' annotations.
 openapi:
-	UPDATE_OPENAPI=1 $(CARGO) test $(CARGO_FLAGS) -p artforge-dev --test openapi
+	UPDATE_OPENAPI=1 $(CARGO) test $(CARGO_FLAGS) -p artforge-dev --test it openapi
 
 # Schemathesis against the local server (its own moto and stand-ins), bounded by time; see
 # scripts/schemathesis. Its summary line and report land in target/schemathesis/.
@@ -95,10 +115,10 @@ schemathesis: setup
 # while a proxy injects DynamoDB, S3 and SQS faults; then every invariant. Bounded to 10 minutes;
 # prints the counts. `cargo test` runs a 100-operation version of it.
 soak: setup
-	$(CARGO) test $(CARGO_FLAGS) -p artforge-dev --test soak -- --ignored --nocapture
+	$(CARGO) test $(CARGO_FLAGS) -p artforge-dev --test it soak -- --ignored --nocapture
 
 
-# Fuzzing (fuzz/; README, "Fuzzing"): cargo-fuzz, installed into ./.tools (git-ignored) when
+# Fuzzing (fuzz/; docs/reliability.md, "Fuzzing"): cargo-fuzz, installed into ./.tools (git-ignored) when
 # missing, drives libFuzzer on stable rustc: RUSTC_BOOTSTRAP=1 lets it pass its -Z flags (CI
 # machines have no nightly). The instrumented build keeps to a target directory of its own (its
 # RUSTFLAGS differ from the workspace's), beside the workspace's when CARGO_TARGET_DIR is set.
@@ -141,8 +161,10 @@ fuzz: fuzz-build
 	done
 
 
-test: fmt lint unit fuzz-smoke template web e2e schemathesis soak build
-	@echo "make test: all checks passed"
+test:
+	@start=$$(date +%s); \
+	$(MAKE) --no-print-directory check integration fuzz-smoke template web e2e walkthrough schemathesis soak build; \
+	echo "make test: all checks passed in $$(( $$(date +%s) - start )) s"
 
 bench: setup
 	$(CARGO) bench $(CARGO_FLAGS) --workspace

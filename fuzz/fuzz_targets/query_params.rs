@@ -11,8 +11,7 @@ use std::sync::LazyLock;
 
 use artforge_domain::{ImageId, JobId, UserId, Variant, generation::IdempotencyKey};
 use artforge_fuzz::{
-    KEYS, assert_client_error, keyring,
-    auth_requests::LogoutParams, gallery_requests as gallery,
+    KEYS, assert_client_error, auth_requests::LogoutParams, gallery_requests as gallery, keyring,
 };
 use artforge_http::{
     ErrorCode,

@@ -9,14 +9,10 @@
 
 use artforge_domain::{DisplayName, Email, PackId, Password, Tags};
 use artforge_fuzz::{
-    CATALOG, PACKS, assert_client_error, block_on,
-    auth_requests as auth, billing_requests as billing, gallery_requests as gallery,
-    generate_requests as generate,
+    CATALOG, PACKS, assert_client_error, auth_requests as auth, billing_requests as billing,
+    block_on, gallery_requests as gallery, generate_requests as generate,
 };
-use artforge_http::{
-    ApiError, ErrorCode, Json,
-    json::MAX_BODY_BYTES,
-};
+use artforge_http::{ApiError, ErrorCode, Json, json::MAX_BODY_BYTES};
 use axum::extract::FromRequest;
 use http::header;
 use libfuzzer_sys::fuzz_target;

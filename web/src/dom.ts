@@ -1,4 +1,4 @@
-// A tiny hyperscript helper: the whole "framework" of this client (see README, Web client).
+// A tiny hyperscript helper: the whole "framework" of this client (see docs/decisions/0028).
 
 export type Child = Node | string | number | null | undefined | false | Child[];
 type Attrs = Record<string, unknown>;

@@ -1,6 +1,7 @@
 //! A local stand-in for Stripe Checkout: `POST /v1/checkout/sessions` answers like Stripe, and
-//! the session's `url` is a local checkout page whose "Pay" button sends a correctly signed
-//! `checkout.session.completed` to the webhook, then redirects to the success URL.
+//! the session's `url` is a local checkout page whose "Pay" button marks the session paid,
+//! sends a correctly signed `checkout.session.completed` to the webhook, then redirects to the
+//! success URL. `GET /v1/checkout/sessions/{id}` answers the session as it is now.
 
 use std::{
     collections::HashMap,
@@ -63,6 +64,7 @@ impl StandIn {
     pub fn routes(self) -> Router {
         Router::new()
             .route("/v1/checkout/sessions", post(create))
+            .route("/v1/checkout/sessions/{id}", get(retrieve))
             .route("/stripe/checkout/{id}", get(page))
             .route("/stripe/checkout/{id}/pay", post(pay))
             .with_state(self)
@@ -83,18 +85,52 @@ fn random_suffix() -> String {
     ulid::Ulid::generate().to_string().to_lowercase()
 }
 
+/// Stripe refuses a request without a secret key before it reads anything else: the refusal,
+/// if any.
+fn unauthorised(headers: &axum::http::HeaderMap) -> Option<Response> {
+    let authorised = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("Bearer sk_"));
+    (!authorised).then(|| stripe_error(StatusCode::UNAUTHORIZED, "Invalid API Key provided"))
+}
+
+impl StandIn {
+    fn session(&self, id: &str) -> Option<Opened> {
+        self.sessions.lock().ok().and_then(|s| s.get(id).cloned())
+    }
+}
+
+/// `GET /v1/checkout/sessions/{id}`: the session as it is now (paid after "Pay").
+async fn retrieve(
+    State(stand_in): State<StandIn>,
+    headers: axum::http::HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    if let Some(refused) = unauthorised(&headers) {
+        return refused;
+    }
+    match stand_in.session(&id) {
+        Some(opened) => (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, "application/json")],
+            opened.session.to_string(),
+        )
+            .into_response(),
+        None => stripe_error(
+            StatusCode::NOT_FOUND,
+            &format!("No such checkout.session: '{id}'"),
+        ),
+    }
+}
+
 async fn create(
     State(stand_in): State<StandIn>,
     headers: axum::http::HeaderMap,
     body: String,
 ) -> Response {
-    // Stripe refuses a request without a secret key before it reads the body.
-    let authorised = headers
-        .get(axum::http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("Bearer sk_"));
-    if !authorised {
-        return stripe_error(StatusCode::UNAUTHORIZED, "Invalid API Key provided");
+    if let Some(refused) = unauthorised(&headers) {
+        return refused;
     }
     let form: HashMap<String, String> = form_urlencoded::parse(body.as_bytes())
         .into_owned()
@@ -189,12 +225,7 @@ async fn create(
 }
 
 async fn page(State(stand_in): State<StandIn>, Path(id): Path<String>) -> Response {
-    let session = stand_in
-        .sessions
-        .lock()
-        .ok()
-        .and_then(|s| s.get(&id).cloned());
-    let Some(opened) = session else {
+    let Some(opened) = stand_in.session(&id) else {
         return (StatusCode::NOT_FOUND, "no such checkout session").into_response();
     };
     let amount = opened.session["amount_total"].as_u64().unwrap_or(0);
@@ -217,17 +248,15 @@ async fn page(State(stand_in): State<StandIn>, Path(id): Path<String>) -> Respon
 }
 
 async fn pay(State(stand_in): State<StandIn>, Path(id): Path<String>) -> Response {
-    let session = stand_in
-        .sessions
-        .lock()
-        .ok()
-        .and_then(|s| s.get(&id).cloned());
-    let Some(mut opened) = session else {
+    let Some(mut opened) = stand_in.session(&id) else {
         return (StatusCode::NOT_FOUND, "no such checkout session").into_response();
     };
     opened.session["payment_status"] = "paid".into();
     opened.session["status"] = "complete".into();
     opened.session["payment_intent"] = format!("pi_test_{}", random_suffix()).into();
+    if let Ok(mut sessions) = stand_in.sessions.lock() {
+        sessions.insert(id.clone(), opened.clone());
+    }
     let event = json!({
         "id": format!("evt_test_{}", random_suffix()),
         "object": "event",

@@ -17,15 +17,6 @@ use crate::{
     transaction::{Refusal, Transaction},
 };
 
-/// The items of a new account.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Creation {
-    /// The email lock: its condition failing means the email is taken.
-    Lock,
-    Profile,
-    Signup(Record),
-}
-
 /// Attempts at opening an account when transactions on the same email collide.
 const CREATE_ATTEMPTS: u32 = 5;
 
@@ -69,13 +60,10 @@ impl DynamoStore {
     /// failed.
     async fn update_profile(
         &self,
-        user: UserId,
         request: UpdateItemFluentBuilder,
         refused: StoreError,
     ) -> Result<User, StoreError> {
         let result = request
-            .table_name(self.table())
-            .set_key(Some(attrs::key(keys::user(user), keys::PROFILE)))
             .return_values(ReturnValue::AllNew)
             .send()
             .await
@@ -96,6 +84,15 @@ impl DynamoStore {
             })
             .transpose()
     }
+}
+
+/// The items of a new account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Creation {
+    /// The email lock: its condition failing means the email is taken.
+    Lock,
+    Profile,
+    Signup(Record),
 }
 
 impl Accounts for DynamoStore {
@@ -188,14 +185,12 @@ impl Accounts for DynamoStore {
 
     async fn rename(&self, user: UserId, name: &DisplayName) -> Result<User, StoreError> {
         let request = self
-            .client()
-            .update_item()
+            .update_at(attrs::key(keys::user(user), keys::PROFILE))
             .update_expression("SET #name = :name")
             .condition_expression("attribute_exists(pk)")
             .expression_attribute_names("#name", "name")
             .expression_attribute_values(":name", attrs::s(name.as_str()));
-        self.update_profile(user, request, StoreError::NotFound)
-            .await
+        self.update_profile(request, StoreError::NotFound).await
     }
 
     async fn change_password(
@@ -205,25 +200,22 @@ impl Accounts for DynamoStore {
         expected_version: u64,
     ) -> Result<User, StoreError> {
         let request = self
-            .client()
-            .update_item()
+            .update_at(attrs::key(keys::user(user), keys::PROFILE))
             .update_expression("SET passwordHash = :hash, tokenVersion = tokenVersion + :one")
             .condition_expression("tokenVersion = :expected")
             .expression_attribute_values(":hash", attrs::s(hash.as_phc()))
             .expression_attribute_values(":one", attrs::n(1))
             .expression_attribute_values(":expected", attrs::n(expected_version));
-        self.update_profile(user, request, StoreError::Contention)
-            .await
+        self.update_profile(request, StoreError::Contention).await
     }
 
     async fn revoke_all_tokens(&self, user: UserId) -> Result<(), StoreError> {
         let request = self
-            .client()
-            .update_item()
+            .update_at(attrs::key(keys::user(user), keys::PROFILE))
             .update_expression("ADD tokenVersion :one")
             .condition_expression("attribute_exists(pk)")
             .expression_attribute_values(":one", attrs::n(1));
-        self.update_profile(user, request, StoreError::NotFound)
+        self.update_profile(request, StoreError::NotFound)
             .await
             .map(drop)
     }

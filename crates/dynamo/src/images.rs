@@ -220,10 +220,7 @@ impl Images for DynamoStore {
         let mut sets = Vec::new();
         let mut removes = Vec::new();
         let mut request = self
-            .client()
-            .update_item()
-            .table_name(self.table())
-            .set_key(Some(attrs::key(keys::user(owner), keys::image(id))))
+            .update_at(attrs::key(keys::user(owner), keys::image(id)))
             .condition_expression("attribute_exists(pk) AND attribute_not_exists(retiredAt)")
             .return_values(ReturnValue::AllNew);
         if let Some(tags) = tags {
@@ -265,10 +262,7 @@ impl Images for DynamoStore {
     async fn retire(&self, owner: UserId, id: ImageId) -> Result<Option<Image>, StoreError> {
         // Already retired images are returned too, so an interrupted delete can be finished.
         let result = self
-            .client()
-            .update_item()
-            .table_name(self.table())
-            .set_key(Some(attrs::key(keys::user(owner), keys::image(id))))
+            .update_at(attrs::key(keys::user(owner), keys::image(id)))
             .update_expression(
                 "SET retiredAt = if_not_exists(retiredAt, :now) REMOVE gsi1pk, gsi1sk",
             )
@@ -296,32 +290,17 @@ impl Images for DynamoStore {
     }
 
     async fn tag_counts(&self, owner: UserId) -> Result<Vec<(Tag, u64)>, StoreError> {
+        let items = self
+            .all_of(owner, keys::IMAGE_PREFIX, |query| {
+                query
+                    .filter_expression("attribute_not_exists(retiredAt)")
+                    .projection_expression("tags")
+            })
+            .await?;
         let mut counts: HashMap<Tag, u64> = HashMap::new();
-        let mut start = None;
-        loop {
-            let out = self
-                .client()
-                .query()
-                .table_name(self.table())
-                .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
-                .filter_expression("attribute_not_exists(retiredAt)")
-                .expression_attribute_values(":pk", attrs::s(keys::user(owner)))
-                .expression_attribute_values(":prefix", attrs::s(keys::IMAGE_PREFIX))
-                .projection_expression("tags")
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(unavailable)?;
-            for item in out.items() {
-                for tag in attrs::strings(item, "tags") {
-                    let tag = Tag::parse(tag).map_err(|_| corrupt("tag"))?;
-                    *counts.entry(tag).or_default() += 1;
-                }
-            }
-            match out.last_evaluated_key {
-                Some(last) => start = Some(last),
-                None => break,
-            }
+        for tag in items.iter().flat_map(|item| attrs::strings(item, "tags")) {
+            let tag = Tag::parse(tag).map_err(|_| corrupt("tag"))?;
+            *counts.entry(tag).or_default() += 1;
         }
         let mut counts: Vec<(Tag, u64)> = counts.into_iter().collect();
         counts.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));

@@ -219,15 +219,11 @@ impl Jobs for DynamoStore {
             limits::counter_items(self, job, admission)?,
             Submission::Limit,
         );
-        let outcome = self
-            .apply_with(
-                job.owner,
-                &CreditCause::JobDebit(job.id),
-                Movement::Debit(job.cost),
-                |_| Ok(tx.clone()),
-            )
-            .await;
-        match outcome {
+        let debit = CreditCause::JobDebit(job.id);
+        match self
+            .move_with(job.owner, &debit, Movement::Debit(job.cost), tx)
+            .await
+        {
             Ok(outcome) => {
                 info!(user = %job.owner, job = %job.id, cost = job.cost.get(), "job submitted");
                 Ok(outcome.balance())
@@ -296,10 +292,7 @@ impl Jobs for DynamoStore {
         let until = now + lease;
         let token = Ulid::generate().to_string();
         let result = self
-            .client()
-            .update_item()
-            .table_name(self.table())
-            .set_key(Some(attrs::key(keys::user(owner), keys::job(id))))
+            .update_at(attrs::key(keys::user(owner), keys::job(id)))
             .update_expression(
                 "SET #status = :running, leaseToken = :token, leaseUntil = :until, \
                  updatedAt = :now, attempts = if_not_exists(attempts, :zero) + :one",
@@ -364,15 +357,9 @@ impl Jobs for DynamoStore {
             tx.put(Finish::Image, self.table(), image_item(image), None)?;
         }
         let finished = if job.refunded > Credits::ZERO {
-            let outcome = self
-                .apply_with(
-                    job.owner,
-                    &CreditCause::JobRefund(job.id),
-                    Movement::Grant(job.refunded),
-                    |_| Ok(tx.clone()),
-                )
-                .await;
-            match outcome {
+            let refund = CreditCause::JobRefund(job.id);
+            let grant = Movement::Grant(job.refunded);
+            match self.move_with(job.owner, &refund, grant, tx).await {
                 Ok(LedgerOutcome::Applied { .. }) => true,
                 // The refund guard exists, so the job was finished with it already.
                 Ok(LedgerOutcome::AlreadyApplied { .. }) => false,

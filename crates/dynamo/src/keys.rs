@@ -1,94 +1,55 @@
 //! Key construction for every item of the single table (DESIGN §4).
 
-use artforge_domain::{Email, UserId};
+use artforge_domain::{Email, ImageId, JobId, UserId};
 
+/// The table's key attributes.
 pub const PK: &str = "pk";
 pub const SK: &str = "sk";
 
-pub fn user(user: UserId) -> String {
-    format!("USER#{user}")
-}
-
+/// Sort keys of the items a partition holds one of.
 pub const PROFILE: &str = "PROFILE";
-
-pub fn email_lock(email: &Email) -> String {
-    format!("EMAIL#{email}")
-}
-
 pub const EMAIL_LOCK_SK: &str = "EMAIL";
-
-pub const LEDGER_PREFIX: &str = "LEDGER#";
-
-pub fn ledger_entry(id: &str) -> String {
-    format!("{LEDGER_PREFIX}{id}")
-}
-
-pub fn effect(effect_key: &str) -> String {
-    format!("EFFECT#{effect_key}")
-}
-
-pub fn revoked_token(token_id: &str) -> String {
-    format!("REVOKED#{token_id}")
-}
-
-pub fn login_failures(email: &Email) -> String {
-    format!("LOGIN#{email}")
-}
-
 pub const LOGIN_FAILURES_SK: &str = "FAILURES";
-
-pub const IMAGE_PREFIX: &str = "IMAGE#";
-
-pub fn image(id: artforge_domain::ImageId) -> String {
-    format!("{IMAGE_PREFIX}{id}")
-}
-
-pub const LIKE_PREFIX: &str = "LIKE#";
-
-pub fn like(image: artforge_domain::ImageId) -> String {
-    format!("{LIKE_PREFIX}{image}")
-}
-
-/// The feed's partition of `gsi1`: public images, by image id (time-ordered).
-pub const FEED: &str = "FEED";
-
-/// A user's likes in `gsi1`, by like time.
-pub fn likes_of(user: UserId) -> String {
-    format!("LIKES#{user}")
-}
-
-pub const PURCHASE_PREFIX: &str = "PURCHASE#";
-
-pub fn purchase(checkout_session: &str) -> String {
-    format!("{PURCHASE_PREFIX}{checkout_session}")
-}
-
-/// Which purchase a Stripe payment paid for (refunds name the payment, not the session).
-pub fn payment(payment_intent: &str) -> String {
-    format!("PAYMENT#{payment_intent}")
-}
-
 pub const PAYMENT_SK: &str = "PAYMENT";
 
-pub const JOB_PREFIX: &str = "JOB#";
-
-pub fn job(id: artforge_domain::JobId) -> String {
-    format!("{JOB_PREFIX}{id}")
-}
-
-/// A user's count of images requested on one UTC day (in the user's partition).
-pub fn daily_quota(day: time::Date) -> String {
-    format!("QUOTA#{day}")
-}
-
-/// The service's estimated provider spend, one item per UTC day.
+/// Partition keys of items shared by everyone: the public feed in `gsi1` (by image id, so by
+/// time), and the service's provider spend, one item per UTC day.
+pub const FEED: &str = "FEED";
 pub const SPEND: &str = "SPEND";
 
-pub fn spend_day(day: time::Date) -> String {
-    format!("DAY#{day}")
+/// Declares each key as its prefix followed by what names the item; a kind a user has many
+/// of (listed and paged by prefix) names its prefix as a constant too.
+macro_rules! keys {
+    ($($(#[$doc:meta])* $name:ident($arg:ident: $ty:ty) = $($kind:ident)? $prefix:literal;)+) => {
+        $(
+            $(pub const $kind: &str = $prefix;)?
+            $(#[$doc])*
+            pub fn $name($arg: $ty) -> String {
+                format!(concat!($prefix, "{}"), $arg)
+            }
+        )+
+    };
 }
 
-/// An idempotency key of a user's job submissions.
-pub fn idempotency(key: &str) -> String {
-    format!("IDEMPOTENCY#{key}")
+keys! {
+    user(user: UserId) = "USER#";
+    email_lock(email: &Email) = "EMAIL#";
+    ledger_entry(id: &str) = LEDGER_PREFIX "LEDGER#";
+    effect(effect_key: &str) = "EFFECT#";
+    revoked_token(token_id: &str) = "REVOKED#";
+    login_failures(email: &Email) = "LOGIN#";
+    image(id: ImageId) = IMAGE_PREFIX "IMAGE#";
+    like(image: ImageId) = LIKE_PREFIX "LIKE#";
+    /// A user's likes in `gsi1`, by like time.
+    likes_of(user: UserId) = "LIKES#";
+    purchase(checkout_session: &str) = PURCHASE_PREFIX "PURCHASE#";
+    /// Which purchase a Stripe payment paid for (refunds name the payment, not the session).
+    payment(payment_intent: &str) = "PAYMENT#";
+    job(id: JobId) = JOB_PREFIX "JOB#";
+    /// A user's count of images requested on one UTC day (in the user's partition).
+    daily_quota(day: time::Date) = "QUOTA#";
+    /// The service's spend of one UTC day.
+    spend_day(day: time::Date) = "DAY#";
+    /// An idempotency key of a user's job submissions.
+    idempotency(key: &str) = "IDEMPOTENCY#";
 }

@@ -148,6 +148,18 @@ impl DynamoStore {
         Ok((balance, guard))
     }
 
+    /// Applies `movement` for `cause` together with `tx`'s items, all or nothing.
+    pub async fn move_with<L: Clone + PartialEq>(
+        &self,
+        user: UserId,
+        cause: &CreditCause,
+        movement: Movement,
+        tx: Transaction<L>,
+    ) -> Result<LedgerOutcome, ApplyError<L>> {
+        self.apply_with(user, cause, movement, |_| Ok(tx.clone()))
+            .await
+    }
+
     /// Applies `movement` for `cause` together with the items `extra` builds from the settled
     /// movement (so they can record its outcome, e.g. a claw-back's shortfall), all or nothing.
     pub async fn apply_with<L: Clone + PartialEq>(
@@ -276,7 +288,7 @@ impl Ledger for DynamoStore {
         cause: &CreditCause,
         movement: Movement,
     ) -> Result<LedgerOutcome, StoreError> {
-        self.apply_with(user, cause, movement, |_| Ok(Transaction::<()>::new()))
+        self.move_with(user, cause, movement, Transaction::<()>::new())
             .await
             .map_err(ApplyError::into_store)
     }

@@ -54,4 +54,15 @@ impl DynamoStore {
     pub fn table(&self) -> &str {
         &self.table
     }
+
+    /// An update of the item at `key`, for the caller to describe.
+    pub(crate) fn update_at(
+        &self,
+        key: attrs::Item,
+    ) -> aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder {
+        self.client()
+            .update_item()
+            .table_name(self.table())
+            .set_key(Some(key))
+    }
 }

@@ -14,7 +14,7 @@ use aws_sdk_dynamodb::{
 use crate::{
     DynamoStore,
     attrs::{self, Item, get_n, get_s},
-    error::{Conditional, unavailable},
+    error::Conditional,
     keys,
     ledger::ApplyError,
     transaction::Transaction,
@@ -56,10 +56,7 @@ fn purchase_from_item(item: &Item) -> Result<Purchase, StoreError> {
 /// first to see the session), keeping what refunds recorded.
 fn upsert(store: &DynamoStore, purchase: &Purchase) -> UpdateItemFluentBuilder {
     store
-        .client()
-        .update_item()
-        .table_name(store.table())
-        .set_key(Some(purchase_key(purchase)))
+        .update_at(purchase_key(purchase))
         .update_expression(
             "SET #status = :status, pack = :pack, credits = :credits, amount = :amount, currency = :currency, \
              createdAt = if_not_exists(createdAt, :now), clawedBack = if_not_exists(clawedBack, :zero), \
@@ -99,28 +96,12 @@ impl Purchases for DynamoStore {
         page: PageRequest,
     ) -> Result<Page<Purchase>, StoreError> {
         // A user has few purchases: read them all, order by time, and page in memory.
-        let mut all = Vec::new();
-        let mut start = None;
-        loop {
-            let out = self
-                .client()
-                .query()
-                .table_name(self.table())
-                .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
-                .expression_attribute_values(":pk", attrs::s(keys::user(user)))
-                .expression_attribute_values(":prefix", attrs::s(keys::PURCHASE_PREFIX))
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(unavailable)?;
-            for item in out.items() {
-                all.push(purchase_from_item(item)?);
-            }
-            match out.last_evaluated_key {
-                Some(last) => start = Some(last),
-                None => break,
-            }
-        }
+        let mut all = self
+            .all_of(user, keys::PURCHASE_PREFIX, |query| query)
+            .await?
+            .iter()
+            .map(purchase_from_item)
+            .collect::<Result<Vec<_>, _>>()?;
         all.sort_by(|a, b| {
             b.created_at
                 .cmp(&a.created_at)
@@ -179,12 +160,7 @@ impl Purchases for DynamoStore {
             checkout_session: purchase.checkout_session.clone(),
         };
         match self
-            .apply_with(
-                purchase.user,
-                &cause,
-                Movement::Grant(purchase.credits),
-                |_| Ok(tx.clone()),
-            )
+            .move_with(purchase.user, &cause, Movement::Grant(purchase.credits), tx)
             .await
             .map_err(ApplyError::into_store)?
         {

@@ -8,7 +8,7 @@
 use std::collections::HashSet;
 
 use artforge_domain::{PageRequest, StoreError, UserId};
-use aws_sdk_dynamodb::types::KeysAndAttributes;
+use aws_sdk_dynamodb::{operation::query::builders::QueryFluentBuilder, types::KeysAndAttributes};
 
 use crate::{
     DynamoStore,
@@ -40,6 +40,37 @@ impl DynamoStore {
         Ok(out.item)
     }
 
+    /// A query of `user`'s items of one kind (`prefix`).
+    fn kind_of(&self, user: UserId, prefix: &str) -> QueryFluentBuilder {
+        self.client()
+            .query()
+            .table_name(self.table())
+            .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
+            .expression_attribute_values(":pk", attrs::s(keys::user(user)))
+            .expression_attribute_values(":prefix", attrs::s(prefix))
+    }
+
+    /// Every item of `user`'s of one kind (`prefix`), all pages, shaped by `shape` (a filter,
+    /// a projection). For kinds a user has few of.
+    pub(crate) async fn all_of(
+        &self,
+        user: UserId,
+        prefix: &str,
+        shape: impl Fn(QueryFluentBuilder) -> QueryFluentBuilder,
+    ) -> Result<Vec<Item>, StoreError> {
+        let mut all = Vec::new();
+        let mut start = None;
+        loop {
+            let query = self.kind_of(user, prefix).set_exclusive_start_key(start);
+            let out = shape(query).send().await.map_err(unavailable)?;
+            all.extend(out.items.unwrap_or_default());
+            match out.last_evaluated_key {
+                Some(last) => start = Some(last),
+                None => return Ok(all),
+            }
+        }
+    }
+
     /// The page's items and where the next page starts, if anywhere. A position that is not
     /// of this kind is `BadPosition`.
     pub(crate) async fn newest_first(
@@ -50,12 +81,7 @@ impl DynamoStore {
     ) -> Result<(Vec<Item>, Option<String>), StoreError> {
         let limit = usize::from(page.limit);
         let mut query = self
-            .client()
-            .query()
-            .table_name(self.table())
-            .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
-            .expression_attribute_values(":pk", attrs::s(keys::user(user)))
-            .expression_attribute_values(":prefix", attrs::s(prefix))
+            .kind_of(user, prefix)
             .scan_index_forward(false)
             .limit(i32::from(page.limit) + 1);
         if let Some(after) = page.after {

@@ -122,26 +122,20 @@ mod tests {
 
     #[test]
     fn rounds_grow_with_how_selective_the_filter_turned_out() {
-        assert_eq!(
-            round_size(51, 0, 0),
-            102,
-            "the first round reads twice the page"
-        );
-        assert_eq!(
-            round_size(38, 102, 13),
-            372,
-            "one match in eight: read about eight times"
-        );
-        assert_eq!(
-            round_size(51, 1000, 0),
-            1000,
-            "no match yet: the largest round"
-        );
-        assert_eq!(
-            round_size(10, 100, 100),
-            12,
-            "no filter: a little more than missing"
-        );
-        assert_eq!(round_size(1, 1, 1), 1);
+        for (missing, read, matched, size, why) in [
+            (51, 0, 0, 102, "the first round reads twice the page"),
+            (
+                38,
+                102,
+                13,
+                372,
+                "one match in eight: read about eight times",
+            ),
+            (51, 1000, 0, 1000, "no match yet: the largest round"),
+            (10, 100, 100, 12, "no filter: a little more than missing"),
+            (1, 1, 1, 1, "one more"),
+        ] {
+            assert_eq!(round_size(missing, read, matched), size, "{why}");
+        }
     }
 }

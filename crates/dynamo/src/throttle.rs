@@ -5,7 +5,7 @@ use time::{Duration, OffsetDateTime};
 
 use crate::{
     DynamoStore,
-    attrs::{self, get_n},
+    attrs::{self, Item, get_n},
     error::{Conditional, unavailable},
     keys,
 };
@@ -14,21 +14,68 @@ fn millis(at: OffsetDateTime) -> i128 {
     at.unix_timestamp_nanos() / 1_000_000
 }
 
+fn window_from_item(item: &Item) -> Result<FailureWindow, StoreError> {
+    let started_ms: i128 = get_n(item, "windowStart")?;
+    let started = OffsetDateTime::from_unix_timestamp_nanos(started_ms * 1_000_000)
+        .map_err(|_| StoreError::Corrupt("windowStart out of range".into()))?;
+    Ok(FailureWindow {
+        failures: get_n(item, "failures")?,
+        started,
+    })
+}
+
+impl DynamoStore {
+    /// Counts a failure in the window at `key` if it opened after `cutoff`; whether it did.
+    async fn count_in_window(&self, key: &Item, cutoff: i128) -> Result<bool, StoreError> {
+        Ok(self
+            .update_at(key.clone())
+            .update_expression("ADD failures :one")
+            .condition_expression("attribute_exists(pk) AND windowStart > :cutoff")
+            .expression_attribute_values(":one", attrs::n(1))
+            .expression_attribute_values(":cutoff", attrs::n(cutoff))
+            .send()
+            .await
+            .refused()?
+            .is_ok())
+    }
+
+    /// Opens a new window at `key` with one failure, unless an open one is there; whether it
+    /// did.
+    async fn open_window(
+        &self,
+        key: &Item,
+        now: OffsetDateTime,
+        window: Duration,
+        cutoff: i128,
+    ) -> Result<bool, StoreError> {
+        let mut item = key.clone();
+        item.insert("failures".into(), attrs::n(1));
+        item.insert("windowStart".into(), attrs::n(millis(now)));
+        item.insert(
+            "expiresAt".into(),
+            attrs::n((now + window).unix_timestamp()),
+        );
+        Ok(self
+            .client()
+            .put_item()
+            .table_name(self.table())
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk) OR windowStart <= :cutoff")
+            .expression_attribute_values(":cutoff", attrs::n(cutoff))
+            .send()
+            .await
+            .refused()?
+            .is_ok())
+    }
+}
+
 impl LoginThrottle for DynamoStore {
     async fn failures(&self, email: &Email) -> Result<Option<FailureWindow>, StoreError> {
-        let Some(item) = self
-            .item(keys::login_failures(email), keys::LOGIN_FAILURES_SK)
+        self.item(keys::login_failures(email), keys::LOGIN_FAILURES_SK)
             .await?
-        else {
-            return Ok(None);
-        };
-        let started_ms: i128 = get_n(&item, "windowStart")?;
-        let started = OffsetDateTime::from_unix_timestamp_nanos(started_ms * 1_000_000)
-            .map_err(|_| StoreError::Corrupt("windowStart out of range".into()))?;
-        Ok(Some(FailureWindow {
-            failures: get_n(&item, "failures")?,
-            started,
-        }))
+            .as_ref()
+            .map(window_from_item)
+            .transpose()
     }
 
     async fn record_failure(
@@ -42,39 +89,9 @@ impl LoginThrottle for DynamoStore {
         // Two rounds: count in the open window, or open a new one; a concurrent opener makes
         // the second fail, and the next round counts in the window it opened.
         for _ in 0..2 {
-            let counted = self
-                .client()
-                .update_item()
-                .table_name(self.table())
-                .set_key(Some(key.clone()))
-                .update_expression("ADD failures :one")
-                .condition_expression("attribute_exists(pk) AND windowStart > :cutoff")
-                .expression_attribute_values(":one", attrs::n(1))
-                .expression_attribute_values(":cutoff", attrs::n(cutoff))
-                .send()
-                .await
-                .refused()?;
-            if counted.is_ok() {
-                return Ok(());
-            }
-            let mut item = key.clone();
-            item.insert("failures".into(), attrs::n(1));
-            item.insert("windowStart".into(), attrs::n(millis(now)));
-            item.insert(
-                "expiresAt".into(),
-                attrs::n((now + window).unix_timestamp()),
-            );
-            let opened = self
-                .client()
-                .put_item()
-                .table_name(self.table())
-                .set_item(Some(item))
-                .condition_expression("attribute_not_exists(pk) OR windowStart <= :cutoff")
-                .expression_attribute_values(":cutoff", attrs::n(cutoff))
-                .send()
-                .await
-                .refused()?;
-            if opened.is_ok() {
+            if self.count_in_window(&key, cutoff).await?
+                || self.open_window(&key, now, window, cutoff).await?
+            {
                 return Ok(());
             }
         }

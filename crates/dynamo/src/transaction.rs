@@ -5,6 +5,7 @@
 use artforge_domain::StoreError;
 use aws_sdk_dynamodb::{
     Client,
+    error::BuildError,
     operation::transact_write_items::TransactWriteItemsError,
     types::{CancellationReason, Put, TransactWriteItem, Update},
 };
@@ -65,31 +66,36 @@ impl<L: Clone> Transaction<L> {
             .table_name(table)
             .set_item(Some(item))
             .set_condition_expression(condition.map(str::to_owned))
-            .build()
-            .map_err(malformed)?;
-        self.push(label, TransactWriteItem::builder().put(put).build());
-        Ok(())
+            .build();
+        self.put_built(label, put)
     }
 
     /// A put, as built by the caller (a condition with values of its own).
-    pub fn put_built(
-        &mut self,
-        label: L,
-        put: Result<Put, aws_sdk_dynamodb::error::BuildError>,
-    ) -> Result<(), StoreError> {
-        let put = put.map_err(malformed)?;
-        self.push(label, TransactWriteItem::builder().put(put).build());
-        Ok(())
+    pub fn put_built(&mut self, label: L, put: Result<Put, BuildError>) -> Result<(), StoreError> {
+        self.built(
+            label,
+            put.map(|p| TransactWriteItem::builder().put(p).build()),
+        )
     }
 
     /// An update, as built by the caller.
     pub fn update(
         &mut self,
         label: L,
-        update: Result<Update, aws_sdk_dynamodb::error::BuildError>,
+        update: Result<Update, BuildError>,
     ) -> Result<(), StoreError> {
-        let update = update.map_err(malformed)?;
-        self.push(label, TransactWriteItem::builder().update(update).build());
+        self.built(
+            label,
+            update.map(|u| TransactWriteItem::builder().update(u).build()),
+        )
+    }
+
+    fn built(
+        &mut self,
+        label: L,
+        item: Result<TransactWriteItem, BuildError>,
+    ) -> Result<(), StoreError> {
+        self.push(label, item.map_err(malformed)?);
         Ok(())
     }
 

@@ -5,8 +5,7 @@
 //!
 //! It is lambda_runtime's `init_default_subscriber` with a [`Targets`] filter in place of
 //! `EnvFilter`: the same level and target directives without span and field matching, whose
-//! regex engine was 130 KB of every function's code that a cold start maps (README, Cold
-//! starts).
+//! regex engine was 130 KB of every function's code that a cold start maps (docs/decisions/0038).
 
 use std::io::Write;
 

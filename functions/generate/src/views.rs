@@ -184,7 +184,74 @@ pub async fn job_view<F: ImageFiles>(
 
 #[cfg(test)]
 mod tests {
+    use artforge_domain::{
+        Credits, JobError, JobErrorCode, Quality, Style, Tags, UserId,
+        generation::{GenerationRequest, Prompt},
+    };
+    use artforge_fakes::{MemoryFiles, contract::image};
+
     use super::*;
+
+    #[tokio::test]
+    async fn a_job_view_shows_the_error_code_the_refund_and_only_its_existing_images() {
+        let owner = UserId::new();
+        let request = GenerationRequest {
+            prompt: Prompt::parse("a lighthouse").expect("a prompt"),
+            tier: Tier::V2,
+            style: Style::Natural,
+            preset: Preset::Story,
+            quality: Quality::Low,
+            count: 2,
+            tags: Tags::default(),
+        };
+        let mut job = Job::new(
+            owner,
+            request,
+            Credits::new(1),
+            time::OffsetDateTime::UNIX_EPOCH,
+        )
+        .expect("priced");
+        let kept = Image {
+            id: job.slots[0],
+            job: job.id,
+            ..image(owner, Preset::Story, &[])
+        };
+        job.status = JobStatus::Succeeded;
+        job.images = job.slots.clone();
+        job.refunded = Credits::new(1);
+        job.error = Some(JobError::new(
+            JobErrorCode::GenerationFailed,
+            "one image failed",
+        ));
+        let liked = HashSet::from([kept.id]);
+        let view = job_view(
+            &MemoryFiles::new(),
+            "https://a.example",
+            &job,
+            &[kept],
+            &liked,
+        )
+        .await
+        .expect("a view");
+        let json = serde_json::to_value(&view).expect("serialises");
+        assert_eq!(json["status"], "succeeded");
+        assert_eq!(
+            (json["cost"].as_u64(), json["refunded"].as_u64()),
+            (Some(2), Some(1))
+        );
+        assert_eq!(json["error"]["code"], "generation_failed");
+        assert_eq!(json["request"]["style"], "natural");
+        assert_eq!(
+            json["images"].as_array().map(Vec::len),
+            Some(1),
+            "a deleted image is gone"
+        );
+        assert_eq!(json["images"][0]["likedByMe"], true);
+        assert!(
+            json["images"][0]["urls"]["original"].is_string(),
+            "a job's images carry originals"
+        );
+    }
 
     fn shipped() -> Catalog {
         Catalog::from_json(crate::config::SHIPPED_CATALOG).expect("the shipped catalogue")

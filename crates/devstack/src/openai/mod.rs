@@ -38,9 +38,13 @@
 //! The router's paths are absolute (`/v1/...`) and it has no fallback, so the local dev server
 //! can merge it into its own; [`serve_openai_stand_in`] serves it alone on loopback for tests.
 
+mod directives;
+mod errors;
+mod pictures;
+mod request;
+
 use std::{
     collections::{HashMap, VecDeque},
-    io::Cursor,
     net::SocketAddr,
     sync::{Arc, Mutex, PoisonError},
     time::Duration,
@@ -57,10 +61,15 @@ use axum::{
 use base64::Engine;
 use serde_json::{Value, json};
 
+use self::{
+    directives::Directives,
+    errors::{error, invalid, json_answer},
+    pictures::{draw, encode},
+    request::{Asked, Invalid, check},
+};
+
 /// How many served files are kept for `GET /v1/files/{id}`.
 const KEPT_FILES: usize = 256;
-/// The default padding of `[fault:bigfile]`.
-const BIGFILE_BYTES: usize = 8 * 1024 * 1024;
 /// What a `[fault:corrupt=I]` image is.
 const CORRUPT: &[u8] = b"\x89PNG\r\n\x1a\nthis is not a picture";
 
@@ -155,269 +164,6 @@ pub async fn serve_openai_stand_in() -> std::io::Result<(String, OpenAiStandIn)>
         }
     });
     Ok((format!("http://{address}/v1"), stand_in))
-}
-
-/// OpenAI's error answer.
-fn error(
-    status: StatusCode,
-    kind: &str,
-    param: Option<&str>,
-    code: Option<&str>,
-    message: &str,
-) -> Response {
-    json_answer(
-        status,
-        &json!({"error": {"message": message, "type": kind, "param": param, "code": code}}),
-    )
-}
-
-fn invalid(param: Option<&str>, code: Option<&str>, message: &str) -> Response {
-    error(
-        StatusCode::BAD_REQUEST,
-        "invalid_request_error",
-        param,
-        code,
-        message,
-    )
-}
-
-fn json_answer(status: StatusCode, body: &Value) -> Response {
-    (
-        status,
-        [(header::CONTENT_TYPE, "application/json")],
-        body.to_string(),
-    )
-        .into_response()
-}
-
-/// What a prompt asks of the stand-in.
-#[derive(Debug, Default, PartialEq, Eq)]
-struct Directives {
-    /// Calls that answer 429 rate limit (`usize::MAX`: all).
-    rate_limited: usize,
-    quota: bool,
-    /// Calls that answer 500 (`usize::MAX`: all).
-    server_error: usize,
-    policy: bool,
-    slow_ms: u64,
-    corrupt: Vec<usize>,
-    bigfile: Option<usize>,
-    /// `Some(None)`: URLs on the request's host; `Some(Some(host))`: on `host`.
-    url: Option<Option<String>>,
-}
-
-impl Directives {
-    /// The directives in `prompt`, or the first bracket that looks like one and is not.
-    fn parse(prompt: &str) -> Result<Self, String> {
-        let mut found = Self::default();
-        let mut rest = prompt;
-        while let Some(start) = rest.find('[') {
-            rest = &rest[start + 1..];
-            let Some(end) = rest.find(']') else { break };
-            let inner = &rest[..end];
-            let unknown = || format!("the stand-in has no directive [{inner}]");
-            if let Some(fault) = inner.strip_prefix("fault:") {
-                found.fault(fault).ok_or_else(unknown)?;
-            } else if let Some(answer) = inner.strip_prefix("answer:") {
-                found.url = Some(match answer {
-                    "url" => None,
-                    _ => Some(answer.strip_prefix("url=").ok_or_else(unknown)?.to_owned()),
-                });
-            }
-            rest = &rest[end + 1..];
-        }
-        Ok(found)
-    }
-
-    fn fault(&mut self, fault: &str) -> Option<()> {
-        let times = |spec: &str| match spec {
-            "" => Some(usize::MAX),
-            _ => spec.strip_prefix('x')?.parse().ok(),
-        };
-        if let Some(spec) = fault.strip_prefix("429") {
-            self.rate_limited = times(spec)?;
-        } else if let Some(spec) = fault.strip_prefix("500") {
-            self.server_error = times(spec)?;
-        } else if let Some(ms) = fault.strip_prefix("slow=") {
-            self.slow_ms = ms.parse().ok()?;
-        } else if let Some(index) = fault.strip_prefix("corrupt=") {
-            self.corrupt.push(index.parse().ok()?);
-        } else if let Some(bytes) = fault.strip_prefix("bigfile=") {
-            self.bigfile = Some(bytes.parse().ok()?);
-        } else {
-            match fault {
-                "quota" => self.quota = true,
-                "policy" => self.policy = true,
-                "bigfile" => self.bigfile = Some(BIGFILE_BYTES),
-                _ => return None,
-            }
-        }
-        Some(())
-    }
-}
-
-/// An output format the stand-in draws.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Format {
-    Png,
-    Jpeg,
-    Webp,
-}
-
-impl Format {
-    fn parse(raw: &str) -> Option<Self> {
-        match raw {
-            "png" => Some(Self::Png),
-            "jpeg" => Some(Self::Jpeg),
-            "webp" => Some(Self::Webp),
-            _ => None,
-        }
-    }
-
-    fn name(self) -> &'static str {
-        match self {
-            Self::Png => "png",
-            Self::Jpeg => "jpeg",
-            Self::Webp => "webp",
-        }
-    }
-
-    fn content_type(self) -> &'static str {
-        match self {
-            Self::Png => "image/png",
-            Self::Jpeg => "image/jpeg",
-            Self::Webp => "image/webp",
-        }
-    }
-
-    fn image_format(self) -> image::ImageFormat {
-        match self {
-            Self::Png => image::ImageFormat::Png,
-            Self::Jpeg => image::ImageFormat::Jpeg,
-            Self::Webp => image::ImageFormat::WebP,
-        }
-    }
-}
-
-/// A checked request.
-struct Asked {
-    n: usize,
-    width: u32,
-    height: u32,
-    quality: String,
-    format: Format,
-    url: bool,
-}
-
-const QUALITIES: [&str; 6] = ["low", "medium", "high", "auto", "xhigh", "max"];
-
-/// `WIDTHxHEIGHT` (or `auto`) as the GPT image models take it.
-fn parse_size(size: &str) -> Option<(u32, u32)> {
-    if size == "auto" {
-        return Some((1024, 1024));
-    }
-    let (w, h) = size.split_once('x')?;
-    let (w, h): (u32, u32) = (w.parse().ok()?, h.parse().ok()?);
-    let edges_ok = [w, h]
-        .iter()
-        .all(|e| e % 16 == 0 && (256..=3840).contains(e));
-    let aspect_ok = w.max(h) <= 3 * w.min(h);
-    (edges_ok && aspect_ok && u64::from(w) * u64::from(h) <= 3840 * 2160).then_some((w, h))
-}
-
-/// Checks the request the way OpenAI would.
-/// A 400 about one parameter: `param`, `code`, message.
-struct Invalid(&'static str, &'static str, String);
-
-fn check(body: &Value) -> Result<Asked, Invalid> {
-    let text = |field: &str| body.get(field).and_then(Value::as_str);
-    if text("model").is_none_or(str::is_empty) {
-        return Err(Invalid(
-            "model",
-            "missing_required_parameter",
-            "Missing required parameter: 'model'.".into(),
-        ));
-    }
-    let n = match body.get("n") {
-        None | Some(Value::Null) => 1,
-        Some(value) => match value.as_i64() {
-            Some(n) if n < 1 => {
-                return Err(Invalid(
-                    "n",
-                    "integer_below_min_value",
-                    format!(
-                        "Invalid 'n': integer below minimum value. Expected a value >= 1, but got {n} instead."
-                    ),
-                ));
-            }
-            Some(n) if n > 10 => {
-                return Err(Invalid(
-                    "n",
-                    "integer_above_max_value",
-                    format!(
-                        "Invalid 'n': integer above maximum value. Expected a value <= 10, but got {n} instead."
-                    ),
-                ));
-            }
-            Some(n) => usize::try_from(n).unwrap_or(1),
-            None => {
-                return Err(Invalid(
-                    "n",
-                    "invalid_type",
-                    "Invalid type for 'n': expected an integer.".into(),
-                ));
-            }
-        },
-    };
-    let size = text("size").unwrap_or("auto");
-    let Some((width, height)) = parse_size(size) else {
-        return Err(Invalid(
-            "size",
-            "invalid_value",
-            format!(
-                "Invalid value: '{size}'. Supported values are 'auto' and WIDTHxHEIGHT with both edges multiples of 16 from 256 to 3840, an aspect ratio of at most 3:1 and at most 3840x2160 pixels."
-            ),
-        ));
-    };
-    let quality = text("quality").unwrap_or("auto");
-    if !QUALITIES.contains(&quality) {
-        return Err(Invalid(
-            "quality",
-            "invalid_value",
-            format!(
-                "Invalid value: '{quality}'. Supported values are: 'low', 'medium', 'high', 'auto', 'xhigh' and 'max'."
-            ),
-        ));
-    }
-    let format_name = text("output_format").unwrap_or("png");
-    let Some(format) = Format::parse(format_name) else {
-        return Err(Invalid(
-            "output_format",
-            "invalid_value",
-            format!(
-                "Invalid value: '{format_name}'. Supported values are: 'png', 'jpeg', and 'webp'."
-            ),
-        ));
-    };
-    let url = match text("response_format") {
-        None | Some("b64_json") => false,
-        Some("url") => true,
-        Some(other) => {
-            return Err(Invalid(
-                "response_format",
-                "invalid_value",
-                format!("Invalid value: '{other}'. Supported values are: 'url' and 'b64_json'."),
-            ));
-        }
-    };
-    Ok(Asked {
-        n,
-        width,
-        height,
-        quality: if quality == "auto" { "medium" } else { quality }.to_owned(),
-        format,
-        url,
-    })
 }
 
 async fn generations(
@@ -613,154 +359,9 @@ async fn file(State(stand_in): State<OpenAiStandIn>, Path(id): Path<String>) -> 
     ([(header::CONTENT_TYPE, file.content_type)], body).into_response()
 }
 
-/// FNV-1a: a stable hash (std's `DefaultHasher` may change between Rust releases).
-fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
-        (hash ^ u64::from(*byte)).wrapping_mul(0x0000_0100_0000_01b3)
-    })
-}
-
-/// SplitMix64: a small, stable stream of numbers from a seed.
-struct Draws(u64);
-
-impl Draws {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    /// A number in `0..bound` (`bound` > 0).
-    fn below(&mut self, bound: u32) -> u32 {
-        u32::try_from(self.next() % u64::from(bound.max(1))).unwrap_or(0)
-    }
-
-    fn colour(&mut self) -> [u8; 3] {
-        let [r, g, b, ..] = self.next().to_le_bytes();
-        [r, g, b]
-    }
-}
-
-/// The picture for `prompt`'s image `index`: a diagonal gradient between two colours and a few
-/// discs and bars, all chosen by the hash of the prompt and the index.
-fn draw(prompt: &str, index: usize, width: u32, height: u32) -> image::RgbImage {
-    let mut draws = Draws(fnv1a(prompt.as_bytes()) ^ (index as u64).wrapping_mul(0x9e37_79b9));
-    let (from, to) = (draws.colour(), draws.colour());
-    let span = u64::from(width) + u64::from(height);
-    let mut picture = image::RgbImage::from_fn(width, height, |x, y| {
-        let t = (u64::from(x) + u64::from(y)) * 255 / span.max(1);
-        let mix = |a: u8, b: u8| {
-            let v = (u64::from(a) * (255 - t) + u64::from(b) * t) / 255;
-            u8::try_from(v).unwrap_or(u8::MAX)
-        };
-        image::Rgb([
-            mix(from[0], to[0]),
-            mix(from[1], to[1]),
-            mix(from[2], to[2]),
-        ])
-    });
-    let shapes = 3 + draws.below(4);
-    for _ in 0..shapes {
-        let colour = image::Rgb(draws.colour());
-        let (cx, cy) = (draws.below(width), draws.below(height));
-        let size = 1 + draws.below(width.min(height) / 4);
-        let (x0, x1) = (cx.saturating_sub(size), (cx + size).min(width));
-        let (y0, y1) = (cy.saturating_sub(size), (cy + size).min(height));
-        let disc = draws.below(2) == 0;
-        for y in y0..y1 {
-            for x in x0..x1 {
-                let (dx, dy) = (i64::from(x) - i64::from(cx), i64::from(y) - i64::from(cy));
-                let inside = !disc || dx * dx + dy * dy <= i64::from(size) * i64::from(size);
-                if inside {
-                    picture.put_pixel(x, y, colour);
-                }
-            }
-        }
-    }
-    picture
-}
-
-fn encode(picture: &image::RgbImage, format: Format) -> Result<Vec<u8>, image::ImageError> {
-    let mut bytes = Cursor::new(Vec::new());
-    picture.write_to(&mut bytes, format.image_format())?;
-    Ok(bytes.into_inner())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn directives_are_read_from_anywhere_in_the_prompt() {
-        let found = Directives::parse(
-            "a cat [fault:429x2] on a mat [fault:corrupt=1][fault:corrupt=3] [answer:url=localhost] [not a directive]",
-        )
-        .expect("known directives");
-        assert_eq!(
-            found,
-            Directives {
-                rate_limited: 2,
-                corrupt: vec![1, 3],
-                url: Some(Some("localhost".into())),
-                ..Directives::default()
-            }
-        );
-        let found = Directives::parse(
-            "[fault:500][fault:quota][fault:policy][fault:slow=250][fault:bigfile]",
-        )
-        .expect("known directives");
-        assert_eq!(found.server_error, usize::MAX);
-        assert!(found.quota && found.policy);
-        assert_eq!(found.slow_ms, 250);
-        assert_eq!(found.bigfile, Some(BIGFILE_BYTES));
-        assert_eq!(
-            Directives::parse("plain").expect("none"),
-            Directives::default()
-        );
-    }
-
-    #[test]
-    fn a_misspelt_directive_is_refused_not_ignored() {
-        for prompt in [
-            "[fault:492]",
-            "[fault:429x]",
-            "[fault:slow]",
-            "[answer:uri]",
-            "[fault:corrupt=one]",
-        ] {
-            assert!(Directives::parse(prompt).is_err(), "{prompt}");
-        }
-    }
-
-    #[test]
-    fn sizes_follow_the_gpt_image_rules() {
-        assert_eq!(parse_size("auto"), Some((1024, 1024)));
-        assert_eq!(parse_size("1024x1536"), Some((1024, 1536)));
-        assert_eq!(parse_size("1536x864"), Some((1536, 864)));
-        assert_eq!(parse_size("3840x2160"), Some((3840, 2160)));
-        for bad in [
-            "1000x1000",
-            "256x1024",
-            "4096x4096",
-            "3840x2176",
-            "big",
-            "1024x",
-            "x1024",
-        ] {
-            assert_eq!(parse_size(bad), None, "{bad}");
-        }
-    }
-
-    #[test]
-    fn pictures_are_deterministic_per_prompt_and_index() {
-        let a = draw("a lighthouse", 0, 256, 256);
-        assert_eq!(a, draw("a lighthouse", 0, 256, 256));
-        assert_ne!(a, draw("a lighthouse", 1, 256, 256));
-        assert_ne!(a, draw("a lightship", 0, 256, 256));
-        assert_eq!(draw("x", 0, 512, 256).dimensions(), (512, 256));
-    }
 
     fn client() -> reqwest::Client {
         crate::http_client().build().expect("a client")
