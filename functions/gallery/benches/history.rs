@@ -129,6 +129,9 @@ impl HttpConnector for Metered {
 
 #[tokio::main]
 async fn main() {
+    // `cargo bench` passes `--bench`; `cargo test` runs this once, small, as a smoke test.
+    let smoke = !std::env::args().any(|a| a == "--bench");
+    let (images, runs) = if smoke { (60, 1) } else { (1000, 40) };
     let direct = artforge_testkit::sdk_config();
     let meter = Meter {
         stats: Arc::default(),
@@ -143,7 +146,7 @@ async fn main() {
 
     let tiers = [Tier::V2, Tier::V3];
     let presets = Preset::ALL;
-    for i in 0..1000usize {
+    for i in 0..images {
         let preset = presets[i % presets.len()];
         let (width, height) = preset.size();
         let image = Image {
@@ -181,7 +184,6 @@ async fn main() {
 
     let mut times = Vec::new();
     let mut per_page = Vec::new();
-    let runs = 40;
     for _ in 0..runs {
         let mut cursor = String::new();
         loop {
@@ -220,7 +222,7 @@ async fn main() {
     times.sort();
     let pages = per_page.len() / runs;
     println!(
-        "history page of 50, model=v3&preset=story, over 1,000 images (125 match), {runs} walks of {pages} pages"
+        "history page of 50, model=v3&preset=story, over {images} images (one in eight match), {runs} walks of {pages} pages"
     );
     for (page, stats) in per_page.iter().take(pages).enumerate() {
         let (requests, scanned, bytes, items, shown) = *stats;

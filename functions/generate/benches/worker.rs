@@ -72,6 +72,9 @@ fn main() {
 }
 
 async fn bench() {
+    // `cargo bench` passes `--bench`; `cargo test` runs this once, small, as a smoke test.
+    let smoke = !std::env::args().any(|a| a == "--bench");
+    let (jobs, alone_runs) = if smoke { (2, 1) } else { (JOBS, 20) };
     let store = artforge_testkit::fresh_store().await;
     let files = artforge_testkit::fresh_files().await;
     let catalog =
@@ -81,7 +84,7 @@ async fn bench() {
 
     // The pipeline alone, one image at a time.
     let mut alone = Vec::new();
-    for png in pictures.iter().cycle().take(20) {
+    for png in pictures.iter().cycle().take(alone_runs) {
         let started = Instant::now();
         pipeline.process(png, (1080, 1920)).expect("processed");
         alone.push(started.elapsed());
@@ -109,7 +112,7 @@ async fn bench() {
         .expect("credits");
 
     let mut per_image = Vec::new();
-    for n in 0..JOBS {
+    for n in 0..jobs {
         let request = catalog
             .validate(RawGeneration {
                 prompt: Some(format!("bench {n}")),
