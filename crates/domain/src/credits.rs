@@ -91,29 +91,73 @@ pub struct InsufficientCredits {
     pub needed: Credits,
 }
 
+/// A user's credits as the ledger keeps them: the balance, the part of it that was given free
+/// (signup credits: spent first, and from the free daily budget), and what the user owes
+/// (credits of a refunded or disputed purchase that were spent already: later purchases pay it
+/// first). `free <= balance` always.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Wallet {
+    pub balance: Credits,
+    pub free: Credits,
+    pub debt: Credits,
+}
+
+impl Wallet {
+    /// A wallet holding only `balance`, none of it free, owing nothing.
+    pub const fn paid(balance: Credits) -> Self {
+        Self {
+            balance,
+            free: Credits::ZERO,
+            debt: Credits::ZERO,
+        }
+    }
+}
+
 /// How a cause wants to move credits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Movement {
-    /// Add credits (signup, purchase, refund of a job).
-    Grant(Credits),
-    /// Take credits only if the balance covers all of them (paying for a job).
+    /// Add credits given free (a new account's): they are spent first.
+    GrantFree(Credits),
+    /// Add purchased credits; a debt is paid from them first.
+    Purchase(Credits),
+    /// Give back what a job did not deliver; `free` of it returns to the free credits it was
+    /// paid with.
+    Refund { credits: Credits, free: Credits },
+    /// Take credits only if the balance covers all of them (paying for a job), free ones first.
     Debit(Credits),
-    /// Take back up to this many credits, never below zero (a refunded payment whose credits
-    /// may already be spent); the part that could not be taken is reported as `shortfall`.
+    /// Take back up to this many purchased credits, never below zero (a refunded or disputed
+    /// payment whose credits may be spent already); the part that could not be taken is the
+    /// `shortfall`, and becomes debt.
     ClawBack(Credits),
 }
 
-/// The outcome of a movement on a given balance.
+/// The outcome of a movement on a wallet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Settlement {
     /// Signed change of the balance, as written to the ledger.
     pub delta: i64,
-    pub balance_after: Credits,
-    /// Credits a claw-back could not take because the balance was too low.
+    pub after: Wallet,
+    /// Credits a claw-back could not take because the balance was too low (now debt).
     pub shortfall: Credits,
+    /// Free credits a debit spent.
+    pub free_used: Credits,
+    /// Debt a purchase paid before adding to the balance.
+    pub debt_paid: Credits,
 }
 
-/// Why a movement cannot be applied to a balance. Nothing was changed.
+impl Settlement {
+    fn of(before: Wallet, after: Wallet) -> Result<Self, CreditOverflow> {
+        Ok(Self {
+            delta: after.balance.signed()? - before.balance.signed()?,
+            after,
+            shortfall: Credits::ZERO,
+            free_used: Credits::ZERO,
+            debt_paid: Credits::ZERO,
+        })
+    }
+}
+
+/// Why a movement cannot be applied to a wallet. Nothing was changed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum Refused {
     #[error(transparent)]
@@ -122,29 +166,83 @@ pub enum Refused {
     Overflow(#[from] CreditOverflow),
 }
 
-/// Applies `movement` to `balance`. The only place that decides credit arithmetic; the store
+/// Applies `movement` to `wallet`. The only place that decides credit arithmetic; the store
 /// makes it atomic. Every sum is checked: past [`Credits::MAX`] is refused.
-pub fn settle(balance: Credits, movement: Movement) -> Result<Settlement, Refused> {
+pub fn settle(wallet: Wallet, movement: Movement) -> Result<Settlement, Refused> {
+    let Wallet {
+        balance,
+        free,
+        debt,
+    } = wallet;
     match movement {
-        Movement::Grant(n) => Ok(Settlement {
-            delta: n.signed()?,
-            balance_after: balance.checked_add(n)?,
-            shortfall: Credits::ZERO,
-        }),
-        Movement::Debit(n) => match balance.checked_sub(n) {
-            Some(after) => Ok(Settlement {
-                delta: -n.signed()?,
-                balance_after: after,
-                shortfall: Credits::ZERO,
-            }),
-            None => Err(InsufficientCredits { balance, needed: n }.into()),
-        },
-        Movement::ClawBack(n) => {
-            let taken = n.min(balance);
+        Movement::GrantFree(n) => Ok(Settlement::of(
+            wallet,
+            Wallet {
+                balance: balance.checked_add(n)?,
+                free: free.checked_add(n)?,
+                debt,
+            },
+        )?),
+        Movement::Purchase(n) => {
+            let debt_paid = n.min(debt);
+            let settlement = Settlement::of(
+                wallet,
+                Wallet {
+                    balance: balance.checked_add(Credits(n.0 - debt_paid.0))?,
+                    free,
+                    debt: Credits(debt.0 - debt_paid.0),
+                },
+            )?;
             Ok(Settlement {
-                delta: -taken.signed()?,
-                balance_after: Credits(balance.0 - taken.0),
-                shortfall: Credits(n.0 - taken.0),
+                debt_paid,
+                ..settlement
+            })
+        }
+        Movement::Refund {
+            credits,
+            free: back,
+        } => Ok(Settlement::of(
+            wallet,
+            Wallet {
+                balance: balance.checked_add(credits)?,
+                free: free.checked_add(back.min(credits))?,
+                debt,
+            },
+        )?),
+        Movement::Debit(n) => {
+            let Some(after) = balance.checked_sub(n) else {
+                return Err(InsufficientCredits { balance, needed: n }.into());
+            };
+            let free_used = n.min(free);
+            let settlement = Settlement::of(
+                wallet,
+                Wallet {
+                    balance: after,
+                    free: Credits(free.0 - free_used.0),
+                    debt,
+                },
+            )?;
+            Ok(Settlement {
+                free_used,
+                ..settlement
+            })
+        }
+        Movement::ClawBack(n) => {
+            // Purchased credits first; free ones only when those are spent.
+            let taken = n.min(balance);
+            let shortfall = Credits(n.0 - taken.0);
+            let after = Credits(balance.0 - taken.0);
+            let settlement = Settlement::of(
+                wallet,
+                Wallet {
+                    balance: after,
+                    free: free.min(after),
+                    debt: debt.checked_add(shortfall)?,
+                },
+            )?;
+            Ok(Settlement {
+                shortfall,
+                ..settlement
             })
         }
     }
@@ -160,10 +258,13 @@ pub enum CreditCause {
     JobDebit(JobId),
     /// Giving back what a job did not deliver (failed images or the whole job), once per job.
     JobRefund(JobId),
-    /// A paid Stripe Checkout Session.
-    Purchase { checkout_session: String },
-    /// A Stripe refund of a purchase.
-    PurchaseRefund { refund: String },
+    /// A change of what a purchase is worth, as Stripe reported it: the `step`th settlement of
+    /// its payment (its grant, a refund, a dispute, a dispute's outcome), once each.
+    Purchase {
+        checkout_session: String,
+        step: u64,
+        reason: crate::billing::Change,
+    },
 }
 
 impl CreditCause {
@@ -173,8 +274,11 @@ impl CreditCause {
             Self::Signup => "signup".to_owned(),
             Self::JobDebit(job) => format!("job-debit#{job}"),
             Self::JobRefund(job) => format!("job-refund#{job}"),
-            Self::Purchase { checkout_session } => format!("purchase#{checkout_session}"),
-            Self::PurchaseRefund { refund } => format!("purchase-refund#{refund}"),
+            Self::Purchase {
+                checkout_session,
+                step,
+                ..
+            } => format!("purchase#{checkout_session}#{step}"),
         }
     }
 
@@ -184,8 +288,7 @@ impl CreditCause {
             Self::Signup => "signup",
             Self::JobDebit(_) => "generation",
             Self::JobRefund(_) => "generation_refund",
-            Self::Purchase { .. } => "purchase",
-            Self::PurchaseRefund { .. } => "purchase_refund",
+            Self::Purchase { reason, .. } => reason.ledger_reason(),
         }
     }
 
@@ -194,8 +297,9 @@ impl CreditCause {
         match self {
             Self::Signup => None,
             Self::JobDebit(job) | Self::JobRefund(job) => Some(job.to_string()),
-            Self::Purchase { checkout_session } => Some(checkout_session.clone()),
-            Self::PurchaseRefund { refund } => Some(refund.clone()),
+            Self::Purchase {
+                checkout_session, ..
+            } => Some(checkout_session.clone()),
         }
     }
 }
@@ -218,9 +322,17 @@ mod tests {
 
     use super::*;
 
+    fn wallet(balance: u64, free: u64, debt: u64) -> Wallet {
+        Wallet {
+            balance: Credits(balance),
+            free: Credits(free),
+            debt: Credits(debt),
+        }
+    }
+
     #[test]
     fn a_debit_the_balance_cannot_cover_changes_nothing() {
-        let err = settle(Credits::new(2), Movement::Debit(Credits::new(3)));
+        let err = settle(wallet(2, 2, 0), Movement::Debit(Credits::new(3)));
         assert_eq!(
             err,
             Err(Refused::Insufficient(InsufficientCredits {
@@ -231,14 +343,40 @@ mod tests {
     }
 
     #[test]
-    fn a_grant_past_the_largest_balance_is_refused_not_saturated() {
-        let full = Credits::MAX;
+    fn a_debit_spends_free_credits_first() {
+        let s = settle(wallet(10, 3, 0), Movement::Debit(Credits::new(5))).expect("covered");
         assert_eq!(
-            settle(full, Movement::Grant(Credits::new(1))),
+            (s.delta, s.after, s.free_used),
+            (-5, wallet(5, 0, 0), Credits(3))
+        );
+        let s = settle(wallet(10, 3, 0), Movement::Debit(Credits::new(2))).expect("covered");
+        assert_eq!((s.after, s.free_used), (wallet(8, 1, 0), Credits(2)));
+    }
+
+    #[test]
+    fn a_refund_gives_free_credits_back_as_free() {
+        let back = Movement::Refund {
+            credits: Credits(4),
+            free: Credits(3),
+        };
+        let s = settle(wallet(1, 0, 0), back).expect("refunded");
+        assert_eq!((s.delta, s.after), (4, wallet(5, 3, 0)));
+    }
+
+    #[test]
+    fn a_grant_past_the_largest_balance_is_refused_not_saturated() {
+        assert_eq!(
+            settle(
+                Wallet::paid(Credits::MAX),
+                Movement::Purchase(Credits::new(1))
+            ),
             Err(Refused::Overflow(CreditOverflow))
         );
         assert_eq!(
-            settle(Credits::ZERO, Movement::Grant(Credits::new(u64::MAX))),
+            settle(
+                Wallet::default(),
+                Movement::GrantFree(Credits::new(u64::MAX))
+            ),
             Err(Refused::Overflow(CreditOverflow))
         );
         assert_eq!(Credits::new(3).times(4), Ok(Credits::new(12)));
@@ -246,35 +384,44 @@ mod tests {
     }
 
     #[test]
-    fn a_debit_of_the_whole_balance_leaves_zero() {
-        let s = settle(Credits::new(3), Movement::Debit(Credits::new(3))).expect("covered");
-        assert_eq!((s.delta, s.balance_after), (-3, Credits::ZERO));
+    fn a_claw_back_stops_at_zero_and_the_shortfall_becomes_debt() {
+        let s =
+            settle(wallet(20, 5, 0), Movement::ClawBack(Credits::new(50))).expect("never fails");
+        assert_eq!(s.delta, -20);
+        assert_eq!(s.after, wallet(0, 0, 30));
+        assert_eq!(s.shortfall, Credits::new(30));
+        let s =
+            settle(wallet(20, 5, 0), Movement::ClawBack(Credits::new(10))).expect("never fails");
+        assert_eq!(s.after, wallet(10, 5, 0), "purchased credits go first");
     }
 
     #[test]
-    fn a_claw_back_stops_at_zero_and_reports_the_shortfall() {
-        let s =
-            settle(Credits::new(20), Movement::ClawBack(Credits::new(50))).expect("never fails");
-        assert_eq!(s.delta, -20);
-        assert_eq!(s.balance_after, Credits::ZERO);
-        assert_eq!(s.shortfall, Credits::new(30));
+    fn a_purchase_pays_the_debt_first() {
+        let s = settle(wallet(0, 0, 30), Movement::Purchase(Credits::new(50))).expect("granted");
+        assert_eq!(
+            (s.delta, s.after, s.debt_paid),
+            (20, wallet(20, 0, 0), Credits(30))
+        );
+        let s = settle(wallet(4, 1, 30), Movement::Purchase(Credits::new(10))).expect("granted");
+        assert_eq!((s.delta, s.after), (0, wallet(4, 1, 20)));
+        let s = settle(wallet(4, 1, 30), Movement::GrantFree(Credits::new(3))).expect("granted");
+        assert_eq!(s.after, wallet(7, 4, 30), "free credits do not pay debt");
     }
 
     #[test]
     fn every_cause_has_its_own_effect_key() {
         let job = JobId::new();
+        let purchase = |step| CreditCause::Purchase {
+            checkout_session: "cs_1".into(),
+            step,
+            reason: crate::billing::Change::Paid,
+        };
         let keys = [
             CreditCause::Signup.effect_key(),
             CreditCause::JobDebit(job).effect_key(),
             CreditCause::JobRefund(job).effect_key(),
-            CreditCause::Purchase {
-                checkout_session: "cs_1".into(),
-            }
-            .effect_key(),
-            CreditCause::PurchaseRefund {
-                refund: "cs_1".into(),
-            }
-            .effect_key(),
+            purchase(1).effect_key(),
+            purchase(2).effect_key(),
         ];
         let unique: std::collections::HashSet<_> = keys.iter().collect();
         assert_eq!(unique.len(), keys.len(), "{keys:?}");
@@ -282,7 +429,12 @@ mod tests {
 
     fn movement() -> impl Strategy<Value = Movement> {
         prop_oneof![
-            (0u64..100).prop_map(|n| Movement::Grant(Credits::new(n))),
+            (0u64..100).prop_map(|n| Movement::GrantFree(Credits::new(n))),
+            (0u64..100).prop_map(|n| Movement::Purchase(Credits::new(n))),
+            (0u64..100, 0u64..100).prop_map(|(n, f)| Movement::Refund {
+                credits: Credits::new(n),
+                free: Credits::new(f),
+            }),
             (0u64..100).prop_map(|n| Movement::Debit(Credits::new(n))),
             (0u64..100).prop_map(|n| Movement::ClawBack(Credits::new(n))),
         ]
@@ -290,26 +442,28 @@ mod tests {
 
     proptest! {
         #[test]
-        fn settling_any_movements_keeps_the_balance_equal_to_the_sum_of_deltas(
-            start in 0u64..50,
+        fn settling_any_movements_keeps_the_wallet_whole(
             movements in proptest::collection::vec(movement(), 0..40),
         ) {
-            let mut balance = Credits::new(start);
-            let mut sum = i128::from(start);
+            let mut w = Wallet::default();
+            let (mut sum, mut shortfalls, mut paid) = (0i128, 0i128, 0i128);
             for m in movements {
-                match settle(balance, m) {
+                match settle(w, m) {
                     Ok(s) => {
                         sum += i128::from(s.delta);
-                        prop_assert_eq!(i128::from(s.balance_after.get()), sum);
-                        balance = s.balance_after;
+                        shortfalls += i128::from(s.shortfall.get());
+                        paid += i128::from(s.debt_paid.get());
+                        prop_assert_eq!(i128::from(s.after.balance.get()), sum);
+                        prop_assert!(s.after.free <= s.after.balance);
+                        prop_assert_eq!(i128::from(s.after.debt.get()), shortfalls - paid);
+                        w = s.after;
                     }
                     Err(Refused::Insufficient(e)) => {
-                        prop_assert!(matches!(m, Movement::Debit(n) if n > balance));
-                        prop_assert_eq!(e.balance, balance);
+                        prop_assert!(matches!(m, Movement::Debit(n) if n > w.balance));
+                        prop_assert_eq!(e.balance, w.balance);
                     }
                     Err(Refused::Overflow(_)) => prop_assert!(false, "small amounts never overflow"),
                 }
-                prop_assert!(sum >= 0);
             }
         }
     }

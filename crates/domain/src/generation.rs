@@ -168,6 +168,9 @@ pub struct Job {
     /// What the job was charged: its price per image for every image asked for (see
     /// [`Job::cost_of`]).
     pub cost: Credits,
+    /// How much of the cost free credits paid (known once debited): a refund gives that much
+    /// back as free credits first.
+    pub free_cost: Credits,
     pub refunded: Credits,
     pub slots: Vec<ImageId>,
     /// The images delivered, in slot order.
@@ -192,6 +195,7 @@ impl Job {
             status: JobStatus::Queued,
             unit_price,
             cost: Self::cost_of(unit_price, slots.len())?,
+            free_cost: Credits::ZERO,
             refunded: Credits::ZERO,
             slots,
             images: Vec::new(),
@@ -205,6 +209,15 @@ impl Job {
     /// The cost of `images` images at `unit_price`, checked.
     pub fn cost_of(unit_price: Credits, images: usize) -> Result<Credits, CreditOverflow> {
         unit_price.times(u64::try_from(images).map_err(|_| CreditOverflow)?)
+    }
+
+    /// The movement that gives back `refunded` credits of this job: free credits return as
+    /// free, up to what free credits paid.
+    pub fn refund(&self, refunded: Credits) -> crate::Movement {
+        crate::Movement::Refund {
+            credits: refunded,
+            free: refunded.min(self.free_cost),
+        }
     }
 
     /// What is owed back when `delivered` of the job's images were made: never more than the

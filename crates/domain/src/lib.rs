@@ -16,11 +16,14 @@ pub mod throttle;
 pub mod validation;
 
 pub use account::{DisplayName, Email, Password, PasswordHash, User};
-pub use billing::{Pack, PackId, Packs, Purchase, PurchaseStatus, refund_share};
+pub use billing::{
+    Change, Dispute, DisputeStatus, Pack, PackId, Packs, PaidFor, Payment, Purchase,
+    PurchaseStatus, Report, refund_share,
+};
 pub use catalog::{Catalog, RawGeneration};
 pub use credits::{
     CreditCause, CreditOverflow, Credits, InsufficientCredits, LedgerEntry, Movement, Refused,
-    Settlement, settle,
+    Settlement, Wallet, settle,
 };
 pub use generation::{
     GenerationRequest, IdempotencyKey, Job, JobError, JobErrorCode, JobStatus, Prompt,
@@ -30,10 +33,10 @@ pub use ids::{ImageId, JobId, UserId};
 pub use image::{Image, ImageFilter, Preset, Tag, Tags, Tier, Variant, Visibility};
 pub use limits::{Admission, DailyLimits, LimitReached};
 pub use ports::{
-    Accounts, CheckoutPage, Claim, Download, FileUploads, Fulfilment, Holder, Idempotency,
-    ImageFiles, ImageProvider, Images, JobQueue, Jobs, Lease, Ledger, LedgerOutcome, Likes,
-    LoginThrottle, NewAccount, Page, PageRequest, PaymentError, Payments, Purchases, QueueError,
-    Remembered, Sessions, StoreError, SubmitRefusal, TakeBack,
+    Accounts, CheckoutPage, Claim, Download, FileUploads, Holder, Idempotency, ImageFiles,
+    ImageProvider, Images, JobQueue, Jobs, Lease, Ledger, LedgerOutcome, Likes, LoginThrottle,
+    NewAccount, Page, PageRequest, PaymentError, Payments, PurchaseSettlement, Purchases,
+    QueueError, Remembered, SessionState, Sessions, Settled, StoreError, SubmitRefusal,
 };
 pub use sets::{Background, ImageFormat};
 pub use throttle::{FailureWindow, ThrottlePolicy};

@@ -1,7 +1,8 @@
 //! Daily limits on generation: how many images one user may ask for in a UTC day, and how much
-//! provider spend the whole service may commit to in one. Both are checked in the transaction
-//! that debits the job, so they hold under concurrency, and both fail closed: a submission the
-//! store cannot count is refused, never waved through.
+//! provider spend the service may commit to in one, in two budgets: what purchased credits pay
+//! for, and what free (signup) credits pay for, so that free use can never pause paying users.
+//! All are checked in the transaction that debits the job, so they hold under concurrency, and
+//! all fail closed: a submission the store cannot count is refused, never waved through.
 
 use time::{Date, OffsetDateTime, Time, UtcOffset};
 
@@ -13,8 +14,11 @@ pub struct DailyLimits {
     /// Images one user may request per UTC day (requested, not delivered: a refunded image
     /// still cost a provider call).
     pub images_per_user: u32,
-    /// Estimated provider spend the service commits to per UTC day, in millionths of a dollar.
+    /// Estimated provider spend the service commits to per UTC day for jobs paid with
+    /// purchased credits, in millionths of a dollar.
     pub spend_cap_micros: u64,
+    /// The same for jobs paid with free credits: a budget of its own.
+    pub free_spend_cap_micros: u64,
 }
 
 /// A job's submission against the day's limits: its images and day come from the job, its
@@ -27,14 +31,25 @@ pub struct Admission {
 
 impl Admission {
     /// Whether `job` could fit an empty day at all; if not, there is no need to ask the store.
+    /// (Which budget it spends from is known only when it is debited.)
     pub fn fits_a_fresh_day(&self, job: &Job) -> Result<(), LimitReached> {
         if u32::from(job.request.count) > self.limits.images_per_user {
             return Err(LimitReached::DailyQuota);
         }
-        if self.spend_micros > self.limits.spend_cap_micros {
-            return Err(LimitReached::SpendCap);
-        }
         Ok(())
+    }
+
+    /// The estimated spend split between the two budgets, for a job of `cost` credits of which
+    /// `free_used` were free: the free budget's share (rounded up) and the purchased one's.
+    pub fn split(&self, cost: crate::Credits, free_used: crate::Credits) -> (u64, u64) {
+        let cost = u128::from(cost.get().max(1));
+        let free = u128::from(free_used.get()).min(cost);
+        let spend = u128::from(self.spend_micros);
+        let free_spend = u64::try_from((spend * free).div_ceil(cost)).unwrap_or(self.spend_micros);
+        (
+            free_spend,
+            self.spend_micros - free_spend.min(self.spend_micros),
+        )
     }
 }
 
@@ -64,6 +79,8 @@ pub enum LimitReached {
     DailyQuota,
     #[error("the service's daily generation budget is used up")]
     SpendCap,
+    #[error("the daily budget of free generation is used up")]
+    FreeBudget,
 }
 
 /// The start of the next UTC day after `now`: when both counters start again.
@@ -105,6 +122,7 @@ mod tests {
             limits: DailyLimits {
                 images_per_user: 4,
                 spend_cap_micros: 100,
+                free_spend_cap_micros: 50,
             },
         }
     }
@@ -116,10 +134,21 @@ mod tests {
             admission(1).fits_a_fresh_day(&job(5)),
             Err(LimitReached::DailyQuota)
         );
+    }
+
+    #[test]
+    fn spend_is_split_between_the_budgets_by_the_free_credits_that_paid() {
+        use crate::Credits;
+        let a = admission(100);
+        assert_eq!(a.split(Credits::new(3), Credits::ZERO), (0, 100));
+        assert_eq!(a.split(Credits::new(3), Credits::new(3)), (100, 0));
         assert_eq!(
-            admission(101).fits_a_fresh_day(&job(1)),
-            Err(LimitReached::SpendCap)
+            a.split(Credits::new(3), Credits::new(1)),
+            (34, 66),
+            "rounded up"
         );
+        assert_eq!(a.split(Credits::new(3), Credits::new(9)), (100, 0));
+        assert_eq!(a.split(Credits::ZERO, Credits::ZERO), (0, 100));
     }
 
     #[test]

@@ -7,8 +7,8 @@ use time::OffsetDateTime;
 
 use crate::{
     Admission, CreditCause, Credits, DisplayName, Email, Image, ImageFilter, ImageId,
-    InsufficientCredits, LedgerEntry, LimitReached, Movement, Pack, PasswordHash, Purchase, Tag,
-    Tags, User, UserId, Visibility,
+    InsufficientCredits, LedgerEntry, LimitReached, Movement, Pack, PasswordHash, Payment,
+    Purchase, Tag, Tags, User, UserId, Visibility, Wallet,
     credits::{CreditOverflow, Refused},
     generation::{IdempotencyKey, Job, ProviderError, ProviderRequest},
     ids::JobId,
@@ -35,6 +35,9 @@ pub struct Page<T> {
 pub enum StoreError {
     #[error("the email is already registered")]
     EmailTaken,
+    /// An account with signup credits was refused: the email had them before.
+    #[error("the email had signup credits before")]
+    SignupCreditsUsed,
     #[error(transparent)]
     InsufficientCredits(#[from] InsufficientCredits),
     #[error("no such item")]
@@ -94,8 +97,9 @@ impl LedgerOutcome {
 
 /// User accounts and their credentials.
 pub trait Accounts: Send + Sync {
-    /// Opens an account with its signup credits in one atomic step; `EmailTaken` when the
-    /// address is in use, in any case.
+    /// Opens an account with its signup credits (free credits) in one atomic step;
+    /// `EmailTaken` when the address is in use, in any case; `SignupCreditsUsed` when it asks
+    /// for signup credits and the email had them before (an email gets them once).
     fn create(&self, account: NewAccount) -> impl Future<Output = Result<User, StoreError>> + Send;
 
     /// The account and its password hash, for a login.
@@ -184,6 +188,9 @@ pub trait Ledger: Send + Sync {
 
     /// The user's balance now.
     fn balance(&self, user: UserId) -> impl Future<Output = Result<Credits, StoreError>> + Send;
+
+    /// The user's whole wallet now: balance, free credits, debt.
+    fn wallet(&self, user: UserId) -> impl Future<Output = Result<Wallet, StoreError>> + Send;
 
     /// The user's ledger entries, newest first.
     fn history(
@@ -314,28 +321,24 @@ pub trait ImageFiles: Send + Sync {
     fn remove(&self, keys: &[String]) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
-/// What granting a paid Checkout Session did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Fulfilment {
-    Granted {
-        balance: Credits,
-    },
-    /// This session's credits were granted before; nothing changed.
-    AlreadyGranted,
+/// What a settlement writes about the purchase a payment paid for: the purchase as it is
+/// after it, and the credits it moves (none when the payment's worth did not change).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PurchaseSettlement {
+    pub purchase: Purchase,
+    pub movement: Option<(CreditCause, Movement)>,
 }
 
-/// What taking credits back for a refund did.
+/// What settling a payment did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TakeBack {
-    /// `taken` credits came back; `shortfall` could not, being spent already.
-    Taken { taken: Credits, shortfall: Credits },
-    /// This refund took its credits back before; nothing changed.
-    AlreadyTaken,
-    /// The purchase changed since it was read (another refund moved first); nothing changed.
+pub enum Settled {
+    /// Written; `shortfall` credits could not be taken back (now the user's debt).
+    Written { shortfall: Credits },
+    /// The payment changed since it was read; nothing was written.
     Raced,
 }
 
-/// Credit purchases through Stripe Checkout.
+/// Credit purchases through Stripe Checkout, and what Stripe reports about their payments.
 pub trait Purchases: Send + Sync {
     /// Records a started Checkout Session as a pending purchase, unless the session is
     /// recorded already (the webhook may have got there first).
@@ -348,13 +351,12 @@ pub trait Purchases: Send + Sync {
         page: PageRequest,
     ) -> impl Future<Output = Result<Page<Purchase>, StoreError>> + Send;
 
-    /// Writes `purchase` (its status as given) and grants its credits, once per Checkout
-    /// Session, remembering the payment it was paid with (for refunds), in one atomic step.
-    fn fulfil(
+    /// One purchase of the user's.
+    fn purchase(
         &self,
-        purchase: &Purchase,
-        payment_intent: Option<&str>,
-    ) -> impl Future<Output = Result<Fulfilment, StoreError>> + Send;
+        user: UserId,
+        checkout_session: &str,
+    ) -> impl Future<Output = Result<Option<Purchase>, StoreError>> + Send;
 
     /// Writes `purchase` (its status as given) only if the session is unknown or still
     /// pending; otherwise changes nothing.
@@ -363,22 +365,18 @@ pub trait Purchases: Send + Sync {
         purchase: &Purchase,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
-    /// The purchase a payment paid for, if it is one of ours.
-    fn paid_with(
-        &self,
-        payment_intent: &str,
-    ) -> impl Future<Output = Result<Option<Purchase>, StoreError>> + Send;
+    /// What is known of a payment, if anything.
+    fn payment(&self, id: &str)
+    -> impl Future<Output = Result<Option<Payment>, StoreError>> + Send;
 
-    /// Takes back `take` credits for `cause`, at most once per cause, and writes the purchase
-    /// as `after` (its status and credits taken back so far, plus any shortfall), in one
-    /// atomic step; only if nothing was taken back since it was read as `before`.
-    fn take_back(
+    /// Writes `payment` (at its version, only if the stored one is the version before it) and,
+    /// when it paid for a purchase, the purchase and its credit movement, in one atomic step.
+    /// A shortfall of the movement is added to the purchase's.
+    fn settle(
         &self,
-        before: &Purchase,
-        after: &Purchase,
-        cause: &CreditCause,
-        take: Credits,
-    ) -> impl Future<Output = Result<TakeBack, StoreError>> + Send;
+        payment: &Payment,
+        purchase: Option<&PurchaseSettlement>,
+    ) -> impl Future<Output = Result<Settled, StoreError>> + Send;
 }
 
 /// A hosted checkout page for one pack, opened for one user.
@@ -396,13 +394,32 @@ pub enum PaymentError {
     NoPage,
 }
 
-/// The payment provider: opens checkout pages. Credits are granted by its webhook, never here.
+/// A Checkout Session as the payment provider reports it now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionState {
+    pub id: String,
+    pub paid: bool,
+    pub payment_intent: Option<String>,
+    pub amount_total: Option<u64>,
+    pub currency: Option<String>,
+    /// The user and the pack the session was opened for (its metadata).
+    pub user: Option<String>,
+    pub pack: Option<String>,
+}
+
+/// The payment provider: opens checkout pages and says how a session stands.
 pub trait Payments: Send + Sync {
     fn checkout(
         &self,
         user: &User,
         pack: &Pack,
     ) -> impl Future<Output = Result<CheckoutPage, PaymentError>> + Send;
+
+    /// The session as it stands now; `None` when the provider does not know it.
+    fn session(
+        &self,
+        id: &str,
+    ) -> impl Future<Output = Result<Option<SessionState>, PaymentError>> + Send;
 }
 
 /// An idempotent submission: the client's key and what the request asked for.

@@ -93,6 +93,8 @@ enum Creation {
     Lock,
     Profile,
     Signup(Record),
+    /// The email's signup marker: its condition failing means it had signup credits before.
+    Marker,
 }
 
 impl Accounts for DynamoStore {
@@ -111,7 +113,10 @@ impl Accounts for DynamoStore {
             "passwordHash".into(),
             attrs::s(account.password_hash.as_phc()),
         );
+        // The signup credits are free credits: spent first, from the free daily budget.
         profile.insert("credits".into(), attrs::n(credits.get()));
+        profile.insert("free".into(), attrs::n(credits.get()));
+        profile.insert("debt".into(), attrs::n(0));
         profile.insert("tokenVersion".into(), attrs::n(0));
         profile.insert("createdAt".into(), attrs::timestamp(account.created_at));
 
@@ -126,6 +131,12 @@ impl Accounts for DynamoStore {
         tx.put(Creation::Lock, self.table(), lock, absent)?;
         tx.put(Creation::Profile, self.table(), profile, absent)?;
         tx.extend(movement, Creation::Signup);
+        if credits > Credits::ZERO {
+            // An email gets signup credits once: the marker outlives the account.
+            let mut marker = attrs::key(keys::email_lock(&account.email), keys::SIGNUP_SK);
+            marker.insert("createdAt".into(), attrs::timestamp(account.created_at));
+            tx.put(Creation::Marker, self.table(), marker, absent)?;
+        }
 
         let created = User {
             id: account.id,
@@ -144,6 +155,9 @@ impl Accounts for DynamoStore {
                         return Ok(created);
                     }
                     return Err(StoreError::EmailTaken);
+                }
+                Err(refusal) if refusal.refused(&Creation::Marker) => {
+                    return Err(StoreError::SignupCreditsUsed);
                 }
                 Err(Refusal::Conditions(_)) => {
                     return Err(StoreError::Corrupt(

@@ -51,6 +51,13 @@ pub fn get_n<T: FromStr>(item: &Item, name: &str) -> Result<T, StoreError> {
     }
 }
 
+/// A number that older items may not have.
+pub fn get_opt_n<T: FromStr>(item: &Item, name: &str) -> Result<Option<T>, StoreError> {
+    item.contains_key(name)
+        .then(|| get_n(item, name))
+        .transpose()
+}
+
 /// A closed set's value, stored in its one spelling (`tier`, `status`, ...).
 pub fn get_set<T: FromStr>(item: &Item, name: &str) -> Result<T, StoreError> {
     get_s(item, name)?

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use artforge_domain::{
     Admission, Credits, GenerationRequest, Image, Job, JobError, JobId, JobStatus, LedgerOutcome,
-    LimitReached, Movement, Page, PageRequest, Prompt, StoreError, Tags, UserId,
+    LimitReached, Movement, Page, PageRequest, Prompt, Settlement, StoreError, Tags, UserId,
     credits::CreditCause,
     generation::IdempotencyKey,
     ports::{Claim, Holder, Idempotency, Jobs, Lease, Remembered, SubmitRefusal},
@@ -96,6 +96,7 @@ fn job_item(job: &Job) -> Item {
     );
     item.insert("unitPrice".into(), attrs::n(job.unit_price.get()));
     item.insert("refunded".into(), attrs::n(job.refunded.get()));
+    item.insert("freeCost".into(), attrs::n(job.free_cost.get()));
     item.insert("slots".into(), ids_value(&job.slots));
     item.insert("images".into(), ids_value(&job.images));
     item.insert("createdAt".into(), attrs::timestamp(job.created_at));
@@ -137,6 +138,8 @@ fn job_from_item(item: &Item) -> Result<Job, StoreError> {
         },
         unit_price,
         cost: Job::cost_of(unit_price, slots.len())?,
+        // Absent on jobs written before free credits were told apart: all paid.
+        free_cost: Credits::new(attrs::get_opt_n(item, "freeCost")?.unwrap_or(0)),
         refunded: Credits::new(get_n(item, "refunded")?),
         slots,
         images: ids_from(item, "images")?,
@@ -188,14 +191,7 @@ impl Jobs for DynamoStore {
         admission: &Admission,
         now: OffsetDateTime,
     ) -> Result<Credits, SubmitRefusal> {
-        let mut tx = Transaction::new();
-        tx.put(
-            Submission::Job,
-            self.table(),
-            job_item(job),
-            Some("attribute_not_exists(pk)"),
-        )?;
-        if let Some(idem) = idempotency {
+        let idempotency_record = idempotency.map(|idem| {
             let mut record =
                 attrs::key(keys::user(job.owner), keys::idempotency(idem.key.as_str()));
             record.insert("jobId".into(), attrs::s(job.id.to_string()));
@@ -204,24 +200,43 @@ impl Jobs for DynamoStore {
                 "expiresAt".into(),
                 attrs::n((now + IDEMPOTENCY_TTL).unix_timestamp()),
             );
-            // An expired record that DynamoDB's TTL has not swept yet is free to reuse.
-            tx.put_built(
-                Submission::Idempotency,
-                Put::builder()
-                    .table_name(self.table())
-                    .set_item(Some(record))
-                    .condition_expression("attribute_not_exists(pk) OR expiresAt <= :now")
-                    .expression_attribute_values(":now", attrs::n(now.unix_timestamp()))
-                    .build(),
+            record
+        });
+        // The job records how much of its cost free credits paid, and the spend goes to the
+        // budget of the credits that paid: both known only from the settled debit.
+        let items = |settled: &Settlement| {
+            let mut tx = Transaction::new();
+            let job = Job {
+                free_cost: settled.free_used,
+                ..job.clone()
+            };
+            tx.put(
+                Submission::Job,
+                self.table(),
+                job_item(&job),
+                Some("attribute_not_exists(pk)"),
             )?;
-        }
-        tx.extend(
-            limits::counter_items(self, job, admission)?,
-            Submission::Limit,
-        );
+            if let Some(record) = &idempotency_record {
+                // An expired record that DynamoDB's TTL has not swept yet is free to reuse.
+                tx.put_built(
+                    Submission::Idempotency,
+                    Put::builder()
+                        .table_name(self.table())
+                        .set_item(Some(record.clone()))
+                        .condition_expression("attribute_not_exists(pk) OR expiresAt <= :now")
+                        .expression_attribute_values(":now", attrs::n(now.unix_timestamp()))
+                        .build(),
+                )?;
+            }
+            tx.extend(
+                limits::counter_items(self, &job, admission, settled.free_used)?,
+                Submission::Limit,
+            );
+            Ok(tx)
+        };
         let debit = CreditCause::JobDebit(job.id);
         match self
-            .move_with(job.owner, &debit, Movement::Debit(job.cost), tx)
+            .apply_with(job.owner, &debit, Movement::Debit(job.cost), items)
             .await
         {
             Ok(outcome) => {
@@ -234,6 +249,9 @@ impl Jobs for DynamoStore {
             }
             Err(ApplyError::Refused(Submission::Limit(Counter::Spend))) => {
                 Err(LimitReached::SpendCap.into())
+            }
+            Err(ApplyError::Refused(Submission::Limit(Counter::Free))) => {
+                Err(LimitReached::FreeBudget.into())
             }
             Err(ApplyError::Refused(Submission::Job)) => {
                 Err(StoreError::Corrupt("a new job's id is taken".into()).into())
@@ -358,8 +376,10 @@ impl Jobs for DynamoStore {
         }
         let finished = if job.refunded > Credits::ZERO {
             let refund = CreditCause::JobRefund(job.id);
-            let grant = Movement::Grant(job.refunded);
-            match self.move_with(job.owner, &refund, grant, tx).await {
+            match self
+                .move_with(job.owner, &refund, job.refund(job.refunded), tx)
+                .await
+            {
                 Ok(LedgerOutcome::Applied { .. }) => true,
                 // The refund guard exists, so the job was finished with it already.
                 Ok(LedgerOutcome::AlreadyApplied { .. }) => false,

@@ -9,11 +9,12 @@ pub const SK: &str = "sk";
 /// Sort keys of the items a partition holds one of.
 pub const PROFILE: &str = "PROFILE";
 pub const EMAIL_LOCK_SK: &str = "EMAIL";
+pub const SIGNUP_SK: &str = "SIGNUP";
 pub const LOGIN_FAILURES_SK: &str = "FAILURES";
 pub const PAYMENT_SK: &str = "PAYMENT";
 
 /// Partition keys of items shared by everyone: the public feed in `gsi1` (by image id, so by
-/// time), and the service's provider spend, one item per UTC day.
+/// time), and the service's provider spend, two items (purchased, free) per UTC day.
 pub const FEED: &str = "FEED";
 pub const SPEND: &str = "SPEND";
 
@@ -48,8 +49,10 @@ keys! {
     job(id: JobId) = JOB_PREFIX "JOB#";
     /// A user's count of images requested on one UTC day (in the user's partition).
     daily_quota(day: time::Date) = "QUOTA#";
-    /// The service's spend of one UTC day.
+    /// The service's spend of one UTC day on jobs purchased credits paid for.
     spend_day(day: time::Date) = "DAY#";
+    /// The service's spend of one UTC day on jobs free (signup) credits paid for.
+    free_spend_day(day: time::Date) = "FREE#";
     /// An idempotency key of a user's job submissions.
     idempotency(key: &str) = "IDEMPOTENCY#";
 }

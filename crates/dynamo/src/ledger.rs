@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use artforge_domain::{
     CreditCause, Credits, LedgerEntry, LedgerOutcome, Movement, Page, PageRequest, Settlement,
-    StoreError, UserId, ports::Ledger, settle,
+    StoreError, UserId, Wallet, ports::Ledger, settle,
 };
 use aws_sdk_dynamodb::types::{Get, TransactGetItem, Update};
 use time::OffsetDateTime;
@@ -44,6 +44,75 @@ pub enum Part<L> {
     Entry,
     /// An item of the caller's.
     Extra(L),
+}
+
+/// A wallet as the profile stores it: `credits`, `free` and `debt`, the latter two absent on
+/// profiles written before they existed (read as zero).
+#[derive(Debug, Clone, Copy)]
+struct Stored {
+    wallet: Wallet,
+    has_free: bool,
+    has_debt: bool,
+}
+
+impl Stored {
+    fn of(profile: &Item) -> Result<Self, StoreError> {
+        let (free, debt) = (
+            attrs::get_opt_n(profile, "free")?,
+            attrs::get_opt_n(profile, "debt")?,
+        );
+        Ok(Self {
+            wallet: Wallet {
+                balance: Credits::new(get_n(profile, "credits")?),
+                free: Credits::new(free.unwrap_or(0)),
+                debt: Credits::new(debt.unwrap_or(0)),
+            },
+            has_free: free.is_some(),
+            has_debt: debt.is_some(),
+        })
+    }
+
+    /// The profile's update to `after`, conditioned on the wallet being as read.
+    fn update(
+        &self,
+        store: &DynamoStore,
+        user: UserId,
+        after: Wallet,
+    ) -> Result<aws_sdk_dynamodb::types::Update, aws_sdk_dynamodb::error::BuildError> {
+        // `free` is one of DynamoDB's reserved words: every name goes through a placeholder.
+        let unchanged = |name: &str, had: bool| {
+            if had {
+                format!("#{name} = :{name}_before")
+            } else {
+                format!("attribute_not_exists(#{name})")
+            }
+        };
+        let mut update = Update::builder()
+            .table_name(store.table())
+            .set_key(Some(attrs::key(keys::user(user), keys::PROFILE)))
+            .update_expression("SET #credits = :credits, #free = :free, #debt = :debt")
+            .condition_expression(format!(
+                "#credits = :credits_before AND {} AND {}",
+                unchanged("free", self.has_free),
+                unchanged("debt", self.has_debt)
+            ))
+            .expression_attribute_names("#credits", "credits")
+            .expression_attribute_names("#free", "free")
+            .expression_attribute_names("#debt", "debt")
+            .expression_attribute_values(":credits", attrs::n(after.balance.get()))
+            .expression_attribute_values(":free", attrs::n(after.free.get()))
+            .expression_attribute_values(":debt", attrs::n(after.debt.get()))
+            .expression_attribute_values(":credits_before", attrs::n(self.wallet.balance.get()));
+        if self.has_free {
+            update = update
+                .expression_attribute_values(":free_before", attrs::n(self.wallet.free.get()));
+        }
+        if self.has_debt {
+            update = update
+                .expression_attribute_values(":debt_before", attrs::n(self.wallet.debt.get()));
+        }
+        update.build()
+    }
 }
 
 /// The two records every movement writes.
@@ -115,13 +184,13 @@ pub(crate) fn movement_items(
 }
 
 impl DynamoStore {
-    /// Reads the balance and, if `cause` already moved credits, the key of the ledger entry it
-    /// wrote, in one consistent read.
-    async fn balance_and_guard(
+    /// Reads the wallet, which of its attributes the profile has, and, if `cause` already
+    /// moved credits, the key of the ledger entry it wrote, in one consistent read.
+    async fn wallet_and_guard(
         &self,
         user: UserId,
         cause: &CreditCause,
-    ) -> Result<(Credits, Option<String>), StoreError> {
+    ) -> Result<(Stored, Option<String>), StoreError> {
         let get = |sk: String| {
             Get::builder()
                 .table_name(self.table())
@@ -141,11 +210,10 @@ impl DynamoStore {
         let responses = out.responses();
         let item = |i: usize| responses.get(i).and_then(|r| r.item());
         let profile: &Item = item(0).ok_or(StoreError::NotFound)?;
-        let balance = Credits::new(get_n(profile, "credits")?);
         let guard = item(1)
             .map(|g| attrs::get_s(g, "entry").map(str::to_owned))
             .transpose()?;
-        Ok((balance, guard))
+        Ok((Stored::of(profile)?, guard))
     }
 
     /// Applies `movement` for `cause` together with `tx`'s items, all or nothing.
@@ -182,34 +250,26 @@ impl DynamoStore {
             _ => None,
         };
         for attempt in 0..MAX_ATTEMPTS {
-            let (balance, guard) = self.balance_and_guard(user, cause).await?;
+            let (stored, guard) = self.wallet_and_guard(user, cause).await?;
             if let Some(entry_key) = guard {
                 return Ok(
-                    ours(&entry_key, &sent).unwrap_or(LedgerOutcome::AlreadyApplied { balance })
+                    ours(&entry_key, &sent).unwrap_or(LedgerOutcome::AlreadyApplied {
+                        balance: stored.wallet.balance,
+                    }),
                 );
             }
-            let settlement = settle(balance, movement).map_err(StoreError::from)?;
+            let settlement = settle(stored.wallet, movement).map_err(StoreError::from)?;
             let now = OffsetDateTime::now_utc();
             let (records, entry) = movement_items(
                 self,
                 user,
                 cause,
                 settlement.delta,
-                settlement.balance_after,
+                settlement.after.balance,
                 now,
             )?;
             let mut tx = Transaction::new();
-            tx.update(
-                Part::Balance,
-                Update::builder()
-                    .table_name(self.table())
-                    .set_key(Some(attrs::key(keys::user(user), keys::PROFILE)))
-                    .update_expression("SET credits = :after")
-                    .condition_expression("credits = :before")
-                    .expression_attribute_values(":after", attrs::n(settlement.balance_after.get()))
-                    .expression_attribute_values(":before", attrs::n(balance.get()))
-                    .build(),
-            )?;
+            tx.update(Part::Balance, stored.update(self, user, settlement.after))?;
             tx.extend(records, |record| match record {
                 Record::Guard => Part::Guard,
                 Record::Entry => Part::Entry,
@@ -235,7 +295,7 @@ impl DynamoStore {
                         // A lost answer: the SDK's retry of a transaction that did commit
                         // fails every condition, the caller's included. Ours if the guard
                         // names the entry we sent.
-                        if let Some(guard) = self.balance_and_guard(user, cause).await?.1
+                        if let Some(guard) = self.wallet_and_guard(user, cause).await?.1
                             && let Some(applied) = ours(&guard, &sent)
                         {
                             return Ok(applied);
@@ -294,11 +354,15 @@ impl Ledger for DynamoStore {
     }
 
     async fn balance(&self, user: UserId) -> Result<Credits, StoreError> {
+        Ok(self.wallet(user).await?.balance)
+    }
+
+    async fn wallet(&self, user: UserId) -> Result<Wallet, StoreError> {
         let profile = self
             .item(keys::user(user), keys::PROFILE)
             .await?
             .ok_or(StoreError::NotFound)?;
-        Ok(Credits::new(get_n(&profile, "credits")?))
+        Ok(Stored::of(&profile)?.wallet)
     }
 
     async fn history(

@@ -8,12 +8,12 @@
 use std::time::Duration;
 
 use artforge_domain::{
-    Accounts, Admission, Claim, CreditCause, Credits, DailyLimits, DisplayName, Email, Fulfilment,
+    Accounts, Admission, Change, Claim, CreditCause, Credits, DailyLimits, DisplayName, Email,
     GenerationRequest, Holder, Idempotency, IdempotencyKey, Image, ImageFilter, ImageFormat,
     Images, Job, JobStatus, Jobs, Ledger, LedgerOutcome, Likes, LimitReached, LoginThrottle,
-    Movement, NewAccount, PackId, PageRequest, PasswordHash, Preset, Prompt, Purchase,
-    PurchaseStatus, Purchases, Quality, Sessions, StoreError, Style, SubmitRefusal, Tag, Tags,
-    TakeBack, Tier, UserId, Visibility,
+    Movement, NewAccount, PackId, PageRequest, PaidFor, PasswordHash, Payment, Preset, Prompt,
+    Purchase, PurchaseSettlement, PurchaseStatus, Purchases, Quality, Report, Sessions, Settled,
+    StoreError, Style, SubmitRefusal, Tag, Tags, Tier, UserId, Visibility, Wallet,
 };
 use time::OffsetDateTime;
 
@@ -30,7 +30,8 @@ macro_rules! contract_tests {
             likes_count_once_per_user_and_only_where_the_image_may_be_seen,
             a_submission_debits_its_job_once_within_its_limits,
             a_job_is_claimed_by_one_worker_and_finished_once,
-            a_purchase_grants_once_and_refunds_take_back_once,
+            free_credits_spend_from_a_budget_of_their_own,
+            payments_settle_at_increasing_versions_with_their_purchase_and_credits,
         );
     };
     (@each $fresh:expr; $($name:ident),+ $(,)?) => {
@@ -74,6 +75,15 @@ pub async fn accounts_open_once_per_email_with_their_signup_grant<S: Accounts + 
     let user = store.get(id).await.expect("read").expect("the account");
     assert_eq!(user.credits, Credits::new(3));
     assert_eq!(store.balance(id).await.expect("balance"), Credits::new(3));
+    assert_eq!(
+        store.wallet(id).await.expect("wallet"),
+        Wallet {
+            balance: Credits::new(3),
+            free: Credits::new(3),
+            debt: Credits::ZERO
+        },
+        "signup credits are free credits"
+    );
     let history = store.history(id, page(10, None)).await.expect("history");
     assert_eq!(
         history.items.len(),
@@ -172,17 +182,20 @@ pub async fn the_ledger_moves_credits_once_per_cause_and_never_below_zero<S: Acc
     store: &S,
 ) {
     let id = account(store, 3).await;
-    let cause = CreditCause::Purchase {
+    let step = |step, reason| CreditCause::Purchase {
         checkout_session: "cs_contract".into(),
+        step,
+        reason,
     };
+    let cause = step(1, Change::Paid);
     let granted = store
-        .apply(id, &cause, Movement::Grant(Credits::new(5)))
+        .apply(id, &cause, Movement::Purchase(Credits::new(5)))
         .await
         .expect("granted");
     assert!(matches!(granted, LedgerOutcome::Applied { .. }));
     assert_eq!(granted.balance(), Credits::new(8));
     let again = store
-        .apply(id, &cause, Movement::Grant(Credits::new(5)))
+        .apply(id, &cause, Movement::Purchase(Credits::new(5)))
         .await
         .expect("a repeat");
     assert_eq!(
@@ -208,9 +221,7 @@ pub async fn the_ledger_moves_credits_once_per_cause_and_never_below_zero<S: Acc
     let clawed = store
         .apply(
             id,
-            &CreditCause::PurchaseRefund {
-                refund: "re_contract".into(),
-            },
+            &step(2, Change::Disputed),
             Movement::ClawBack(Credits::new(10)),
         )
         .await
@@ -222,15 +233,40 @@ pub async fn the_ledger_moves_credits_once_per_cause_and_never_below_zero<S: Acc
         }
         other => panic!("expected a claw-back, got {other:?}"),
     }
+    assert_eq!(
+        store.wallet(id).await.expect("wallet"),
+        Wallet {
+            balance: Credits::ZERO,
+            free: Credits::ZERO,
+            debt: Credits::new(2)
+        },
+        "what could not be taken back is owed"
+    );
+    let paid_back = store
+        .apply(
+            id,
+            &step(3, Change::DisputeWon),
+            Movement::Purchase(Credits::new(10)),
+        )
+        .await
+        .expect("given back");
+    assert_eq!(
+        paid_back.balance(),
+        Credits::new(8),
+        "the debt is paid first"
+    );
 
     let first = store.history(id, page(2, None)).await.expect("a page");
     let deltas: Vec<i64> = first.items.iter().map(|e| e.delta).collect();
-    assert_eq!(deltas, [-8, 5], "newest first");
+    assert_eq!(deltas, [8, -8], "newest first");
     let rest = store
         .history(id, page(2, first.next.clone()))
         .await
         .expect("the next page");
-    assert_eq!(rest.items.iter().map(|e| e.delta).collect::<Vec<_>>(), [3]);
+    assert_eq!(
+        rest.items.iter().map(|e| e.delta).collect::<Vec<_>>(),
+        [5, 3]
+    );
     assert_eq!(rest.next, None);
     assert!(matches!(
         store
@@ -424,6 +460,7 @@ fn admission(images_per_user: u32) -> Admission {
         limits: DailyLimits {
             images_per_user,
             spend_cap_micros: 1_000_000,
+            free_spend_cap_micros: 1_000_000,
         },
     }
 }
@@ -607,37 +644,157 @@ pub fn purchase(user: UserId, session: &str) -> Purchase {
         currency: "usd".into(),
         status: PurchaseStatus::Pending,
         created_at: NOW,
-        clawed_back: Credits::ZERO,
+        credited: Credits::ZERO,
         shortfall: Credits::ZERO,
     }
 }
 
-pub async fn a_purchase_grants_once_and_refunds_take_back_once<S: Accounts + Ledger + Purchases>(
+pub async fn free_credits_spend_from_a_budget_of_their_own<S: Accounts + Ledger + Jobs>(store: &S) {
+    // Each image's spend is 1; the free budget has room for two, the purchased one plenty.
+    let limits = Admission {
+        spend_micros: 1,
+        limits: DailyLimits {
+            images_per_user: 10,
+            spend_cap_micros: 1_000,
+            free_spend_cap_micros: 2,
+        },
+    };
+    let free = account(store, 3).await;
+    store
+        .submit(&job(free, 1), None, &limits, NOW)
+        .await
+        .expect("free credits pay");
+    let listed = store.jobs(free, page(10, None)).await.expect("jobs");
+    assert_eq!(
+        listed.items.iter().map(|j| j.free_cost).collect::<Vec<_>>(),
+        [Credits::new(1)],
+        "the job records what free credits paid"
+    );
+    store
+        .submit(&job(free, 1), None, &limits, NOW)
+        .await
+        .expect("the budget has room for two");
+    let spent = store.submit(&job(free, 1), None, &limits, NOW).await;
+    assert!(
+        matches!(spent, Err(SubmitRefusal::Limit(LimitReached::FreeBudget))),
+        "{spent:?}"
+    );
+    assert_eq!(store.balance(free).await.expect("balance"), Credits::new(1));
+
+    let paying = account(store, 0).await;
+    let cause = CreditCause::Purchase {
+        checkout_session: "cs_budget".into(),
+        step: 1,
+        reason: Change::Paid,
+    };
+    store
+        .apply(paying, &cause, Movement::Purchase(Credits::new(5)))
+        .await
+        .expect("bought");
+    store
+        .submit(&job(paying, 3), None, &limits, NOW)
+        .await
+        .expect("free use never pauses paying users");
+    assert_eq!(
+        store.balance(paying).await.expect("balance"),
+        Credits::new(2)
+    );
+}
+
+/// What Stripe reported about `pi_contract` paying for `purchase`.
+fn paid_for(purchase: &Purchase) -> PaidFor {
+    PaidFor {
+        user: purchase.user,
+        checkout_session: purchase.checkout_session.clone(),
+        pack: purchase.pack.clone(),
+        credits: purchase.credits,
+        amount: purchase.amount,
+        currency: purchase.currency.clone(),
+    }
+}
+
+pub async fn payments_settle_at_increasing_versions_with_their_purchase_and_credits<
+    S: Accounts + Ledger + Purchases,
+>(
     store: &S,
 ) {
     let user = account(store, 0).await;
     let pending = purchase(user, "cs_contract_1");
     store.start(&pending).await.expect("started");
     store.start(&pending).await.expect("a repeat is harmless");
-    let paid = Purchase {
-        status: PurchaseStatus::Paid,
-        ..pending.clone()
-    };
     assert_eq!(
         store
-            .fulfil(&paid, Some("pi_contract"))
+            .purchase(user, "cs_contract_1")
             .await
-            .expect("granted"),
-        Fulfilment::Granted {
-            balance: Credits::new(50)
+            .expect("read")
+            .map(|p| p.status),
+        Some(PurchaseStatus::Pending)
+    );
+    assert_eq!(store.payment("pi_contract").await.expect("read"), None);
+
+    // A dispute is reported before the payment: remembered, nothing moves.
+    let (disputed, _) = Payment::new("pi_contract")
+        .with(&Report::Disputed {
+            dispute: "dp_1".into(),
+            amount: 400,
+        })
+        .expect("a change");
+    assert_eq!(
+        store.settle(&disputed, None).await.expect("written"),
+        Settled::Written {
+            shortfall: Credits::ZERO
         }
     );
     assert_eq!(
+        store.settle(&disputed, None).await.expect("a repeat"),
+        Settled::Raced,
+        "the stored payment is past the version this was computed from"
+    );
+    let stored = store
+        .payment("pi_contract")
+        .await
+        .expect("read")
+        .expect("the payment");
+    assert_eq!(stored, disputed, "disputes round-trip");
+
+    // Then the payment: the grant lands net of the dispute, with the purchase, once.
+    let (paid, change) = stored
+        .with(&Report::Paid(paid_for(&pending)))
+        .expect("a change");
+    let net = paid.worth();
+    assert_eq!(net, Credits::new(30), "50 credits less 40% disputed");
+    let settlement = PurchaseSettlement {
+        purchase: Purchase {
+            status: PurchaseStatus::Paid,
+            credited: net,
+            ..pending.clone()
+        },
+        movement: Some((
+            CreditCause::Purchase {
+                checkout_session: "cs_contract_1".into(),
+                step: paid.version,
+                reason: change,
+            },
+            Movement::Purchase(net),
+        )),
+    };
+    assert_eq!(
         store
-            .fulfil(&paid, Some("pi_contract"))
+            .settle(&paid, Some(&settlement))
             .await
-            .expect("again"),
-        Fulfilment::AlreadyGranted
+            .expect("granted"),
+        Settled::Written {
+            shortfall: Credits::ZERO
+        }
+    );
+    assert_eq!(
+        store.settle(&paid, Some(&settlement)).await.expect("again"),
+        Settled::Raced,
+        "a repeat moves nothing"
+    );
+    assert_eq!(
+        store.balance(user).await.expect("balance"),
+        Credits::new(30)
     );
     let failed = Purchase {
         status: PurchaseStatus::Failed,
@@ -645,65 +802,70 @@ pub async fn a_purchase_grants_once_and_refunds_take_back_once<S: Accounts + Led
     };
     store.settle_pending(&failed).await.expect("no change");
     let found = store
-        .paid_with("pi_contract")
+        .purchase(user, "cs_contract_1")
         .await
         .expect("read")
         .expect("the purchase");
     assert_eq!(
-        found.status,
-        PurchaseStatus::Paid,
-        "a paid purchase does not fail"
+        (found.status, found.credited, found.created_at),
+        (PurchaseStatus::Paid, Credits::new(30), NOW),
+        "a paid purchase does not fail, and keeps when it started"
     );
-    assert_eq!(store.paid_with("pi_unknown").await.expect("read"), None);
 
-    let cause = CreditCause::PurchaseRefund {
-        refund: "ch_contract@300".into(),
-    };
-    let after = Purchase {
-        status: PurchaseStatus::Refunded,
-        clawed_back: Credits::new(15),
-        ..found.clone()
+    // The user spends 20, then the dispute is lost... and a refund of the rest arrives: what
+    // the balance cannot cover becomes the purchase's shortfall and the user's debt.
+    store
+        .apply(
+            user,
+            &CreditCause::JobDebit(artforge_domain::JobId::new()),
+            Movement::Debit(Credits::new(20)),
+        )
+        .await
+        .expect("spent");
+    let (refunded, change) = paid
+        .with(&Report::Refunded { total: 600 })
+        .expect("a change");
+    assert_eq!(refunded.worth(), Credits::ZERO);
+    let taking = PurchaseSettlement {
+        purchase: Purchase {
+            status: PurchaseStatus::Refunded,
+            credited: Credits::ZERO,
+            ..found.clone()
+        },
+        movement: Some((
+            CreditCause::Purchase {
+                checkout_session: "cs_contract_1".into(),
+                step: refunded.version,
+                reason: change,
+            },
+            Movement::ClawBack(Credits::new(30)),
+        )),
     };
     assert_eq!(
         store
-            .take_back(&found, &after, &cause, Credits::new(15))
+            .settle(&refunded, Some(&taking))
             .await
             .expect("taken back"),
-        TakeBack::Taken {
-            taken: Credits::new(15),
-            shortfall: Credits::ZERO
+        Settled::Written {
+            shortfall: Credits::new(20)
         }
     );
-    assert_eq!(
-        store
-            .take_back(&found, &after, &cause, Credits::new(15))
-            .await
-            .expect("again"),
-        TakeBack::AlreadyTaken
-    );
-    let other = CreditCause::PurchaseRefund {
-        refund: "ch_contract@1000".into(),
-    };
-    assert_eq!(
-        store
-            .take_back(&found, &after, &other, Credits::new(35))
-            .await
-            .expect("read as before"),
-        TakeBack::Raced,
-        "the purchase changed since it was read"
-    );
     let now = store
-        .paid_with("pi_contract")
+        .purchase(user, "cs_contract_1")
         .await
         .expect("read")
         .expect("the purchase");
     assert_eq!(
-        (now.status, now.clawed_back),
-        (PurchaseStatus::Refunded, Credits::new(15))
+        (now.status, now.credited, now.shortfall),
+        (PurchaseStatus::Refunded, Credits::ZERO, Credits::new(20))
     );
     assert_eq!(
-        store.balance(user).await.expect("balance"),
-        Credits::new(35)
+        store.wallet(user).await.expect("wallet"),
+        Wallet {
+            balance: Credits::ZERO,
+            free: Credits::ZERO,
+            debt: Credits::new(20)
+        }
     );
     let listed = store.purchases(user, page(10, None)).await.expect("listed");
     assert_eq!(listed.items, vec![now]);

@@ -9,8 +9,11 @@ use std::{
     },
 };
 
+use std::collections::HashMap;
+
 use artforge_domain::{
-    CheckoutPage, ImageProvider, Pack, PaymentError, Payments, ProviderError, ProviderRequest, User,
+    CheckoutPage, ImageProvider, Pack, PaymentError, Payments, ProviderError, ProviderRequest,
+    SessionState, User,
 };
 
 use crate::Faults;
@@ -74,10 +77,11 @@ impl ImageProvider for FakeProvider {
     }
 }
 
-/// A payment provider that opens `cs_fake_<n>` sessions.
+/// A payment provider that opens `cs_fake_<n>` sessions, unpaid until a test pays them.
 #[derive(Debug, Clone, Default)]
 pub struct FakePayments {
     opened: Arc<AtomicU32>,
+    sessions: Arc<Mutex<HashMap<String, SessionState>>>,
     pub faults: Faults,
 }
 
@@ -90,6 +94,18 @@ impl FakePayments {
     pub fn opened(&self) -> u32 {
         self.opened.load(Ordering::SeqCst)
     }
+
+    /// Pays an opened session with `payment_intent`, as a customer on Stripe's page would.
+    pub fn pay(&self, session: &str, payment_intent: &str) {
+        if let Some(state) = self.sessions().get_mut(session) {
+            state.paid = true;
+            state.payment_intent = Some(payment_intent.to_owned());
+        }
+    }
+
+    fn sessions(&self) -> std::sync::MutexGuard<'_, HashMap<String, SessionState>> {
+        self.sessions.lock().unwrap_or_else(PoisonError::into_inner)
+    }
 }
 
 impl Payments for FakePayments {
@@ -98,9 +114,29 @@ impl Payments for FakePayments {
             .check("checkout")
             .map_err(|e| PaymentError::Unavailable(Box::new(e)))?;
         let n = self.opened.fetch_add(1, Ordering::SeqCst) + 1;
+        let session_id = format!("cs_fake_{n}");
+        self.sessions().insert(
+            session_id.clone(),
+            SessionState {
+                id: session_id.clone(),
+                paid: false,
+                payment_intent: None,
+                amount_total: Some(pack.amount),
+                currency: Some(pack.currency.clone()),
+                user: Some(user.id.to_string()),
+                pack: Some(pack.id.to_string()),
+            },
+        );
         Ok(CheckoutPage {
-            session_id: format!("cs_fake_{n}"),
             url: format!("https://checkout.example/{}/{}/{n}", user.id, pack.id),
+            session_id,
         })
+    }
+
+    async fn session(&self, id: &str) -> Result<Option<SessionState>, PaymentError> {
+        self.faults
+            .check("session")
+            .map_err(|e| PaymentError::Unavailable(Box::new(e)))?;
+        Ok(self.sessions().get(id).cloned())
     }
 }

@@ -9,12 +9,12 @@ use std::{
 };
 
 use artforge_domain::{
-    Accounts, Admission, Claim, CreditCause, Credits, DisplayName, Email, FailureWindow,
-    Fulfilment, Holder, Idempotency, IdempotencyKey, Image, ImageFilter, ImageId, Images, Job,
-    JobId, JobStatus, Jobs, Lease, Ledger, LedgerEntry, LedgerOutcome, Likes, LimitReached,
-    LoginThrottle, Movement, NewAccount, Page, PageRequest, PasswordHash, Purchase, PurchaseStatus,
-    Purchases, Remembered, Sessions, StoreError, SubmitRefusal, Tag, Tags, TakeBack, User, UserId,
-    Visibility, limits::utc_day, settle,
+    Accounts, Admission, Claim, CreditCause, Credits, DisplayName, Email, FailureWindow, Holder,
+    Idempotency, IdempotencyKey, Image, ImageFilter, ImageId, Images, Job, JobId, JobStatus, Jobs,
+    Lease, Ledger, LedgerEntry, LedgerOutcome, Likes, LimitReached, LoginThrottle, Movement,
+    NewAccount, Page, PageRequest, PasswordHash, Payment, Purchase, PurchaseSettlement,
+    PurchaseStatus, Purchases, Remembered, Sessions, Settled, Settlement, StoreError,
+    SubmitRefusal, Tag, Tags, User, UserId, Visibility, Wallet, limits::utc_day, settle,
 };
 use time::OffsetDateTime;
 
@@ -27,6 +27,9 @@ const IDEMPOTENCY_TTL: time::Duration = time::Duration::hours(24);
 struct State {
     users: BTreeMap<UserId, (User, PasswordHash)>,
     emails: HashMap<Email, UserId>,
+    /// Emails that received signup credits (kept after their account is gone).
+    signups: HashSet<Email>,
+    wallets: HashMap<UserId, Wallet>,
     /// Effect guards: (user, cause) -> the entry the cause wrote.
     guards: HashMap<(UserId, String), String>,
     ledger: BTreeMap<UserId, Vec<LedgerEntry>>,
@@ -38,7 +41,7 @@ struct State {
     likes: BTreeMap<(UserId, ImageId), (u64, UserId)>,
     like_seq: u64,
     purchases: BTreeMap<(UserId, String), Purchase>,
-    payments: HashMap<String, (UserId, String)>,
+    payments: HashMap<String, Payment>,
     jobs: BTreeMap<(UserId, JobId), (Job, Option<Lease>)>,
     idempotency: HashMap<(UserId, String), (Remembered, OffsetDateTime)>,
     counters: HashMap<String, u64>,
@@ -79,6 +82,16 @@ impl MemoryStore {
         })
     }
 
+    /// Removes an account and its email, as account deletion will; what the email received
+    /// (its signup marker) stays.
+    pub fn close_account(&self, user: UserId) {
+        let mut state = self.lock();
+        if let Some((closed, _)) = state.users.remove(&user) {
+            state.emails.remove(&closed.email);
+            state.wallets.remove(&user);
+        }
+    }
+
     /// Every job of every user (for tests that look at what a use case left).
     pub fn all_jobs(&self) -> Vec<Job> {
         self.lock().jobs.values().map(|(j, _)| j.clone()).collect()
@@ -109,11 +122,8 @@ fn page_of<T>(
 }
 
 impl State {
-    fn balance(&self, user: UserId) -> Result<Credits, StoreError> {
-        self.users
-            .get(&user)
-            .map(|(u, _)| u.credits)
-            .ok_or(StoreError::NotFound)
+    fn wallet(&self, user: UserId) -> Result<Wallet, StoreError> {
+        self.wallets.get(&user).copied().ok_or(StoreError::NotFound)
     }
 
     fn guard(&self, user: UserId, cause: &CreditCause) -> Option<&String> {
@@ -127,29 +137,19 @@ impl State {
         cause: &CreditCause,
         movement: Movement,
     ) -> Result<LedgerOutcome, StoreError> {
-        let balance = self.balance(user)?;
+        let wallet = self.wallet(user)?;
         if self.guard(user, cause).is_some() {
-            return Ok(LedgerOutcome::AlreadyApplied { balance });
+            return Ok(LedgerOutcome::AlreadyApplied {
+                balance: wallet.balance,
+            });
         }
-        let settlement = settle(balance, movement)?;
-        Ok(self.record(
-            user,
-            cause,
-            settlement.delta,
-            settlement.balance_after,
-            settlement.shortfall,
-        ))
+        let settlement = settle(wallet, movement)?;
+        Ok(self.record(user, cause, &settlement))
     }
 
     /// Writes a settled movement.
-    fn record(
-        &mut self,
-        user: UserId,
-        cause: &CreditCause,
-        delta: i64,
-        balance_after: Credits,
-        shortfall: Credits,
-    ) -> LedgerOutcome {
+    fn record(&mut self, user: UserId, cause: &CreditCause, settled: &Settlement) -> LedgerOutcome {
+        let (delta, balance_after) = (settled.delta, settled.after.balance);
         self.entry_seq += 1;
         let entry = LedgerEntry {
             id: format!("{:020}", self.entry_seq),
@@ -166,7 +166,11 @@ impl State {
         if let Some((u, _)) = self.users.get_mut(&user) {
             u.credits = balance_after;
         }
-        LedgerOutcome::Applied { entry, shortfall }
+        self.wallets.insert(user, settled.after);
+        LedgerOutcome::Applied {
+            entry,
+            shortfall: settled.shortfall,
+        }
     }
 
     fn live_image(&self, owner: UserId, id: ImageId) -> Option<&Image> {
@@ -184,6 +188,10 @@ impl Accounts for MemoryStore {
         if state.emails.contains_key(&account.email) {
             return Err(StoreError::EmailTaken);
         }
+        let signup = account.signup_credits;
+        if signup > Credits::ZERO && state.signups.contains(&account.email) {
+            return Err(StoreError::SignupCreditsUsed);
+        }
         let user = User {
             id: account.id,
             email: account.email.clone(),
@@ -192,19 +200,16 @@ impl Accounts for MemoryStore {
             token_version: 0,
             created_at: account.created_at,
         };
+        if signup > Credits::ZERO {
+            state.signups.insert(account.email.clone());
+        }
         state.emails.insert(account.email, account.id);
         state
             .users
             .insert(account.id, (user.clone(), account.password_hash));
-        let delta = i64::try_from(account.signup_credits.get())
-            .map_err(|_| StoreError::Corrupt("signup credits overflow".into()))?;
-        state.record(
-            account.id,
-            &CreditCause::Signup,
-            delta,
-            account.signup_credits,
-            Credits::ZERO,
-        );
+        state.wallets.insert(account.id, Wallet::default());
+        let settled = settle(Wallet::default(), Movement::GrantFree(signup))?;
+        state.record(account.id, &CreditCause::Signup, &settled);
         Ok(user)
     }
 
@@ -343,7 +348,12 @@ impl Ledger for MemoryStore {
 
     async fn balance(&self, user: UserId) -> Result<Credits, StoreError> {
         self.faults.store("balance")?;
-        self.lock().balance(user)
+        Ok(self.lock().wallet(user)?.balance)
+    }
+
+    async fn wallet(&self, user: UserId) -> Result<Wallet, StoreError> {
+        self.faults.store("wallet")?;
+        self.lock().wallet(user)
     }
 
     async fn history(
@@ -613,42 +623,17 @@ impl Purchases for MemoryStore {
         page_of(all, &page, |p| p.checkout_session.clone())
     }
 
-    async fn fulfil(
+    async fn purchase(
         &self,
-        purchase: &Purchase,
-        payment_intent: Option<&str>,
-    ) -> Result<Fulfilment, StoreError> {
-        self.faults.store("fulfil")?;
-        let mut state = self.lock();
-        let cause = CreditCause::Purchase {
-            checkout_session: purchase.checkout_session.clone(),
-        };
-        match state.apply(purchase.user, &cause, Movement::Grant(purchase.credits))? {
-            LedgerOutcome::AlreadyApplied { .. } => Ok(Fulfilment::AlreadyGranted),
-            LedgerOutcome::Applied { entry, .. } => {
-                let key = (purchase.user, purchase.checkout_session.clone());
-                let kept = state
-                    .purchases
-                    .get(&key)
-                    .map(|p| (p.created_at, p.clawed_back, p.shortfall));
-                let mut written = purchase.clone();
-                if let Some((created_at, clawed_back, shortfall)) = kept {
-                    written.created_at = created_at;
-                    written.clawed_back = clawed_back;
-                    written.shortfall = shortfall;
-                }
-                state.purchases.insert(key, written);
-                if let Some(payment) = payment_intent {
-                    state.payments.insert(
-                        payment.to_owned(),
-                        (purchase.user, purchase.checkout_session.clone()),
-                    );
-                }
-                Ok(Fulfilment::Granted {
-                    balance: entry.balance_after,
-                })
-            }
-        }
+        user: UserId,
+        checkout_session: &str,
+    ) -> Result<Option<Purchase>, StoreError> {
+        self.faults.store("purchase")?;
+        Ok(self
+            .lock()
+            .purchases
+            .get(&(user, checkout_session.to_owned()))
+            .cloned())
     }
 
     async fn settle_pending(&self, purchase: &Purchase) -> Result<(), StoreError> {
@@ -667,54 +652,45 @@ impl Purchases for MemoryStore {
         Ok(())
     }
 
-    async fn paid_with(&self, payment_intent: &str) -> Result<Option<Purchase>, StoreError> {
-        self.faults.store("paid_with")?;
-        let state = self.lock();
-        let Some(key) = state.payments.get(payment_intent) else {
-            return Ok(None);
-        };
-        state
-            .purchases
-            .get(key)
-            .cloned()
-            .map(Some)
-            .ok_or_else(|| StoreError::Corrupt("payment names a missing purchase".into()))
+    async fn payment(&self, id: &str) -> Result<Option<Payment>, StoreError> {
+        self.faults.store("payment")?;
+        Ok(self.lock().payments.get(id).cloned())
     }
 
-    async fn take_back(
+    async fn settle(
         &self,
-        before: &Purchase,
-        after: &Purchase,
-        cause: &CreditCause,
-        take: Credits,
-    ) -> Result<TakeBack, StoreError> {
-        self.faults.store("take_back")?;
+        payment: &Payment,
+        purchase: Option<&PurchaseSettlement>,
+    ) -> Result<Settled, StoreError> {
+        self.faults.store("settle")?;
         let mut state = self.lock();
-        if state.guard(before.user, cause).is_some() {
-            return Ok(TakeBack::AlreadyTaken);
+        let stored = state.payments.get(&payment.id).map_or(0, |p| p.version);
+        if stored + 1 != payment.version {
+            return Ok(Settled::Raced);
         }
-        let key = (before.user, before.checkout_session.clone());
-        let moved = state
-            .purchases
-            .get(&key)
-            .is_none_or(|p| p.clawed_back != before.clawed_back);
-        if moved {
-            return Ok(TakeBack::Raced);
-        }
-        match state.apply(before.user, cause, Movement::ClawBack(take))? {
-            LedgerOutcome::AlreadyApplied { .. } => Ok(TakeBack::AlreadyTaken),
-            LedgerOutcome::Applied { entry, shortfall } => {
-                if let Some(stored) = state.purchases.get_mut(&key) {
-                    stored.clawed_back = after.clawed_back;
-                    stored.status = after.status;
-                    stored.shortfall = Credits::new(stored.shortfall.get() + shortfall.get());
+        let mut shortfall = Credits::ZERO;
+        if let Some(settlement) = purchase {
+            let user = settlement.purchase.user;
+            if let Some((cause, movement)) = &settlement.movement {
+                match state.apply(user, cause, *movement)? {
+                    LedgerOutcome::Applied { shortfall: s, .. } => shortfall = s,
+                    LedgerOutcome::AlreadyApplied { .. } => return Ok(Settled::Raced),
                 }
-                Ok(TakeBack::Taken {
-                    taken: Credits::new(entry.delta.unsigned_abs()),
-                    shortfall,
-                })
             }
+            let key = (user, settlement.purchase.checkout_session.clone());
+            let mut written = settlement.purchase.clone();
+            if let Some(before) = state.purchases.get(&key) {
+                written.created_at = before.created_at;
+                written.shortfall = before.shortfall;
+            }
+            written.shortfall = written
+                .shortfall
+                .checked_add(shortfall)
+                .map_err(StoreError::from)?;
+            state.purchases.insert(key, written);
         }
+        state.payments.insert(payment.id.clone(), payment.clone());
+        Ok(Settled::Written { shortfall })
     }
 }
 
@@ -729,8 +705,8 @@ impl Jobs for MemoryStore {
         self.faults.store("submit")?;
         let mut state = self.lock();
         let cause = CreditCause::JobDebit(job.id);
-        let balance = state.balance(job.owner)?;
-        let settlement = settle(balance, Movement::Debit(job.cost))?;
+        let wallet = state.wallet(job.owner)?;
+        let settlement = settle(wallet, Movement::Debit(job.cost))?;
         if state.jobs.contains_key(&(job.owner, job.id)) || state.guard(job.owner, &cause).is_some()
         {
             return Err(StoreError::Corrupt("a new job's id is taken".into()).into());
@@ -745,20 +721,37 @@ impl Jobs for MemoryStore {
         }
         let day = utc_day(job.created_at);
         let quota_key = format!("QUOTA#{}#{day}", job.owner);
-        let spend_key = format!("SPEND#{day}");
         let images = u64::from(job.request.count);
         let quota = state.counters.get(&quota_key).copied().unwrap_or(0);
         if quota + images > u64::from(admission.limits.images_per_user) {
             return Err(LimitReached::DailyQuota.into());
         }
-        let spend = state.counters.get(&spend_key).copied().unwrap_or(0);
-        if spend + admission.spend_micros > admission.limits.spend_cap_micros {
-            return Err(LimitReached::SpendCap.into());
+        let (free_spend, paid_spend) = admission.split(job.cost, settlement.free_used);
+        let budgets = [
+            (
+                format!("SPEND#{day}"),
+                paid_spend,
+                admission.limits.spend_cap_micros,
+                LimitReached::SpendCap,
+            ),
+            (
+                format!("FREE#{day}"),
+                free_spend,
+                admission.limits.free_spend_cap_micros,
+                LimitReached::FreeBudget,
+            ),
+        ];
+        for (key, add, cap, reached) in &budgets {
+            if *add > 0 && state.counters.get(key).copied().unwrap_or(0) + add > *cap {
+                return Err((*reached).into());
+            }
         }
         state.counters.insert(quota_key, quota + images);
-        state
-            .counters
-            .insert(spend_key, spend + admission.spend_micros);
+        for (key, add, _, _) in budgets {
+            if add > 0 {
+                *state.counters.entry(key).or_default() += add;
+            }
+        }
         if let Some(idem) = idempotency {
             state.idempotency.insert(
                 (job.owner, idem.key.as_str().to_owned()),
@@ -771,14 +764,12 @@ impl Jobs for MemoryStore {
                 ),
             );
         }
-        state.jobs.insert((job.owner, job.id), (job.clone(), None));
-        let outcome = state.record(
-            job.owner,
-            &cause,
-            settlement.delta,
-            settlement.balance_after,
-            Credits::ZERO,
-        );
+        let stored = Job {
+            free_cost: settlement.free_used,
+            ..job.clone()
+        };
+        state.jobs.insert((job.owner, job.id), (stored, None));
+        let outcome = state.record(job.owner, &cause, &settlement);
         Ok(outcome.balance())
     }
 
@@ -867,7 +858,7 @@ impl Jobs for MemoryStore {
             return Ok(false);
         }
         if job.refunded > Credits::ZERO {
-            state.apply(job.owner, &refund, Movement::Grant(job.refunded))?;
+            state.apply(job.owner, &refund, job.refund(job.refunded))?;
         }
         state.jobs.insert((job.owner, job.id), (job.clone(), None));
         for image in images {

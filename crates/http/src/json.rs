@@ -31,10 +31,16 @@ fn is_json(headers: &HeaderMap) -> bool {
 
 /// Reads the whole body, at most [`MAX_BODY_BYTES`].
 pub async fn read_body(request: Request) -> Result<Bytes, ApiError> {
+    read_body_up_to(request, MAX_BODY_BYTES).await
+}
+
+/// Reads the whole body, at most `max` bytes (for bodies that are not a client's JSON, such
+/// as Stripe's events).
+pub async fn read_body_up_to(request: Request, max: usize) -> Result<Bytes, ApiError> {
     let too_large = || {
         ApiError::new(
             ErrorCode::PayloadTooLarge,
-            format!("the body must be at most {MAX_BODY_BYTES} bytes"),
+            format!("the body must be at most {max} bytes"),
         )
     };
     let declared = request
@@ -42,13 +48,10 @@ pub async fn read_body(request: Request) -> Result<Bytes, ApiError> {
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<usize>().ok());
-    if declared.is_some_and(|len| len > MAX_BODY_BYTES) {
+    if declared.is_some_and(|len| len > max) {
         return Err(too_large());
     }
-    match Limited::new(request.into_body(), MAX_BODY_BYTES)
-        .collect()
-        .await
-    {
+    match Limited::new(request.into_body(), max).collect().await {
         Ok(collected) => Ok(collected.to_bytes()),
         Err(err) if err.downcast_ref::<LengthLimitError>().is_some() => Err(too_large()),
         Err(err) => Err(

@@ -274,7 +274,7 @@ impl From<artforge_domain::StoreError> for ApiError {
                 "the cursor is not valid for this list",
             ),
             e @ (E::Contention | E::Unavailable(_)) => Self::unavailable(e),
-            e @ (E::Corrupt(_) | E::Overflow(_)) => Self::internal(e),
+            e @ (E::Corrupt(_) | E::Overflow(_) | E::SignupCreditsUsed) => Self::internal(e),
         }
     }
 }

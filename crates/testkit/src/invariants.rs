@@ -5,8 +5,11 @@
 //!   `balanceAfter` is negative;
 //! - every job is final (`succeeded` or `failed`), debited exactly once by its cost, and refunded
 //!   exactly once by what it did not deliver (a failed job in full) or not at all;
-//! - every purchase that was paid was granted exactly once, an unpaid one never, and what refunds
-//!   took back equals what the purchases record as clawed back minus their shortfall;
+//! - no debt is negative, and each user's debt is exactly what the purchases' ledger entries
+//!   moved less what the purchases are worth now (`credited`; a claw-back the balance could not
+//!   cover moved less than it took, a grant that paid a debt moved less than it gave): a
+//!   purchase granted twice, a refund or dispute taken back twice or not at all, or a debt
+//!   paid twice shows here; a pending or failed purchase moved nothing and is worth nothing;
 //! - every live image's three files exist, and every object in the bucket belongs to an image
 //!   (live or being deleted);
 //! - every live image's like count equals the like items that point at it.
@@ -149,7 +152,9 @@ struct UserBooks {
     sum: i64,
     /// (reason, reference) -> deltas
     entries: BTreeMap<(String, String), Vec<i64>>,
-    purchase_refund_taken: i64,
+    debt: Option<i64>,
+    /// What the purchases' ledger entries moved.
+    purchase_moved: i64,
 }
 
 /// Checks the table's invariants only, for a function with no bucket (billing).
@@ -179,6 +184,8 @@ pub fn check_items(items: &[Item], objects: &[String]) -> Report {
         let user_books = books.entry(user.to_owned()).or_default();
         if sk == "PROFILE" {
             user_books.credits = n(item, "credits");
+            // Profiles written before debts existed have none.
+            user_books.debt = Some(n(item, "debt").unwrap_or(0));
         } else if sk.starts_with("LEDGER#") {
             report.ledger_entries += 1;
             let delta = n(item, "delta").unwrap_or_else(|| {
@@ -195,8 +202,8 @@ pub fn check_items(items: &[Item], objects: &[String]) -> Report {
             }
             let reason = s(item, "reason").unwrap_or_default().to_owned();
             let reference = s(item, "reference").unwrap_or_default().to_owned();
-            if reason == "purchase_refund" {
-                user_books.purchase_refund_taken -= delta;
+            if reason.starts_with("purchase") {
+                user_books.purchase_moved += delta;
             }
             user_books
                 .entries
@@ -284,7 +291,7 @@ pub fn check_items(items: &[Item], objects: &[String]) -> Report {
         }
     }
 
-    let mut recorded_clawed: HashMap<&str, i64> = HashMap::new();
+    let mut credited: HashMap<&str, i64> = HashMap::new();
     for (user, purchase) in &purchases {
         report.purchases += 1;
         let session = s(purchase, "sk")
@@ -292,28 +299,37 @@ pub fn check_items(items: &[Item], objects: &[String]) -> Report {
             .unwrap_or_default();
         let status = s(purchase, "status").unwrap_or_default();
         let credits = n(purchase, "credits").unwrap_or(-1);
-        let grants = books
-            .get(user.as_str())
-            .and_then(|b| b.entries.get(&("purchase".to_owned(), session.to_owned())))
-            .unwrap_or(&no_entries);
-        let expected: &[i64] = match status {
-            "paid" | "refunded" => &[credits],
-            _ => &[],
+        let worth = n(purchase, "credited").unwrap_or(0);
+        let moved = books.get(user.as_str()).map_or(0, |b| {
+            b.entries
+                .iter()
+                .filter(|((reason, reference), _)| {
+                    reason.starts_with("purchase") && reference == session
+                })
+                .count()
+        });
+        let consistent = match status {
+            "pending" | "failed" => worth == 0 && moved == 0,
+            "paid" => worth == credits,
+            "refunded" | "disputed" => (0..=credits).contains(&worth),
+            _ => false,
         };
-        if grants.as_slice() != expected {
+        if !consistent {
             report.violation(format!(
-                "{user}: {status} purchase {session} of {credits} credits was granted {grants:?}"
+                "{user}: {status} purchase {session} of {credits} credits is worth {worth} after {moved} ledger entries"
             ));
         }
-        *recorded_clawed.entry(user.as_str()).or_default() +=
-            n(purchase, "clawedBack").unwrap_or(0) - n(purchase, "shortfall").unwrap_or(0);
+        *credited.entry(user.as_str()).or_default() += worth;
     }
     for (user, user_books) in &books {
-        let recorded = recorded_clawed.get(user.as_str()).copied().unwrap_or(0);
-        if user_books.purchase_refund_taken != recorded {
+        let Some(debt) = user_books.debt else {
+            continue;
+        };
+        let worth = credited.get(user.as_str()).copied().unwrap_or(0);
+        if debt < 0 || debt != user_books.purchase_moved - worth {
             report.violation(format!(
-                "{user}: refunds took {} credits but the purchases record {recorded} taken",
-                user_books.purchase_refund_taken
+                "{user}: a debt of {debt}, but the purchases are worth {worth} and their ledger entries moved {}",
+                user_books.purchase_moved
             ));
         }
     }
@@ -368,4 +384,107 @@ pub fn check_items(items: &[Item], objects: &[String]) -> Report {
         }
     }
     report
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn item(fields: &[(&str, AttributeValue)]) -> Item {
+        fields
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), v.clone()))
+            .collect()
+    }
+
+    fn s(v: &str) -> AttributeValue {
+        AttributeValue::S(v.to_owned())
+    }
+
+    fn n(v: i64) -> AttributeValue {
+        AttributeValue::N(v.to_string())
+    }
+
+    const PK: &str = "USER#01ARZ3NDEKTSV4RRFFQ69G5FAV";
+
+    /// A user who bought 50 credits, spent 45, and had the purchase disputed: 5 taken back,
+    /// 45 owed.
+    fn books(credits: i64, debt: i64, entries: &[(i64, &str)]) -> Vec<Item> {
+        let mut items = vec![
+            item(&[
+                ("pk", s(PK)),
+                ("sk", s("PROFILE")),
+                ("credits", n(credits)),
+                ("debt", n(debt)),
+            ]),
+            item(&[
+                ("pk", s(PK)),
+                ("sk", s("PURCHASE#cs_1")),
+                ("status", s("disputed")),
+                ("credits", n(50)),
+                ("credited", n(0)),
+            ]),
+        ];
+        for (i, (delta, reason)) in entries.iter().enumerate() {
+            let reference = if reason.starts_with("purchase") {
+                "cs_1"
+            } else {
+                "job"
+            };
+            items.push(item(&[
+                ("pk", s(PK)),
+                ("sk", s(&format!("LEDGER#{i}"))),
+                ("delta", n(*delta)),
+                ("reason", s(reason)),
+                ("reference", s(reference)),
+                ("balanceAfter", n(0)),
+            ]));
+        }
+        items
+    }
+
+    #[test]
+    fn a_debt_must_be_what_the_purchases_are_worth_less_what_they_moved() {
+        let right = books(
+            0,
+            45,
+            &[
+                (50, "purchase"),
+                (-45, "generation"),
+                (-5, "purchase_dispute"),
+            ],
+        );
+        assert_eq!(check_items(&right, &[]).violations, vec![]);
+        let forgotten = books(
+            0,
+            0,
+            &[
+                (50, "purchase"),
+                (-45, "generation"),
+                (-5, "purchase_dispute"),
+            ],
+        );
+        assert_eq!(
+            check_items(&forgotten, &[]).violations.len(),
+            1,
+            "a debt lost"
+        );
+        let twice = books(
+            5,
+            45,
+            &[
+                (50, "purchase"),
+                (-45, "generation"),
+                (-5, "purchase_dispute"),
+                (5, "purchase"),
+            ],
+        );
+        assert!(
+            check_items(&twice, &[])
+                .violations
+                .iter()
+                .any(|v| v.0.contains("debt of 45")),
+            "a second grant"
+        );
+    }
 }

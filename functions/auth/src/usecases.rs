@@ -61,7 +61,8 @@ pub struct Identity<S> {
 }
 
 impl<S: Accounts + Sessions + LoginThrottle> Identity<S> {
-    /// Opens an account with the signup credits.
+    /// Opens an account with the signup credits, or without any when the email had them
+    /// before (a deleted and re-created account starts at zero).
     pub async fn register(
         &self,
         email: Email,
@@ -70,18 +71,27 @@ impl<S: Accounts + Sessions + LoginThrottle> Identity<S> {
         now: OffsetDateTime,
     ) -> Result<User, Refusal> {
         let hash = self.hash(password).await?;
-        let user = self
-            .store
-            .create(NewAccount {
-                id: UserId::new(),
-                email,
-                name,
-                password_hash: hash,
-                signup_credits: self.signup_credits,
-                created_at: now,
-            })
-            .await?;
-        info!(user_id = %user.id, "account opened");
+        let account = NewAccount {
+            id: UserId::new(),
+            email,
+            name,
+            password_hash: hash,
+            signup_credits: self.signup_credits,
+            created_at: now,
+        };
+        let user = match self.store.create(account.clone()).await {
+            Err(StoreError::SignupCreditsUsed) => {
+                info!("the email had signup credits before: the account opens without them");
+                self.store
+                    .create(NewAccount {
+                        signup_credits: Credits::ZERO,
+                        ..account
+                    })
+                    .await?
+            }
+            other => other?,
+        };
+        info!(user_id = %user.id, credits = user.credits.get(), "account opened");
         Ok(user)
     }
 
@@ -251,6 +261,38 @@ mod tests {
         assert!(
             matches!(taken, Err(Refusal::Store(StoreError::EmailTaken))),
             "{taken:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_email_gets_signup_credits_once_even_across_accounts() {
+        let store = MemoryStore::new();
+        let ids = identity(&store);
+        let first = ids
+            .register(
+                email("bo@example.com"),
+                password("correct horse"),
+                None,
+                NOW,
+            )
+            .await
+            .expect("registered");
+        assert_eq!(first.credits, Credits::new(3));
+        store.close_account(first.id);
+        let again = ids
+            .register(
+                email("bo@example.com"),
+                password("correct horse"),
+                None,
+                NOW,
+            )
+            .await
+            .expect("registered again");
+        assert_ne!(again.id, first.id);
+        assert_eq!(again.credits, Credits::ZERO, "no second signup grant");
+        assert_eq!(
+            store.balance(again.id).await.expect("balance"),
+            Credits::ZERO
         );
     }
 

@@ -105,8 +105,10 @@ async fn bench() {
             user,
             &CreditCause::Purchase {
                 checkout_session: "cs_bench".into(),
+                step: 1,
+                reason: artforge_domain::Change::Paid,
             },
-            Movement::Grant(Credits::new(1000)),
+            Movement::Purchase(Credits::new(1000)),
         )
         .await
         .expect("credits");
@@ -134,6 +136,7 @@ async fn bench() {
             limits: artforge_domain::DailyLimits {
                 images_per_user: u32::MAX,
                 spend_cap_micros: u64::MAX,
+                free_spend_cap_micros: u64::MAX,
             },
         };
         store

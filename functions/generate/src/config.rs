@@ -51,21 +51,23 @@ pub struct Config {
     pub limits: DailyLimits,
 }
 
-/// Daily limits: `DAILY_IMAGE_QUOTA` images per user (default 100) and `DAILY_SPEND_CAP_USD`
-/// of estimated provider spend for the whole service (default 100). Both always apply: there
-/// is no "unlimited" value, and 0 stops generation.
+/// Daily limits: `DAILY_IMAGE_QUOTA` images per user (default 100), `DAILY_SPEND_CAP_USD` of
+/// estimated provider spend on jobs paid with purchased credits (default 100) and
+/// `DAILY_FREE_SPEND_CAP_USD` on jobs paid with free signup credits (default 10), each for the
+/// whole service. All always apply: there is no "unlimited" value, and 0 stops that kind of
+/// generation.
 pub fn daily_limits(env: &Env) -> Result<DailyLimits, ConfigError> {
-    let cap = env
-        .optional("DAILY_SPEND_CAP_USD")
-        .unwrap_or_else(|| "100".into());
+    let dollars = |name: &'static str, default: &str| {
+        let raw = env.optional(name).unwrap_or_else(|| default.into());
+        artforge_domain::limits::usd_micros(&raw, 1_000_000).ok_or(ConfigError::Invalid {
+            name,
+            reason: "a dollar amount such as 250 or 12.50".into(),
+        })
+    };
     Ok(DailyLimits {
         images_per_user: env.parsed_or("DAILY_IMAGE_QUOTA", 100)?,
-        spend_cap_micros: artforge_domain::limits::usd_micros(&cap, 1_000_000).ok_or(
-            ConfigError::Invalid {
-                name: "DAILY_SPEND_CAP_USD",
-                reason: "a dollar amount such as 250 or 12.50".into(),
-            },
-        )?,
+        spend_cap_micros: dollars("DAILY_SPEND_CAP_USD", "100")?,
+        free_spend_cap_micros: dollars("DAILY_FREE_SPEND_CAP_USD", "10")?,
     })
 }
 

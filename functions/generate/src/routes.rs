@@ -134,6 +134,11 @@ fn refused(refusal: Refusal) -> ApiError {
                     ErrorCode::GenerationPaused,
                     "image generation is paused for today; it resumes at midnight UTC",
                 ),
+                LimitReached::FreeBudget => ApiError::new(
+                    ErrorCode::GenerationPaused,
+                    "today's budget for generating with free credits is spent; it resumes at \
+                     midnight UTC, and purchased credits work now",
+                ),
             }
             .retry_after(wait)
         }

@@ -47,6 +47,7 @@ impl App {
                 store,
                 payments: config.stripe.checkout()?,
                 packs: Arc::new(config.packs),
+                livemode: config.stripe.livemode(),
             }),
         })
     }
@@ -68,6 +69,7 @@ impl App {
             .route("/billing/packs", get(routes::packs))
             .route("/billing/checkout", post(routes::checkout))
             .route("/billing/purchases", get(routes::purchases))
+            .route("/billing/purchases/{session_id}", get(routes::purchase))
             .route("/billing/webhook", post(routes::webhook))
             .with_state(self)
     }
@@ -77,7 +79,13 @@ impl App {
 /// `/openapi.json` it serves.
 pub fn openapi() -> utoipa::openapi::OpenApi {
     #[derive(utoipa::OpenApi)]
-    #[openapi(paths(routes::packs, routes::purchases, routes::checkout, routes::webhook))]
+    #[openapi(paths(
+        routes::packs,
+        routes::purchases,
+        routes::purchase,
+        routes::checkout,
+        routes::webhook
+    ))]
     struct Doc;
     <Doc as utoipa::OpenApi>::openapi()
 }

@@ -9,7 +9,7 @@
 
 use std::time::Duration;
 
-use artforge_domain::{CheckoutPage, Pack, PaymentError, Payments, User};
+use artforge_domain::{CheckoutPage, Pack, PaymentError, Payments, SessionState, User};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
@@ -139,5 +139,37 @@ impl Payments for StripeCheckout {
             session_id: session.id,
             url: session.url.ok_or(PaymentError::NoPage)?,
         })
+    }
+
+    async fn session(&self, id: &str) -> Result<Option<SessionState>, PaymentError> {
+        let response = self
+            .http
+            .get(format!("{}/{id}", self.endpoint))
+            .bearer_auth(self.secret_key.expose_secret())
+            .header("Stripe-Version", STRIPE_VERSION)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        if response.status() == http::StatusCode::NOT_FOUND {
+            return Ok(None);
+        }
+        let status = response.status();
+        let body = response.bytes().await.map_err(unavailable)?;
+        if !status.is_success() {
+            return Err(unavailable(StripeError {
+                status: status.as_u16(),
+                message: String::from_utf8_lossy(&body).chars().take(200).collect(),
+            }));
+        }
+        let session: crate::events::Session = serde_json::from_slice(&body).map_err(unavailable)?;
+        Ok(Some(SessionState {
+            paid: session.payment_status.as_deref() == Some("paid"),
+            payment_intent: session.payment_intent.as_ref().map(|p| p.id().to_owned()),
+            amount_total: session.amount_total,
+            currency: session.currency.clone(),
+            user: session.metadata("userId").map(str::to_owned),
+            pack: session.metadata("packId").map(str::to_owned),
+            id: session.id,
+        }))
     }
 }

@@ -39,6 +39,19 @@ impl std::fmt::Debug for StripeConfig {
 }
 
 impl StripeConfig {
+    /// Whether the key is a live one (`sk_live_`/`rk_live_`) or a test one (`sk_test_`/
+    /// `rk_test_`); `None` for any other key (the local stand-in's), which checks no mode.
+    pub fn livemode(&self) -> Option<bool> {
+        let key = self.secret_key.expose_secret();
+        if key.starts_with("sk_live_") || key.starts_with("rk_live_") {
+            Some(true)
+        } else if key.starts_with("sk_test_") || key.starts_with("rk_test_") {
+            Some(false)
+        } else {
+            None
+        }
+    }
+
     /// The Stripe client for this configuration.
     pub fn checkout(
         &self,

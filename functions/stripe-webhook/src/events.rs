@@ -10,6 +10,9 @@ pub struct Envelope {
     pub id: String,
     #[serde(rename = "type")]
     pub kind: String,
+    /// Whether the event is of live or test mode (absent in hand-made events).
+    #[serde(default)]
+    pub livemode: Option<bool>,
     pub data: Data,
 }
 
@@ -58,7 +61,16 @@ impl Session {
 /// A charge (`charge.refunded`): `amount_refunded` is the total of its refunds so far.
 #[derive(Debug, Deserialize)]
 pub struct Charge {
-    pub id: String,
     pub amount_refunded: u64,
+    pub payment_intent: Option<Expandable>,
+}
+
+/// A dispute (`charge.dispute.*`): `amount` is what is disputed; `status` once closed is
+/// `won`, `lost` or `warning_closed` (an inquiry that never took the money).
+#[derive(Debug, Deserialize)]
+pub struct Dispute {
+    pub id: String,
+    pub amount: u64,
+    pub status: String,
     pub payment_intent: Option<Expandable>,
 }

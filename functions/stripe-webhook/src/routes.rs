@@ -5,11 +5,11 @@
 use artforge_domain::Purchases;
 use artforge_http::{
     ApiError, ErrorCode, Json, Query, SignedIn,
-    json::read_body,
+    json::read_body_up_to,
     problem::ProblemBody,
     query::{Listing, PageParams},
 };
-use axum::extract::{Request, State};
+use axum::extract::{Path, Request, State};
 use serde::Serialize;
 use time::{OffsetDateTime, format_description::well_known::Rfc3339};
 use tracing::{error, info, instrument, warn};
@@ -18,10 +18,16 @@ use crate::{
     App,
     events::Envelope,
     requests::CheckoutBody,
-    usecases::{Applied, CheckoutRefusal, Ignored},
+    usecases::{Applied, CheckoutRefusal, Ignored, LookupRefusal},
 };
 
 const PURCHASES_LIST: &str = "purchases";
+
+/// The largest webhook body accepted: Stripe sets no documented limit on an event's size, so
+/// this is as large as a Lambda invocation allows once API Gateway has base64-encoded it
+/// (6 MB request payload; 4 MiB becomes 5.6 MB). A body over it could never be accepted, so
+/// Stripe's retries would be in vain: see docs/decisions/0048.
+pub const WEBHOOK_MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -60,12 +66,78 @@ pub struct PurchaseView {
     credits: u64,
     amount: u64,
     currency: String,
+    #[schema(value_type = artforge_domain::PurchaseStatus)]
     status: &'static str,
-    /// The refunded share of the credits.
+    /// The credits refunds and disputes took back (or tried to) from the pack's.
     credits_refunded: u64,
-    /// Of those, what could not be taken back because it was already spent.
+    /// Of those, what could not be taken back because it was already spent: owed, and paid
+    /// first from the next purchase.
     credits_unrecovered: u64,
     created_at: String,
+}
+
+impl From<artforge_domain::Purchase> for PurchaseView {
+    fn from(p: artforge_domain::Purchase) -> Self {
+        Self {
+            credits_refunded: p.taken_back().get(),
+            session_id: p.checkout_session,
+            pack: p.pack.to_string(),
+            credits: p.credits.get(),
+            amount: p.amount,
+            currency: p.currency,
+            status: p.status.as_str(),
+            credits_unrecovered: p.shortfall.get(),
+            created_at: p.created_at.format(&Rfc3339).unwrap_or_default(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PurchaseLookupView {
+    #[serde(flatten)]
+    purchase: PurchaseView,
+    /// `false` when the purchase is pending and Stripe could not be asked just now: try again
+    /// in a moment.
+    confirmed_with_stripe: bool,
+}
+
+/// `GET /billing/purchases/{sessionId}`: one of the caller's purchases. A pending one is
+/// checked with Stripe first, and granted if Stripe says it is paid (the webhook then grants
+/// nothing more), so the return page shows the credits even when the webhook is late.
+#[utoipa::path(get, path = "/billing/purchases/{sessionId}", tag = "billing", operation_id = "getPurchase", security(("bearer" = []), ("cookie" = [])),
+    params(("sessionId" = String, Path, description = "The Checkout Session's id.")),
+    responses(
+        (status = 200, description = "The purchase, granted if Stripe says it is paid.", body = PurchaseLookupView),
+        (status = 404, description = "not_found: no such purchase of the caller's.", body = ProblemBody, content_type = "application/problem+json"),
+    ))]
+#[instrument(skip_all, fields(user_id = %caller.user))]
+pub async fn purchase(
+    State(app): State<App>,
+    caller: SignedIn,
+    Path(session_id): Path<String>,
+) -> Result<Json<PurchaseLookupView>, ApiError> {
+    let not_found = || ApiError::new(ErrorCode::NotFound, "no such purchase");
+    // Stripe's session ids are short and plain; anything else is no purchase of ours.
+    let plausible = (1..=255).contains(&session_id.len())
+        && session_id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_');
+    if !plausible {
+        return Err(not_found());
+    }
+    let lookup = app
+        .billing
+        .purchase(caller.user, &session_id, OffsetDateTime::now_utc())
+        .await
+        .map_err(|refusal| match refusal {
+            LookupRefusal::NotFound => not_found(),
+            LookupRefusal::Store(e) => e.into(),
+        })?;
+    Ok(Json(PurchaseLookupView {
+        purchase: lookup.purchase.into(),
+        confirmed_with_stripe: lookup.checked,
+    }))
 }
 
 /// `GET /billing/purchases`: the caller's purchases, newest first.
@@ -82,21 +154,7 @@ pub async fn purchases(
     let page = params.page(&app.cursors, &owner, PURCHASES_LIST)?;
     let found = app.billing.store.purchases(caller.user, page).await?;
     Ok(Json(Listing {
-        items: found
-            .items
-            .into_iter()
-            .map(|p| PurchaseView {
-                session_id: p.checkout_session,
-                pack: p.pack.to_string(),
-                credits: p.credits.get(),
-                amount: p.amount,
-                currency: p.currency,
-                status: p.status.as_str(),
-                credits_refunded: p.clawed_back.get(),
-                credits_unrecovered: p.shortfall.get(),
-                created_at: p.created_at.format(&Rfc3339).unwrap_or_default(),
-            })
-            .collect(),
+        items: found.items.into_iter().map(PurchaseView::from).collect(),
         next_cursor: found
             .next
             .map(|p| app.cursors.seal(&owner, PURCHASES_LIST, &p)),
@@ -177,7 +235,7 @@ pub async fn webhook(State(app): State<App>, request: Request) -> Result<Json<Re
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned)
         .ok_or_else(invalid_signature)?;
-    let body = read_body(request).await?;
+    let body = read_body_up_to(request, WEBHOOK_MAX_BODY_BYTES).await?;
     let payload = std::str::from_utf8(&body).map_err(|_| invalid_signature())?;
     if !app.secrets.verify(payload, &header) {
         warn!("webhook with a bad signature refused");

@@ -1,25 +1,33 @@
 //! What buying credits takes, decided over the accounts, the purchases and the payment
-//! provider (DESIGN §5): open a checkout for a pack, and apply what Stripe reports.
+//! provider (DESIGN §5): open a checkout for a pack, apply what Stripe reports, and look up a
+//! purchase (asking Stripe about a pending one, so a lost webhook never leaves a paid user
+//! waiting).
 //!
-//! Credits are granted only for a paid Checkout Session, once per session whatever the order,
-//! repetition or concurrency of Stripe's deliveries; a refund takes back its share of the
-//! purchase once per refunded total, never below zero (what was spent already is recorded as
-//! the purchase's shortfall). An authentic event this function cannot use is ignored on
-//! purpose, with the reason, so Stripe stops sending it; only a failing store is worth a retry.
+//! Everything Stripe reports about a payment (paid, refunded so far, disputed, dispute closed)
+//! is folded into one [`Payment`] record, whatever the order or repetition of the events; the
+//! purchase's credits then follow what the payment is worth now ([`Payment::worth`]): a refund
+//! or dispute before the grant is netted in the grant, a later one takes back the difference
+//! (never below zero: the shortfall becomes the user's debt, which later purchases pay first),
+//! a won dispute gives it back. Each change is one store step at the payment's next version,
+//! with its credit movement, so concurrent and repeated deliveries move credits once.
+//!
+//! An authentic event this function cannot use is ignored on purpose, with the reason, so
+//! Stripe stops sending it; only a failing store is worth a retry.
 
 use std::sync::Arc;
 
 use artforge_domain::{
-    Accounts, CheckoutPage, CreditCause, Credits, Fulfilment, PackId, Packs, PaymentError,
-    Payments, Purchase, PurchaseStatus, Purchases, StoreError, TakeBack, UserId, refund_share,
+    Accounts, Change, CheckoutPage, CreditCause, Credits, Movement, PackId, Packs, PaidFor,
+    Payment, PaymentError, Payments, Purchase, PurchaseSettlement, PurchaseStatus, Purchases,
+    Report, Settled, StoreError, UserId, billing::DisputeStatus,
 };
 use time::OffsetDateTime;
 use tracing::{info, warn};
 
-use crate::events::{Charge, Envelope, Session};
+use crate::events::{Charge, Dispute, Envelope, Session};
 
-/// Attempts at taking back a refund when two refunds of one purchase race.
-const TAKE_BACK_ATTEMPTS: usize = 5;
+/// Attempts at settling a report when other reports of the same payment race it.
+const SETTLE_ATTEMPTS: usize = 8;
 
 /// Why a checkout was not opened.
 #[derive(Debug, thiserror::Error)]
@@ -55,6 +63,24 @@ impl std::fmt::Display for Ignored {
     }
 }
 
+/// Why a purchase could not be looked up.
+#[derive(Debug, thiserror::Error)]
+pub enum LookupRefusal {
+    /// No such purchase of the caller's.
+    #[error("no such purchase")]
+    NotFound,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// A purchase as looked up, and whether Stripe could be asked about it when pending.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lookup {
+    pub purchase: Purchase,
+    /// `false` when the purchase is pending and Stripe could not be reached.
+    pub checked: bool,
+}
+
 /// What applying an authentic event did.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Applied {
@@ -69,6 +95,9 @@ pub struct Billing<S, P> {
     pub store: S,
     pub payments: P,
     pub packs: Arc<Packs>,
+    /// Whether the configured Stripe key is a live one (`None`: unknown, e.g. the local
+    /// stand-in's key): events of the other mode are acknowledged and ignored.
+    pub livemode: Option<bool>,
 }
 
 impl<S: Accounts + Purchases, P: Payments> Billing<S, P> {
@@ -101,12 +130,82 @@ impl<S: Accounts + Purchases, P: Payments> Billing<S, P> {
                 currency: pack.currency.clone(),
                 status: PurchaseStatus::Pending,
                 created_at: now,
-                clawed_back: Credits::ZERO,
+                credited: Credits::ZERO,
                 shortfall: Credits::ZERO,
             })
             .await?;
         info!(session = %page.session_id, pack = %pack.id, "checkout opened");
         Ok(page)
+    }
+
+    /// The caller's purchase of `checkout_session`. A pending one is checked with Stripe
+    /// first: paid there, it is granted now, through the same once-only step as the webhook.
+    pub async fn purchase(
+        &self,
+        user: UserId,
+        checkout_session: &str,
+        now: OffsetDateTime,
+    ) -> Result<Lookup, LookupRefusal> {
+        let purchase = self
+            .store
+            .purchase(user, checkout_session)
+            .await?
+            .ok_or(LookupRefusal::NotFound)?;
+        if purchase.status != PurchaseStatus::Pending {
+            return Ok(Lookup {
+                purchase,
+                checked: true,
+            });
+        }
+        let state = match self.payments.session(checkout_session).await {
+            Ok(state) => state,
+            Err(e) => {
+                warn!(error = %e, session = checkout_session, "Stripe could not be asked about a pending purchase");
+                return Ok(Lookup {
+                    purchase,
+                    checked: false,
+                });
+            }
+        };
+        let Some(state) = state.filter(|s| s.paid) else {
+            return Ok(Lookup {
+                purchase,
+                checked: true,
+            });
+        };
+        let ours = state.user.as_deref() == Some(user.to_string().as_str())
+            && state.amount_total == Some(purchase.amount)
+            && state.currency.as_deref().map(str::to_lowercase).as_deref()
+                == Some(purchase.currency.as_str());
+        if !ours {
+            warn!(
+                session = checkout_session,
+                "a paid session does not match its purchase: no credits granted"
+            );
+            return Ok(Lookup {
+                purchase,
+                checked: true,
+            });
+        }
+        let paid = PaidFor {
+            user,
+            checkout_session: purchase.checkout_session.clone(),
+            pack: purchase.pack.clone(),
+            credits: purchase.credits,
+            amount: purchase.amount,
+            currency: purchase.currency.clone(),
+        };
+        let payment = state.payment_intent.as_deref().unwrap_or(checkout_session);
+        self.report(payment, Report::Paid(paid), now).await?;
+        let purchase = self
+            .store
+            .purchase(user, checkout_session)
+            .await?
+            .ok_or(LookupRefusal::NotFound)?;
+        Ok(Lookup {
+            purchase,
+            checked: true,
+        })
     }
 
     /// Applies one authentic event. `Err`: the store failed, worth Stripe's retry.
@@ -115,6 +214,13 @@ impl<S: Accounts + Purchases, P: Payments> Billing<S, P> {
         event: &Envelope,
         now: OffsetDateTime,
     ) -> Result<Applied, StoreError> {
+        if let (Some(ours), Some(theirs)) = (self.livemode, event.livemode)
+            && ours != theirs
+        {
+            return Ok(Applied::Ignored(Ignored::NotOurs(
+                "an event of the other mode (live or test) than the configured key",
+            )));
+        }
         let applied = match event.kind.as_str() {
             "checkout.session.completed" | "checkout.session.async_payment_succeeded" => {
                 match object::<Session>(event) {
@@ -138,9 +244,25 @@ impl<S: Accounts + Purchases, P: Payments> Billing<S, P> {
                 Err(ignored) => Applied::Ignored(ignored),
             },
             "charge.refunded" => match object::<Charge>(event) {
-                Ok(charge) => self.refunded(&charge).await?,
+                Ok(Charge {
+                    payment_intent: Some(payment),
+                    amount_refunded,
+                    ..
+                }) => {
+                    let report = Report::Refunded {
+                        total: amount_refunded,
+                    };
+                    self.report(payment.id(), report, now).await?
+                }
+                Ok(_) => Applied::Ignored(Ignored::NotOurs("a charge without a payment intent")),
                 Err(ignored) => Applied::Ignored(ignored),
             },
+            kind @ ("charge.dispute.created" | "charge.dispute.closed") => {
+                match object::<Dispute>(event) {
+                    Ok(dispute) => self.disputed(kind, dispute, now).await?,
+                    Err(ignored) => Applied::Ignored(ignored),
+                }
+            }
             _ => Applied::Ignored(Ignored::NotOurs(
                 "an event type this function does not handle",
             )),
@@ -148,87 +270,112 @@ impl<S: Accounts + Purchases, P: Payments> Billing<S, P> {
         Ok(applied)
     }
 
-    /// A completed session: paid, its credits once; not paid yet (an asynchronous payment
-    /// method), a pending purchase until Stripe reports the outcome.
+    /// A completed session: paid, its purchase's credits (net of any refund or dispute
+    /// reported before); not paid yet (an asynchronous payment method), a pending purchase
+    /// until Stripe reports the outcome.
     async fn session_settled(
         &self,
         session: &Session,
         now: OffsetDateTime,
     ) -> Result<Applied, StoreError> {
         let paid = session.payment_status.as_deref() == Some("paid");
-        if !paid {
-            return Ok(match self.purchase_of(session, false, now) {
-                Ok(purchase) => {
-                    self.store.start(&purchase).await?;
-                    Applied::Done("awaiting payment")
-                }
-                Err(ignored) => Applied::Ignored(ignored),
-            });
-        }
-        let purchase = match self.purchase_of(session, true, now) {
-            Ok(purchase) => Purchase {
-                status: PurchaseStatus::Paid,
-                ..purchase
-            },
+        let purchase = match self.purchase_of(session, paid, now) {
+            Ok(purchase) => purchase,
             Err(ignored) => return Ok(Applied::Ignored(ignored)),
         };
-        let payment = session.payment_intent.as_ref().map(|p| p.id());
-        Ok(match self.store.fulfil(&purchase, payment).await {
-            Ok(Fulfilment::Granted { balance }) => {
-                info!(user_id = %purchase.user, session = %purchase.checkout_session, credits = purchase.credits.get(), balance = balance.get(), "credits granted");
-                Applied::Done("granted")
-            }
-            Ok(Fulfilment::AlreadyGranted) => Applied::Done("already granted"),
-            Err(StoreError::NotFound) => Applied::Ignored(Ignored::NotOurs("no such user")),
-            Err(e) => return Err(e),
-        })
+        if !paid {
+            self.store.start(&purchase).await?;
+            return Ok(Applied::Done("awaiting payment"));
+        }
+        let report = Report::Paid(PaidFor {
+            user: purchase.user,
+            checkout_session: purchase.checkout_session,
+            pack: purchase.pack,
+            credits: purchase.credits,
+            amount: purchase.amount,
+            currency: purchase.currency,
+        });
+        // A session paid without a payment intent (nothing to refund or dispute) is its own
+        // payment.
+        let payment = session
+            .payment_intent
+            .as_ref()
+            .map_or(session.id.as_str(), |p| p.id());
+        self.report(payment, report, now).await
     }
 
-    /// A refund: its share of the purchase's credits, as far as not taken back already.
-    async fn refunded(&self, charge: &Charge) -> Result<Applied, StoreError> {
-        let Some(payment) = charge.payment_intent.as_ref() else {
+    /// A dispute opened or closed; a closing that is neither won nor lost (an inquiry
+    /// closed with a warning) leaves the money where it was: won.
+    async fn disputed(
+        &self,
+        kind: &str,
+        dispute: Dispute,
+        now: OffsetDateTime,
+    ) -> Result<Applied, StoreError> {
+        let Some(payment) = dispute.payment_intent.as_ref() else {
             return Ok(Applied::Ignored(Ignored::NotOurs(
-                "a charge without a payment intent",
+                "a dispute without a payment intent",
             )));
         };
-        // Each distinct refunded total is one cause: repeats take nothing more.
-        let cause = CreditCause::PurchaseRefund {
-            refund: format!("{}@{}", charge.id, charge.amount_refunded),
+        let report = if kind == "charge.dispute.created" {
+            Report::Disputed {
+                dispute: dispute.id,
+                amount: dispute.amount,
+            }
+        } else {
+            Report::DisputeClosed {
+                won: dispute.status != "lost",
+                dispute: dispute.id,
+                amount: dispute.amount,
+            }
         };
-        for _ in 0..TAKE_BACK_ATTEMPTS {
-            let Some(purchase) = self.store.paid_with(payment.id()).await? else {
-                return Ok(Applied::Ignored(Ignored::NotOurs(
-                    "a payment of no purchase",
-                )));
-            };
-            let share = refund_share(purchase.credits, purchase.amount, charge.amount_refunded);
-            let Some(take) = share
-                .checked_sub(purchase.clawed_back)
-                .filter(|t| *t > Credits::ZERO)
-            else {
-                return Ok(Applied::Done("nothing to take back"));
-            };
-            let after = Purchase {
-                status: PurchaseStatus::Refunded,
-                clawed_back: share,
-                ..purchase.clone()
-            };
-            match self
+        self.report(payment.id(), report, now).await
+    }
+
+    /// Folds `report` into what is known of `payment_id` and moves the purchase's credits to
+    /// what the payment is worth now, in one store step; a racing report makes it read again.
+    pub(crate) async fn report(
+        &self,
+        payment_id: &str,
+        report: Report,
+        now: OffsetDateTime,
+    ) -> Result<Applied, StoreError> {
+        for _ in 0..SETTLE_ATTEMPTS {
+            let payment = self
                 .store
-                .take_back(&purchase, &after, &cause, take)
+                .payment(payment_id)
                 .await?
-            {
-                TakeBack::Taken { taken, shortfall } => {
-                    if shortfall > Credits::ZERO {
-                        warn!(charge = %charge.id, taken = taken.get(), shortfall = shortfall.get(), "refund exceeded the unspent credits; the shortfall is recorded on the purchase");
-                    } else {
-                        info!(charge = %charge.id, taken = taken.get(), "credits taken back");
+                .unwrap_or_else(|| Payment::new(payment_id));
+            let Some((next, change)) = payment.with(&report) else {
+                return Ok(Applied::Done("already known"));
+            };
+            let settlement = next
+                .paid_for
+                .as_ref()
+                .map(|paid| settlement(&payment, &next, paid, change, now));
+            match self.store.settle(&next, settlement.as_ref()).await {
+                Ok(Settled::Written { shortfall }) => {
+                    let moved = settlement.as_ref().and_then(|s| s.movement.as_ref());
+                    match (moved, next.paid_for.as_ref()) {
+                        (Some((_, movement)), Some(paid)) => {
+                            if shortfall > Credits::ZERO {
+                                warn!(user_id = %paid.user, payment = payment_id, %change, ?movement, shortfall = shortfall.get(), "credits taken back exceeded the unspent credits; the shortfall is the user's debt");
+                            } else {
+                                info!(user_id = %paid.user, payment = payment_id, %change, ?movement, "credits moved");
+                            }
+                        }
+                        (None, None) => {
+                            info!(payment = payment_id, %change, "remembered until the payment's purchase is known");
+                        }
+                        _ => info!(payment = payment_id, %change, "recorded; no credits moved"),
                     }
-                    return Ok(Applied::Done("clawed back"));
+                    return Ok(Applied::Done(change.as_str()));
                 }
-                TakeBack::AlreadyTaken => return Ok(Applied::Done("nothing to take back")),
-                // Another refund of this purchase moved first: recompute from its result.
-                TakeBack::Raced => {}
+                Ok(Settled::Raced) => {}
+                Err(StoreError::NotFound) => {
+                    return Ok(Applied::Ignored(Ignored::NotOurs("no such user")));
+                }
+                Err(e) => return Err(e),
             }
         }
         Err(StoreError::Contention)
@@ -272,9 +419,61 @@ impl<S: Accounts + Purchases, P: Payments> Billing<S, P> {
             currency: pack.currency.clone(),
             status: PurchaseStatus::Pending,
             created_at: now,
-            clawed_back: Credits::ZERO,
+            credited: Credits::ZERO,
             shortfall: Credits::ZERO,
         })
+    }
+}
+
+/// The purchase `paid` as it stands once `next` is known, and the credits that moves: the
+/// difference between what the payment is worth now and what it was worth before.
+fn settlement(
+    before: &Payment,
+    next: &Payment,
+    paid: &PaidFor,
+    change: Change,
+    now: OffsetDateTime,
+) -> PurchaseSettlement {
+    let (was, is) = (before.worth(), next.worth());
+    let movement = if is > was {
+        is.checked_sub(was).map(Movement::Purchase)
+    } else {
+        was.checked_sub(is)
+            .filter(|n| *n > Credits::ZERO)
+            .map(Movement::ClawBack)
+    };
+    let status = if next
+        .disputes
+        .values()
+        .any(|d| d.status != DisputeStatus::Won)
+    {
+        PurchaseStatus::Disputed
+    } else if next.refunded > 0 {
+        PurchaseStatus::Refunded
+    } else {
+        PurchaseStatus::Paid
+    };
+    PurchaseSettlement {
+        purchase: Purchase {
+            checkout_session: paid.checkout_session.clone(),
+            user: paid.user,
+            pack: paid.pack.clone(),
+            credits: paid.credits,
+            amount: paid.amount,
+            currency: paid.currency.clone(),
+            status,
+            created_at: now,
+            credited: is,
+            shortfall: Credits::ZERO,
+        },
+        movement: movement.map(|m| {
+            let cause = CreditCause::Purchase {
+                checkout_session: paid.checkout_session.clone(),
+                step: next.version,
+                reason: change,
+            };
+            (cause, m)
+        }),
     }
 }
 

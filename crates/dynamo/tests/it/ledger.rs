@@ -2,8 +2,8 @@
 //! sum of the ledger, and a cause moves credits at most once, however it is repeated or raced.
 
 use artforge_domain::{
-    Accounts, CreditCause, Credits, Email, JobId, Ledger, LedgerOutcome, Movement, PageRequest,
-    PasswordHash, StoreError, UserId, ports::NewAccount,
+    Accounts, Change, CreditCause, Credits, Email, JobId, Ledger, LedgerOutcome, Movement,
+    PageRequest, PasswordHash, StoreError, UserId, ports::NewAccount,
 };
 use artforge_dynamo::{DynamoStore, ledger::ApplyError, transaction::Transaction};
 use aws_sdk_dynamodb::types::{AttributeValue, Put};
@@ -76,8 +76,10 @@ async fn a_debit_the_balance_cannot_cover_is_refused_and_writes_nothing() {
             user,
             &CreditCause::Purchase {
                 checkout_session: "cs_1".into(),
+                step: 1,
+                reason: Change::Paid,
             },
-            Movement::Grant(Credits::new(1)),
+            Movement::Purchase(Credits::new(1)),
         )
         .await
         .expect("grant");
@@ -92,8 +94,10 @@ async fn a_debit_the_balance_cannot_cover_is_refused_and_writes_nothing() {
 async fn a_claw_back_stops_at_zero_and_reports_what_it_could_not_take() {
     let store = artforge_testkit::fresh_store().await;
     let user = open_account(&store, 3).await;
-    let cause = CreditCause::PurchaseRefund {
-        refund: "re_1".into(),
+    let cause = CreditCause::Purchase {
+        checkout_session: "cs_1".into(),
+        step: 2,
+        reason: Change::Refunded,
     };
     let outcome = store
         .apply(user, &cause, Movement::ClawBack(Credits::new(50)))
@@ -106,7 +110,7 @@ async fn a_claw_back_stops_at_zero_and_reports_what_it_could_not_take() {
                 (-3, Credits::ZERO, Credits::new(47))
             );
             assert_eq!(entry.reason, "purchase_refund");
-            assert_eq!(entry.reference.as_deref(), Some("re_1"));
+            assert_eq!(entry.reference.as_deref(), Some("cs_1"));
         }
         other => panic!("{other:?}"),
     }
@@ -120,7 +124,7 @@ async fn moving_credits_of_a_user_who_does_not_exist_is_not_found() {
         .apply(
             UserId::new(),
             &CreditCause::Signup,
-            Movement::Grant(Credits::new(3)),
+            Movement::GrantFree(Credits::new(3)),
         )
         .await
         .expect_err("no such user");
@@ -165,13 +169,15 @@ async fn one_cause_delivered_ten_times_at_once_moves_credits_once() {
     let user = open_account(&store, 0).await;
     let cause = CreditCause::Purchase {
         checkout_session: "cs_live_dup".into(),
+        step: 1,
+        reason: Change::Paid,
     };
     let tasks: Vec<_> = (0..10)
         .map(|_| {
             let (store, cause) = (store.clone(), cause.clone());
             tokio::spawn(async move {
                 store
-                    .apply(user, &cause, Movement::Grant(Credits::new(50)))
+                    .apply(user, &cause, Movement::Purchase(Credits::new(50)))
                     .await
             })
         })
@@ -290,16 +296,20 @@ impl Op {
             Op::Grant(c, n) => (
                 CreditCause::Purchase {
                     checkout_session: format!("cs_{c}"),
+                    step: 1,
+                    reason: Change::Paid,
                 },
-                Movement::Grant(Credits::new(n)),
+                Movement::Purchase(Credits::new(n)),
             ),
             Op::Debit(c, n) => (
                 CreditCause::JobDebit(job(c)),
                 Movement::Debit(Credits::new(n)),
             ),
             Op::ClawBack(c, n) => (
-                CreditCause::PurchaseRefund {
-                    refund: format!("re_{c}"),
+                CreditCause::Purchase {
+                    checkout_session: format!("cs_{c}"),
+                    step: 2,
+                    reason: Change::Refunded,
                 },
                 Movement::ClawBack(Credits::new(n)),
             ),
@@ -326,7 +336,12 @@ proptest! {
         runtime.block_on(async {
             let store = artforge_testkit::fresh_store().await;
             let user = open_account(&store, start).await;
-            let mut model = Credits::new(start);
+            // Signup credits are free credits.
+            let mut model = artforge_domain::Wallet {
+                balance: Credits::new(start),
+                free: Credits::new(start),
+                debt: Credits::ZERO,
+            };
             let mut applied = std::collections::HashSet::new();
             for op in &ops {
                 let (cause, movement) = op.cause_and_movement();
@@ -336,8 +351,8 @@ proptest! {
                 } else {
                     match artforge_domain::settle(model, movement) {
                         Ok(s) => {
-                            prop_assert!(matches!(&result, Ok(LedgerOutcome::Applied { entry, .. }) if entry.balance_after == s.balance_after), "{op:?}: {result:?}");
-                            model = s.balance_after;
+                            prop_assert!(matches!(&result, Ok(LedgerOutcome::Applied { entry, .. }) if entry.balance_after == s.after.balance), "{op:?}: {result:?}");
+                            model = s.after;
                             applied.insert(cause.effect_key());
                         }
                         Err(_) => prop_assert!(matches!(result, Err(StoreError::InsufficientCredits(_))), "{op:?}: {result:?}"),
@@ -345,7 +360,8 @@ proptest! {
                 }
                 let stored = balance(&store, user).await;
                 let (sum, _) = ledger_sum(&store, user).await;
-                prop_assert_eq!(stored, model.get());
+                prop_assert_eq!(stored, model.balance.get());
+                prop_assert_eq!(store.wallet(user).await.expect("wallet"), model, "the whole wallet");
                 prop_assert_eq!(i64::try_from(stored).expect("fits"), sum, "balance == sum of ledger");
             }
             let entries_before = ledger_sum(&store, user).await;
@@ -357,7 +373,7 @@ proptest! {
                 }
             }
             prop_assert_eq!(ledger_sum(&store, user).await, entries_before);
-            prop_assert_eq!(balance(&store, user).await, model.get());
+            prop_assert_eq!(balance(&store, user).await, model.balance.get());
             Ok(())
         })?;
     }

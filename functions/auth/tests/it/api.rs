@@ -334,9 +334,11 @@ async fn credits_show_the_signup_entry_newest_first_and_page_with_sealed_cursors
     for n in 0..4 {
         let cause = CreditCause::Purchase {
             checkout_session: format!("cs_test_{n}"),
+            step: 1,
+            reason: artforge_domain::Change::Paid,
         };
         app.store
-            .apply(user, &cause, Movement::Grant(Credits::new(10)))
+            .apply(user, &cause, Movement::Purchase(Credits::new(10)))
             .await
             .expect("granted");
     }

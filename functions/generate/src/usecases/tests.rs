@@ -29,6 +29,7 @@ fn generations(store: &MemoryStore, queue: &MemoryQueue) -> Generations<MemorySt
         limits: DailyLimits {
             images_per_user: 100,
             spend_cap_micros: 100_000_000,
+            free_spend_cap_micros: 100_000_000,
         },
     }
 }
@@ -224,7 +225,7 @@ async fn when_queueing_and_its_refund_both_fail_a_retry_with_the_key_queues_the_
 #[tokio::test]
 async fn a_reached_daily_limit_refuses_until_midnight_and_charges_nothing() {
     let (store, queue) = (MemoryStore::new(), MemoryQueue::new());
-    let user = account(&store, 10).await;
+    let user = bought(&store, 10).await;
     let mut gens = generations(&store, &queue);
     gens.limits.images_per_user = 3;
     gens.submit(user, v2(2), None, now())
@@ -253,6 +254,81 @@ async fn a_reached_daily_limit_refuses_until_midnight_and_charges_nothing() {
         "{paused:?}"
     );
     assert_eq!(balance(&store, user).await, 8);
+}
+
+/// A user with no free credits and `credits` bought.
+async fn bought(store: &MemoryStore, credits: u64) -> UserId {
+    let user = account(store, 0).await;
+    let cause = artforge_domain::CreditCause::Purchase {
+        checkout_session: format!("cs_{user}"),
+        step: 1,
+        reason: artforge_domain::Change::Paid,
+    };
+    store
+        .apply(
+            user,
+            &cause,
+            artforge_domain::Movement::Purchase(Credits::new(credits)),
+        )
+        .await
+        .expect("bought");
+    user
+}
+
+#[tokio::test]
+async fn four_hundred_free_accounts_spending_their_budget_leave_a_paying_user_generating() {
+    let (store, queue) = (MemoryStore::new(), MemoryQueue::new());
+    let mut gens = generations(&store, &queue);
+    // Room for 100 free images a day; 400 accounts with 3 free credits each ask for 1200.
+    let per_image = gens
+        .catalog
+        .provider_cost_micros(&gens.catalog.validate(v2(1)).expect("valid"))
+        .expect("priced");
+    gens.limits.free_spend_cap_micros = 100 * per_image;
+    let mut made = 0;
+    let mut paused = 0;
+    for _ in 0..400 {
+        let free = account(&store, 3).await;
+        match gens.submit(free, v2(3), None, now()).await {
+            Ok(_) => made += 3,
+            Err(Refusal::Limit {
+                limit: LimitReached::FreeBudget,
+                ..
+            }) => paused += 1,
+            Err(other) => panic!("unexpected refusal {other:?}"),
+        }
+    }
+    assert_eq!(
+        made, 99,
+        "the free budget holds: 33 jobs of 3 fit in 100 images"
+    );
+    assert_eq!(paused, 400 - 33);
+
+    let paying = bought(&store, 5).await;
+    gens.submit(paying, v2(2), None, now())
+        .await
+        .expect("free use never pauses a paying user");
+    assert_eq!(balance(&store, paying).await, 3);
+    assert!(store.books_balance());
+}
+
+#[tokio::test]
+async fn a_refund_gives_free_credits_back_as_free() {
+    let (store, queue) = (MemoryStore::new(), MemoryQueue::new());
+    let gens = generations(&store, &queue);
+    let user = account(&store, 3).await;
+    queue.faults.fail("enqueue", 1);
+    let failed = gens.submit(user, v2(2), None, now()).await;
+    assert!(matches!(failed, Err(Refusal::NotQueued(_))), "{failed:?}");
+    assert_eq!(
+        store.wallet(user).await.expect("wallet"),
+        artforge_domain::Wallet {
+            balance: Credits::new(3),
+            free: Credits::new(3),
+            debt: Credits::ZERO
+        },
+        "a job free credits paid for refunds free credits"
+    );
 }
 
 /// A small PNG the pipeline can read.

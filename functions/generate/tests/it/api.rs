@@ -437,6 +437,7 @@ fn limited(images_per_user: u32, spend_cap_micros: u64) -> crate::common::Option
         limits: artforge_domain::DailyLimits {
             images_per_user,
             spend_cap_micros,
+            free_spend_cap_micros: spend_cap_micros,
         },
         ..crate::common::Options::default()
     }

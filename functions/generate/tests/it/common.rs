@@ -51,6 +51,7 @@ impl Default for Options {
             limits: DailyLimits {
                 images_per_user: 1000,
                 spend_cap_micros: 1_000_000_000,
+                free_spend_cap_micros: 1_000_000_000,
             },
             via: None,
         }
@@ -146,12 +147,14 @@ impl Stack {
     pub async fn user_with(&self, credits: u64) -> (UserId, String) {
         let (user, token) = self.user().await;
         let movement = if credits >= 3 {
-            Movement::Grant(Credits::new(credits - 3))
+            Movement::Purchase(Credits::new(credits - 3))
         } else {
             Movement::Debit(Credits::new(3 - credits))
         };
         let cause = CreditCause::Purchase {
             checkout_session: format!("cs_test_{user}"),
+            step: 1,
+            reason: artforge_domain::Change::Paid,
         };
         self.store
             .apply(user, &cause, movement)

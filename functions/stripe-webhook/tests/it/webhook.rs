@@ -250,20 +250,23 @@ async fn a_refund_after_spending_takes_back_to_zero_records_the_shortfall_and_co
             user,
             &CreditCause::Purchase {
                 checkout_session: "cs_gift".into(),
+                step: 1,
+                reason: artforge_domain::Change::Paid,
             },
-            Movement::Grant(Credits::new(100)),
+            Movement::Purchase(Credits::new(100)),
         )
         .await
         .expect("gift");
+    assert_eq!(app.balance(user).await, 98, "the 2 owed are paid first");
     let full = refund_event("cs_ref", 1000, 1000);
     app.deliver(&full).await;
     app.deliver(&full).await;
-    assert_eq!(app.balance(user).await, 65, "the rest of the 50 (35) once");
+    assert_eq!(app.balance(user).await, 63, "the rest of the 50 (35) once");
     let early = refund_event("cs_ref", 1000, 300);
     app.deliver(&early).await;
     assert_eq!(
         app.balance(user).await,
-        65,
+        63,
         "an older, smaller refund total takes nothing more"
     );
 }
