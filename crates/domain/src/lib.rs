@@ -11,6 +11,7 @@ pub mod ids;
 pub mod image;
 pub mod limits;
 pub mod ports;
+pub mod rate;
 pub mod sets;
 pub mod throttle;
 pub mod validation;
@@ -33,8 +34,9 @@ pub use ports::{
     Accounts, CheckoutPage, Claim, Download, FileUploads, Fulfilment, Holder, Idempotency,
     ImageFiles, ImageProvider, Images, JobQueue, Jobs, Lease, Ledger, LedgerOutcome, Likes,
     LoginThrottle, NewAccount, Page, PageRequest, PaymentError, Payments, Purchases, QueueError,
-    Remembered, Sessions, StoreError, SubmitRefusal, TakeBack,
+    RateLimits, Remembered, Sessions, StoreError, SubmitRefusal, TakeBack,
 };
+pub use rate::{ClientAddress, PaidLimits, PaidRequests, RateKey, RateLimit, Verdict};
 pub use sets::{Background, ImageFormat};
-pub use throttle::{FailureWindow, ThrottlePolicy};
+pub use throttle::{Attempt, Backoff, Judgement};
 pub use validation::FieldError;
