@@ -5,7 +5,9 @@
 
 use std::convert::Infallible;
 
-use artforge_domain::{ClientAddress, PaidLimits, RateLimit};
+use artforge_domain::{
+    ClientAddress, PaidLimits, PaidRequests, RateLimit, RateLimits, UserId, Verdict,
+};
 use artforge_runtime::{ConfigError, Env};
 use axum::extract::FromRequestParts;
 use http::request::Parts;
@@ -52,6 +54,22 @@ pub fn rate_limited(retry_after: time::Duration, what: &str) -> ApiError {
     .retry_after(seconds)
 }
 
+/// Admits `user`'s paid request from `from`, or answers 429 `rate_limited`: the one gate of
+/// every paid route (generations, checkouts, and later uploads and archives).
+pub async fn admit_paid<R: RateLimits>(
+    paid: &PaidRequests<R>,
+    user: UserId,
+    from: ClientAddress,
+) -> Result<(), ApiError> {
+    match paid
+        .admit(user, from, time::OffsetDateTime::now_utc())
+        .await?
+    {
+        Verdict::Allowed => Ok(()),
+        Verdict::Refused { retry_after } => Err(rate_limited(retry_after, "paid requests")),
+    }
+}
+
 /// `PAID_REQUESTS_PER_ADDRESS_PER_MINUTE` (default 60) and `PAID_REQUESTS_PER_USER_PER_MINUTE`
 /// (default 30): the limits of every paid route (DESIGN §9).
 pub fn paid_limits(env: &Env) -> Result<PaidLimits, ConfigError> {
@@ -96,6 +114,86 @@ mod tests {
             .await
             .expect("infallible");
         assert_eq!(address, ClientAddress::Unknown);
+    }
+
+    fn paid(per_address: u32, per_user: u32) -> PaidRequests<artforge_fakes::MemoryStore> {
+        PaidRequests {
+            store: artforge_fakes::MemoryStore::new(),
+            limits: PaidLimits {
+                per_address: RateLimit::per_minute(per_address),
+                per_user: RateLimit::per_minute(per_user),
+            },
+        }
+    }
+
+    const NOW: time::OffsetDateTime = time::macros::datetime!(2026-12-01 12:00:20 UTC);
+
+    #[tokio::test]
+    async fn a_user_past_its_paid_limit_is_refused_until_the_minute_is_over_and_others_are_not() {
+        let paid = paid(60, 3);
+        let (ada, grace) = (UserId::new(), UserId::new());
+        let home = ClientAddress::parse("203.0.113.1").expect("an address");
+        let office = ClientAddress::parse("198.51.100.1").expect("an address");
+        for from in [home, office, home] {
+            assert_eq!(
+                paid.admit(ada, from, NOW).await.expect("counted"),
+                Verdict::Allowed
+            );
+        }
+        assert_eq!(
+            paid.admit(ada, office, NOW).await.expect("counted"),
+            Verdict::Refused {
+                retry_after: time::Duration::seconds(40)
+            },
+            "the user's limit holds from any address"
+        );
+        assert_eq!(
+            paid.admit(grace, home, NOW).await.expect("counted"),
+            Verdict::Allowed,
+            "another user at the same address"
+        );
+        assert_eq!(
+            paid.admit(ada, home, NOW + time::Duration::seconds(40))
+                .await
+                .expect("counted"),
+            Verdict::Allowed,
+            "the next minute"
+        );
+    }
+
+    #[tokio::test]
+    async fn one_address_past_its_paid_limit_is_refused_whichever_user_asks() {
+        let paid = paid(2, 30);
+        let from = ClientAddress::parse("203.0.113.1").expect("an address");
+        for _ in 0..2 {
+            assert_eq!(
+                paid.admit(UserId::new(), from, NOW).await.expect("counted"),
+                Verdict::Allowed
+            );
+        }
+        assert!(matches!(
+            paid.admit(UserId::new(), from, NOW).await.expect("counted"),
+            Verdict::Refused { .. }
+        ));
+        let elsewhere = ClientAddress::parse("2001:db8::1").expect("an address");
+        assert_eq!(
+            paid.admit(UserId::new(), elsewhere, NOW)
+                .await
+                .expect("counted"),
+            Verdict::Allowed
+        );
+    }
+
+    #[tokio::test]
+    async fn a_refused_paid_request_answers_429_rate_limited_with_retry_after() {
+        let paid = paid(60, 0);
+        let refused = admit_paid(&paid, UserId::new(), ClientAddress::Unknown)
+            .await
+            .expect_err("a limit of 0 refuses");
+        assert_eq!(refused.code(), ErrorCode::RateLimited);
+        let answer = axum::response::IntoResponse::into_response(refused);
+        assert_eq!(answer.status(), http::StatusCode::TOO_MANY_REQUESTS);
+        assert!(answer.headers().contains_key(http::header::RETRY_AFTER));
     }
 
     #[test]

@@ -545,3 +545,48 @@ async fn concurrent_submissions_of_many_users_never_overshoot_the_spend_cap() {
     let medium = stack.submit(&token, &body("p", "square", 1)).await;
     assert_eq!(medium.code(), "generation_paused");
 }
+
+#[tokio::test]
+async fn paid_requests_past_the_limit_of_one_client_address_are_rate_limited_whoever_asks() {
+    let stack = crate::common::Stack::with(crate::common::Options {
+        paid: artforge_domain::PaidLimits {
+            per_address: artforge_domain::RateLimit::per_minute(2),
+            per_user: artforge_domain::RateLimit::per_minute(30),
+        },
+        ..Default::default()
+    })
+    .await;
+    let submit_from = |from: &'static str, token: String| {
+        let stack = &stack;
+        async move {
+            let request = artforge_testkit::http::request(
+                "POST",
+                "/generations",
+                Some(&token),
+                Some(&body(&prompt("a lighthouse"), "square", 1).to_string()),
+            );
+            artforge_testkit::http::send(
+                &stack.router,
+                artforge_testkit::http::from_address(request, from),
+            )
+            .await
+        }
+    };
+    let mut answers = Vec::new();
+    for _ in 0..3 {
+        let (_, token) = stack.user_with(10).await;
+        answers.push(submit_from("203.0.113.9", token).await);
+    }
+    let (_, token) = stack.user_with(10).await;
+    let elsewhere = submit_from("198.51.100.9", token).await;
+    let statuses: Vec<StatusCode> = answers.iter().map(|a| a.status).collect();
+    // A minute may turn between the requests; then the third is admitted too.
+    if statuses[2] == StatusCode::TOO_MANY_REQUESTS {
+        assert_eq!(answers[2].code(), "rate_limited", "{}", answers[2].text);
+        assert!(answers[2].headers.contains_key(http::header::RETRY_AFTER));
+    } else {
+        assert_eq!(statuses[2], StatusCode::ACCEPTED, "{}", answers[2].text);
+    }
+    assert_eq!(&statuses[..2], [StatusCode::ACCEPTED; 2], "{statuses:?}");
+    assert_eq!(elsewhere.status, StatusCode::ACCEPTED, "{}", elsewhere.text);
+}
