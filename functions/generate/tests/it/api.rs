@@ -572,21 +572,22 @@ async fn paid_requests_past_the_limit_of_one_client_address_are_rate_limited_who
             .await
         }
     };
-    let mut answers = Vec::new();
-    for _ in 0..3 {
+    // Two a minute from 203.0.113.9, whoever asks; a minute may turn once in the loop.
+    let mut admitted = 0;
+    let limited = loop {
         let (_, token) = stack.user_with(10).await;
-        answers.push(submit_from("203.0.113.9", token).await);
-    }
+        let answer = submit_from("203.0.113.9", token).await;
+        if answer.status == StatusCode::TOO_MANY_REQUESTS {
+            break answer;
+        }
+        assert_eq!(answer.status, StatusCode::ACCEPTED, "{}", answer.text);
+        admitted += 1;
+        assert!(admitted <= 4, "never limited");
+    };
+    assert!(admitted >= 2, "limited after {admitted}");
+    assert_eq!(limited.code(), "rate_limited", "{}", limited.text);
+    assert!(limited.headers.contains_key(http::header::RETRY_AFTER));
     let (_, token) = stack.user_with(10).await;
     let elsewhere = submit_from("198.51.100.9", token).await;
-    let statuses: Vec<StatusCode> = answers.iter().map(|a| a.status).collect();
-    // A minute may turn between the requests; then the third is admitted too.
-    if statuses[2] == StatusCode::TOO_MANY_REQUESTS {
-        assert_eq!(answers[2].code(), "rate_limited", "{}", answers[2].text);
-        assert!(answers[2].headers.contains_key(http::header::RETRY_AFTER));
-    } else {
-        assert_eq!(statuses[2], StatusCode::ACCEPTED, "{}", answers[2].text);
-    }
-    assert_eq!(&statuses[..2], [StatusCode::ACCEPTED; 2], "{statuses:?}");
     assert_eq!(elsewhere.status, StatusCode::ACCEPTED, "{}", elsewhere.text);
 }
