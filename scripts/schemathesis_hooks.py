@@ -4,8 +4,9 @@ Every operation runs signed in as one seeded account that owns a finished genera
 stateful links from images lists and jobs lead to real images), with a fresh login every few
 seconds: a generated `POST /auth/logout?everywhere=true` only ends the sessions it revoked.
 Schemathesis cannot change the account's password, since it never learns it; it can learn the
-email (from `GET /me`) and lock the account's logins with wrong passwords, which is the login
-throttle working: then the run goes on as fresh accounts (3 credits, no images yet)."""
+email (from `GET /me`) and hold the account's logins from 127.0.0.1 with wrong passwords, which
+is the login back-off working: then the run goes on as fresh accounts (3 credits, no images
+yet). `scripts/schemathesis` lifts the per-address and per-user rate limits for the run."""
 
 import json
 import os

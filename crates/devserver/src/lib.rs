@@ -62,6 +62,12 @@ pub fn local_defaults(
             "CORS_ALLOWED_ORIGINS",
             format!("http://localhost:{port},{local}"),
         ),
+        // The deployed defaults (DESIGN §9): counted per TCP peer, see [`peer_address`].
+        ("SIGNUPS_PER_ADDRESS_PER_HOUR", "10".to_owned()),
+        ("LOGINS_PER_ADDRESS_PER_MINUTE", "30".to_owned()),
+        ("PASSWORD_CHECKS_PER_USER_PER_HOUR", "10".to_owned()),
+        ("PAID_REQUESTS_PER_ADDRESS_PER_MINUTE", "60".to_owned()),
+        ("PAID_REQUESTS_PER_USER_PER_MINUTE", "30".to_owned()),
     ]);
     if std::env::var_os("OPENAI_API_KEY").is_none() {
         defaults.insert("OPENAI_API_KEY", "sk-local-stand-in".to_owned());
@@ -178,12 +184,41 @@ pub fn app(
             .merge(stand_in.routes())
             .merge(openai.router()),
     )
-    .layer(artforge_http::cors::layer(&origins));
+    .layer(artforge_http::cors::layer(&origins))
+    .layer(axum::middleware::from_fn(peer_address));
 
     Ok(App {
         router: app,
         worker,
     })
+}
+
+/// Middleware: gives a request served over TCP its peer's address as API Gateway's
+/// `requestContext.http.sourceIp`, where the functions read the client address, so limits per
+/// client address work locally as deployed. The context is always replaced: nothing a client
+/// sends (`X-Forwarded-For` or any other header) is ever taken for its address. Requests
+/// handed to the router in process (tests) have no peer and keep their own context.
+pub async fn peer_address(
+    mut request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use lambda_http::{
+        aws_lambda_events::apigw::ApiGatewayV2httpRequestContext, request::RequestContext,
+    };
+    if let Some(axum::extract::ConnectInfo(peer)) = request
+        .extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .copied()
+    {
+        let mut context = ApiGatewayV2httpRequestContext::default();
+        context.http.method = request.method().clone();
+        context.http.path = Some(request.uri().path().to_owned());
+        context.http.source_ip = Some(peer.ip().to_string());
+        request
+            .extensions_mut()
+            .insert(RequestContext::ApiGatewayV2(context));
+    }
+    next.run(request).await
 }
 
 /// Feeds the generation queue and its dead-letter queue to the worker, as Lambda's event

@@ -92,11 +92,15 @@ async fn main() -> Result<(), Error> {
         Some(_) => println!("  image provider: OPENAI_BASE_URL (or OpenAI) with OPENAI_API_KEY"),
     }
     println!("Ctrl-C stops it.");
-    axum::serve(listener, router)
-        .with_graceful_shutdown(async {
-            tokio::signal::ctrl_c().await.ok();
-        })
-        .await?;
+    // Each connection's peer address, for `peer_address` (the client address, as API Gateway's).
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(async {
+        tokio::signal::ctrl_c().await.ok();
+    })
+    .await?;
     drop(moto);
     println!("stopped");
     Ok(())

@@ -11,6 +11,7 @@ pub mod ids;
 pub mod image;
 pub mod limits;
 pub mod ports;
+pub mod rate;
 pub mod sets;
 pub mod throttle;
 pub mod validation;
@@ -36,8 +37,9 @@ pub use ports::{
     Accounts, CheckoutPage, Claim, Download, FileUploads, Holder, Idempotency, ImageFiles,
     ImageProvider, Images, JobQueue, Jobs, Lease, Ledger, LedgerOutcome, Likes, LoginThrottle,
     NewAccount, Page, PageRequest, PaymentError, Payments, PurchaseSettlement, Purchases,
-    QueueError, Remembered, SessionState, Sessions, Settled, StoreError, SubmitRefusal,
+    QueueError, RateLimits, Remembered, SessionState, Sessions, Settled, StoreError, SubmitRefusal,
 };
+pub use rate::{ClientAddress, PaidLimits, PaidRequests, RateKey, RateLimit, Verdict};
 pub use sets::{Background, ImageFormat};
-pub use throttle::{FailureWindow, ThrottlePolicy};
+pub use throttle::{Attempt, Backoff, Judgement};
 pub use validation::FieldError;

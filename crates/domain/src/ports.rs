@@ -12,7 +12,8 @@ use crate::{
     credits::{CreditOverflow, Refused},
     generation::{IdempotencyKey, Job, ProviderError, ProviderRequest},
     ids::JobId,
-    throttle::FailureWindow,
+    rate::{ClientAddress, RateKey},
+    throttle::Attempt,
 };
 
 /// A page of a list, newest first. `after` is the store's own position of the last item seen;
@@ -157,22 +158,48 @@ pub trait Sessions: Send + Sync {
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
-/// Failed-login counting per email address.
+/// Login attempts per (email, client address), for the back-off (`throttle`).
 pub trait LoginThrottle: Send + Sync {
-    fn failures(
+    /// Counts one attempt at `email` from `from`, unless attempts there are held past `now`
+    /// (then counts nothing). The count is kept until `keep` after `now`, and is forgotten
+    /// once that passes. Concurrent attempts each get their own number.
+    fn begin_attempt(
         &self,
         email: &Email,
-    ) -> impl Future<Output = Result<Option<FailureWindow>, StoreError>> + Send;
-
-    /// Counts one failure in the window that is open at `now` (a new one when the last closed).
-    fn record_failure(
-        &self,
-        email: &Email,
+        from: ClientAddress,
         now: OffsetDateTime,
-        window: time::Duration,
+        keep: time::Duration,
+    ) -> impl Future<Output = Result<Attempt, StoreError>> + Send;
+
+    /// Holds attempts at `email` from `from` until `until`, when attempt number `turn` may go
+    /// on; a hold is only ever moved later, never earlier.
+    fn hold(
+        &self,
+        email: &Email,
+        from: ClientAddress,
+        turn: u32,
+        until: OffsetDateTime,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
-    fn clear(&self, email: &Email) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Forgets the attempts at `email` from `from` (after a success).
+    fn clear(
+        &self,
+        email: &Email,
+        from: ClientAddress,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// Request counters in fixed windows, for rate limits (`rate`).
+pub trait RateLimits: Send + Sync {
+    /// Counts one request for `key` in the window that started at `window_start` (kept until
+    /// `window_end`, then forgotten): the window's count, this request included. Atomic:
+    /// concurrent requests each count.
+    fn count(
+        &self,
+        key: &RateKey,
+        window_start: OffsetDateTime,
+        window_end: OffsetDateTime,
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
 }
 
 /// The credit ledger: every change of a balance goes through `apply`.

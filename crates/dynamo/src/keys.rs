@@ -1,6 +1,6 @@
 //! Key construction for every item of the single table (DESIGN §4).
 
-use artforge_domain::{Email, ImageId, JobId, UserId};
+use artforge_domain::{ClientAddress, Email, ImageId, JobId, RateKey, UserId};
 
 /// The table's key attributes.
 pub const PK: &str = "pk";
@@ -10,7 +10,6 @@ pub const SK: &str = "sk";
 pub const PROFILE: &str = "PROFILE";
 pub const EMAIL_LOCK_SK: &str = "EMAIL";
 pub const SIGNUP_SK: &str = "SIGNUP";
-pub const LOGIN_FAILURES_SK: &str = "FAILURES";
 pub const PAYMENT_SK: &str = "PAYMENT";
 
 /// Partition keys of items shared by everyone: the public feed in `gsi1` (by image id, so by
@@ -38,7 +37,12 @@ keys! {
     ledger_entry(id: &str) = LEDGER_PREFIX "LEDGER#";
     effect(effect_key: &str) = "EFFECT#";
     revoked_token(token_id: &str) = "REVOKED#";
-    login_failures(email: &Email) = "LOGIN#";
+    /// Login attempts at an email, one item per client address.
+    login_attempts(email: &Email) = "LOGIN#";
+    attempts_from(address: ClientAddress) = "FROM#";
+    /// A rate limit's counts, one item per fixed window (by its start, in Unix seconds).
+    rate(key: &RateKey) = "RATE#";
+    rate_window(start: i64) = "WINDOW#";
     image(id: ImageId) = IMAGE_PREFIX "IMAGE#";
     like(image: ImageId) = LIKE_PREFIX "LIKE#";
     /// A user's likes in `gsi1`, by like time.

@@ -7,7 +7,8 @@
 //! - `error`, `transaction`: the one path from SDK failures to the domain's errors, and
 //!   transactions whose refused items are named, not numbered.
 //! - `reads`, `rounds`: reading items by key, in pages, in batches, and filtered pages.
-//! - One module per port: `accounts`, `sessions`, `throttle`, `images` (with the image item in
+//! - One module per port: `accounts`, `sessions`, `throttle` (login attempts), `rate` (rate
+//!   windows), `images` (with the image item in
 //!   `image_item`), `likes`, `jobs` (with the daily `limits`), `purchases`.
 
 mod accounts;
@@ -21,6 +22,7 @@ pub mod ledger;
 mod likes;
 mod limits;
 mod purchases;
+mod rate;
 mod reads;
 mod rounds;
 pub mod schema;

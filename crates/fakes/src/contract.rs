@@ -8,12 +8,13 @@
 use std::time::Duration;
 
 use artforge_domain::{
-    Accounts, Admission, Change, Claim, CreditCause, Credits, DailyLimits, DisplayName, Email,
-    GenerationRequest, Holder, Idempotency, IdempotencyKey, Image, ImageFilter, ImageFormat,
-    Images, Job, JobStatus, Jobs, Ledger, LedgerOutcome, Likes, LimitReached, LoginThrottle,
-    Movement, NewAccount, PackId, PageRequest, PaidFor, PasswordHash, Payment, Preset, Prompt,
-    Purchase, PurchaseSettlement, PurchaseStatus, Purchases, Quality, Report, Sessions, Settled,
-    StoreError, Style, SubmitRefusal, Tag, Tags, Tier, UserId, Visibility, Wallet,
+    Accounts, Admission, Attempt, Change, Claim, ClientAddress, CreditCause, Credits, DailyLimits,
+    DisplayName, Email, GenerationRequest, Holder, Idempotency, IdempotencyKey, Image, ImageFilter,
+    ImageFormat, Images, Job, JobStatus, Jobs, Ledger, LedgerOutcome, Likes, LimitReached,
+    LoginThrottle, Movement, NewAccount, PackId, PageRequest, PaidFor, PasswordHash, Payment,
+    Preset, Prompt, Purchase, PurchaseSettlement, PurchaseStatus, Purchases, Quality, RateKey,
+    RateLimits, Report, Sessions, Settled, StoreError, Style, SubmitRefusal, Tag, Tags, Tier,
+    UserId, Visibility, Wallet,
 };
 use time::OffsetDateTime;
 
@@ -24,7 +25,9 @@ macro_rules! contract_tests {
         $crate::contract_tests!(@each $fresh;
             accounts_open_once_per_email_with_their_signup_grant,
             sessions_end_with_revocation_and_password_changes,
-            login_failures_count_within_their_window,
+            login_attempts_are_numbered_held_and_forgotten,
+            concurrent_login_attempts_each_count,
+            rate_windows_count_every_request_once,
             the_ledger_moves_credits_once_per_cause_and_never_below_zero,
             images_list_filtered_newest_first_in_full_pages,
             likes_count_once_per_user_and_only_where_the_image_may_be_seen,
@@ -147,35 +150,127 @@ pub async fn sessions_end_with_revocation_and_password_changes<S: Accounts + Ses
     assert!(!store.is_active(UserId::new(), 0, "t").await.expect("read"));
 }
 
-pub async fn login_failures_count_within_their_window<S: LoginThrottle>(store: &S) {
+fn address(text: &str) -> ClientAddress {
+    ClientAddress::parse(text).expect("an address")
+}
+
+pub async fn login_attempts_are_numbered_held_and_forgotten<S: LoginThrottle>(store: &S) {
     let email = Email::parse("someone@example.com").expect("an email");
-    let window = time::Duration::minutes(15);
-    assert_eq!(store.failures(&email).await.expect("read"), None);
-    for minute in 0..3 {
-        store
-            .record_failure(&email, NOW + time::Duration::minutes(minute), window)
-            .await
-            .expect("counted");
+    let (here, there) = (address("203.0.113.1"), address("2001:db8::1"));
+    let keep = time::Duration::hours(1);
+    for number in 1..=3 {
+        assert_eq!(
+            store
+                .begin_attempt(&email, here, NOW, keep)
+                .await
+                .expect("counted"),
+            Attempt::Counted { number, turn: None }
+        );
     }
-    let open = store
-        .failures(&email)
-        .await
-        .expect("read")
-        .expect("a window");
-    assert_eq!((open.failures, open.started), (3, NOW));
-    let later = NOW + time::Duration::minutes(20);
+    let until = NOW + time::Duration::minutes(2);
+    store.hold(&email, here, 4, until).await.expect("held");
     store
-        .record_failure(&email, later, window)
+        .hold(&email, here, 9, NOW + time::Duration::minutes(1))
         .await
-        .expect("counted");
-    let fresh = store
-        .failures(&email)
+        .expect("an earlier hold changes nothing");
+    assert_eq!(
+        store
+            .begin_attempt(&email, here, NOW, keep)
+            .await
+            .expect("read"),
+        Attempt::Held { until },
+        "held attempts are not counted"
+    );
+    assert_eq!(
+        store
+            .begin_attempt(&email, there, NOW, keep)
+            .await
+            .expect("counted"),
+        Attempt::Counted {
+            number: 1,
+            turn: None
+        },
+        "another address counts on its own"
+    );
+    assert_eq!(
+        store
+            .begin_attempt(&email, here, until, keep)
+            .await
+            .expect("counted"),
+        Attempt::Counted {
+            number: 4,
+            turn: Some(4)
+        },
+        "the hold is over: this attempt's turn"
+    );
+    let forgotten = until + keep + time::Duration::seconds(1);
+    assert_eq!(
+        store
+            .begin_attempt(&email, here, forgotten, keep)
+            .await
+            .expect("counted"),
+        Attempt::Counted {
+            number: 1,
+            turn: None
+        },
+        "kept only until `keep` after the last attempt"
+    );
+    store.clear(&email, here).await.expect("cleared");
+    store
+        .hold(&email, here, 2, until)
         .await
-        .expect("read")
-        .expect("a window");
-    assert_eq!((fresh.failures, fresh.started), (1, later), "a new window");
-    store.clear(&email).await.expect("cleared");
-    assert_eq!(store.failures(&email).await.expect("read"), None);
+        .expect("a hold of nothing changes nothing");
+    assert_eq!(
+        store
+            .begin_attempt(&email, here, NOW, keep)
+            .await
+            .expect("counted"),
+        Attempt::Counted {
+            number: 1,
+            turn: None
+        },
+        "cleared, and the hold did not bring it back"
+    );
+}
+
+pub async fn concurrent_login_attempts_each_count<S: LoginThrottle>(store: &S) {
+    let email = Email::parse("someone@example.com").expect("an email");
+    let from = address("198.51.100.7");
+    let keep = time::Duration::hours(1);
+    let (a, b) = tokio::join!(
+        store.begin_attempt(&email, from, NOW, keep),
+        store.begin_attempt(&email, from, NOW, keep)
+    );
+    let mut numbers = [a, b].map(|attempt| match attempt.expect("counted") {
+        Attempt::Counted { number, .. } => number,
+        held => panic!("expected a count, got {held:?}"),
+    });
+    numbers.sort_unstable();
+    assert_eq!(numbers, [1, 2], "two concurrent attempts count two");
+}
+
+pub async fn rate_windows_count_every_request_once<S: RateLimits>(store: &S) {
+    let key = RateKey::SignupsFrom(address("203.0.113.9"));
+    let other = RateKey::LoginsFrom(address("203.0.113.9"));
+    let end = NOW + time::Duration::minutes(1);
+    let (a, b) = tokio::join!(store.count(&key, NOW, end), store.count(&key, NOW, end));
+    let mut counts = [a.expect("counted"), b.expect("counted")];
+    counts.sort_unstable();
+    assert_eq!(counts, [1, 2], "two concurrent requests count two");
+    assert_eq!(store.count(&key, NOW, end).await.expect("counted"), 3);
+    assert_eq!(
+        store.count(&other, NOW, end).await.expect("counted"),
+        1,
+        "another key counts on its own"
+    );
+    assert_eq!(
+        store
+            .count(&key, end, end + time::Duration::minutes(1))
+            .await
+            .expect("counted"),
+        1,
+        "the next window starts again"
+    );
 }
 
 pub async fn the_ledger_moves_credits_once_per_cause_and_never_below_zero<S: Accounts + Ledger>(

@@ -9,12 +9,13 @@ use std::{
 };
 
 use artforge_domain::{
-    Accounts, Admission, Claim, CreditCause, Credits, DisplayName, Email, FailureWindow, Holder,
-    Idempotency, IdempotencyKey, Image, ImageFilter, ImageId, Images, Job, JobId, JobStatus, Jobs,
-    Lease, Ledger, LedgerEntry, LedgerOutcome, Likes, LimitReached, LoginThrottle, Movement,
-    NewAccount, Page, PageRequest, PasswordHash, Payment, Purchase, PurchaseSettlement,
-    PurchaseStatus, Purchases, Remembered, Sessions, Settled, Settlement, StoreError,
-    SubmitRefusal, Tag, Tags, User, UserId, Visibility, Wallet, limits::utc_day, settle,
+    Accounts, Admission, Attempt, Claim, ClientAddress, CreditCause, Credits, DisplayName, Email,
+    Holder, Idempotency, IdempotencyKey, Image, ImageFilter, ImageId, Images, Job, JobId,
+    JobStatus, Jobs, Lease, Ledger, LedgerEntry, LedgerOutcome, Likes, LimitReached, LoginThrottle,
+    Movement, NewAccount, Page, PageRequest, PasswordHash, Payment, Purchase, PurchaseSettlement,
+    PurchaseStatus, Purchases, RateKey, RateLimits, Remembered, Sessions, Settled, Settlement,
+    StoreError, SubmitRefusal, Tag, Tags, User, UserId, Visibility, Wallet, limits::utc_day,
+    settle,
 };
 use time::OffsetDateTime;
 
@@ -34,7 +35,9 @@ struct State {
     guards: HashMap<(UserId, String), String>,
     ledger: BTreeMap<UserId, Vec<LedgerEntry>>,
     revoked: HashSet<(UserId, String)>,
-    failures: HashMap<Email, FailureWindow>,
+    attempts: HashMap<(Email, ClientAddress), Attempts>,
+    /// Rate windows: (key, window start) -> (count, window end).
+    rates: HashMap<(String, OffsetDateTime), (u64, OffsetDateTime)>,
     /// Images, with whether they are retired (being deleted).
     images: BTreeMap<(UserId, ImageId), (Image, bool)>,
     /// Likes: (liker, image) -> (like order, the image's owner).
@@ -299,39 +302,87 @@ impl Sessions for MemoryStore {
     }
 }
 
-impl LoginThrottle for MemoryStore {
-    async fn failures(&self, email: &Email) -> Result<Option<FailureWindow>, StoreError> {
-        self.faults.store("failures")?;
-        Ok(self.lock().failures.get(email).copied())
-    }
+/// The login attempts at one (email, address), as the adapter's item holds them.
+#[derive(Debug, Clone, Copy)]
+struct Attempts {
+    count: u32,
+    hold: Option<(u32, OffsetDateTime)>,
+    expires_at: OffsetDateTime,
+}
 
-    async fn record_failure(
+impl LoginThrottle for MemoryStore {
+    async fn begin_attempt(
         &self,
         email: &Email,
+        from: ClientAddress,
         now: OffsetDateTime,
-        window: time::Duration,
-    ) -> Result<(), StoreError> {
-        self.faults.store("record_failure")?;
+        keep: time::Duration,
+    ) -> Result<Attempt, StoreError> {
+        self.faults.store("begin_attempt")?;
         let mut state = self.lock();
-        match state.failures.get_mut(email) {
-            Some(open) if open.started > now - window => open.failures += 1,
-            _ => {
-                state.failures.insert(
-                    email.clone(),
-                    FailureWindow {
-                        failures: 1,
-                        started: now,
-                    },
-                );
-            }
+        let fresh = Attempts {
+            count: 0,
+            hold: None,
+            expires_at: now + keep,
+        };
+        let attempts = state
+            .attempts
+            .entry((email.clone(), from))
+            .and_modify(|a| {
+                if a.expires_at <= now {
+                    *a = fresh;
+                }
+            })
+            .or_insert(fresh);
+        if let Some((_, until)) = attempts.hold.filter(|(_, until)| *until > now) {
+            return Ok(Attempt::Held { until });
+        }
+        attempts.count += 1;
+        attempts.expires_at = now + keep;
+        Ok(Attempt::Counted {
+            number: attempts.count,
+            turn: attempts.hold.map(|(turn, _)| turn),
+        })
+    }
+
+    async fn hold(
+        &self,
+        email: &Email,
+        from: ClientAddress,
+        turn: u32,
+        until: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        self.faults.store("hold")?;
+        if let Some(attempts) = self.lock().attempts.get_mut(&(email.clone(), from))
+            && attempts.hold.is_none_or(|(_, held)| held < until)
+        {
+            attempts.hold = Some((turn, until));
         }
         Ok(())
     }
 
-    async fn clear(&self, email: &Email) -> Result<(), StoreError> {
+    async fn clear(&self, email: &Email, from: ClientAddress) -> Result<(), StoreError> {
         self.faults.store("clear")?;
-        self.lock().failures.remove(email);
+        self.lock().attempts.remove(&(email.clone(), from));
         Ok(())
+    }
+}
+
+impl RateLimits for MemoryStore {
+    async fn count(
+        &self,
+        key: &RateKey,
+        window_start: OffsetDateTime,
+        window_end: OffsetDateTime,
+    ) -> Result<u64, StoreError> {
+        self.faults.store("count")?;
+        let mut state = self.lock();
+        let window = state
+            .rates
+            .entry((key.to_string(), window_start))
+            .or_insert((0, window_end));
+        window.0 += 1;
+        Ok(window.0)
     }
 }
 

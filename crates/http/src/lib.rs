@@ -5,6 +5,7 @@
 //! - [`query`]: query strings whose bad values are a 422, and list pages with sealed cursors;
 //! - [`token`]: HS256 session tokens chosen by `kid`; [`cookie`]: the session cookie;
 //! - [`auth`]: the extractor that turns a cookie or bearer token into a signed-in user;
+//! - [`client`]: the client address (API Gateway's `sourceIp`) and rate-limit answers;
 //! - [`cursor`]: opaque, tamper-evident list cursors bound to a user and a list;
 //! - [`request_id`]: a request id on every response, log line and problem body;
 //! - [`cors`]: configured origins; [`session`]: the session settings every function reads;
@@ -14,6 +15,7 @@
 //! Each function's own request and response shapes live beside its handlers.
 
 pub mod auth;
+pub mod client;
 pub mod cookie;
 pub mod cors;
 pub mod cursor;

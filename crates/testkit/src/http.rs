@@ -93,6 +93,18 @@ pub fn request(method: &str, path: &str, token: Option<&str>, json: Option<&str>
     }
 }
 
+/// `request` as API Gateway delivers it from a client at `source_ip`: the address in
+/// `requestContext.http.sourceIp`, where the functions read it.
+pub fn from_address(request: Request<Body>, source_ip: &str) -> Request<Body> {
+    use lambda_http::{
+        RequestExt, aws_lambda_events::apigw::ApiGatewayV2httpRequestContext,
+        request::RequestContext,
+    };
+    let mut context = ApiGatewayV2httpRequestContext::default();
+    context.http.source_ip = Some(source_ip.to_owned());
+    request.with_request_context(RequestContext::ApiGatewayV2(context))
+}
+
 fn event_files(function: &str) -> Vec<std::path::PathBuf> {
     let dir = artforge_devstack::workspace_root()
         .join("events")

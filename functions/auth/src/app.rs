@@ -4,7 +4,6 @@
 use std::sync::Arc;
 
 use artforge_aws::SdkConfig;
-use artforge_domain::ThrottlePolicy;
 use artforge_dynamo::DynamoStore;
 use artforge_http::{Authenticator, cookie::SessionCookie, cursor::Cursors, token::TokenKeys};
 use artforge_runtime::Env;
@@ -46,7 +45,7 @@ impl Auth {
                 store,
                 hasher: Arc::new(PasswordHasher::owasp()),
                 signup_credits: config.signup_credits,
-                throttle: ThrottlePolicy::default(),
+                limits: config.limits,
             }),
         }
     }

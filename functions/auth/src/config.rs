@@ -1,14 +1,17 @@
 //! The auth function's configuration, read once at init.
 
-use artforge_domain::Credits;
+use artforge_domain::{Credits, RateLimit};
 use artforge_http::session::SessionConfig;
 use artforge_runtime::{ConfigError, Env};
+
+use crate::usecases::AccountLimits;
 
 #[derive(Debug)]
 pub struct Config {
     pub table_name: String,
     pub session: SessionConfig,
     pub signup_credits: Credits,
+    pub limits: AccountLimits,
 }
 
 impl Config {
@@ -17,6 +20,28 @@ impl Config {
             table_name: env.required("TABLE_NAME")?,
             session: SessionConfig::from_env(env)?,
             signup_credits: Credits::new(env.parsed_or("SIGNUP_CREDITS", 3)?),
+            limits: account_limits(env)?,
         })
     }
+}
+
+/// `SIGNUPS_PER_ADDRESS_PER_HOUR` (default 10), `LOGINS_PER_ADDRESS_PER_MINUTE` (default 30)
+/// and `PASSWORD_CHECKS_PER_USER_PER_HOUR` (default 10); the login back-off is fixed.
+pub fn account_limits(env: &Env) -> Result<AccountLimits, ConfigError> {
+    let defaults = AccountLimits::default();
+    Ok(AccountLimits {
+        signups_per_address: RateLimit::per_hour(env.parsed_or(
+            "SIGNUPS_PER_ADDRESS_PER_HOUR",
+            defaults.signups_per_address.limit,
+        )?),
+        logins_per_address: RateLimit::per_minute(env.parsed_or(
+            "LOGINS_PER_ADDRESS_PER_MINUTE",
+            defaults.logins_per_address.limit,
+        )?),
+        password_checks_per_user: RateLimit::per_hour(env.parsed_or(
+            "PASSWORD_CHECKS_PER_USER_PER_HOUR",
+            defaults.password_checks_per_user.limit,
+        )?),
+        backoff: defaults.backoff,
+    })
 }

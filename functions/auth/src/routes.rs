@@ -3,7 +3,10 @@
 
 use artforge_domain::{DisplayName, Email, Ledger, Password, User};
 use artforge_http::{
-    ApiError, ErrorCode, Json, Query, SignedIn, auth::MaybeSignedIn, problem::ProblemBody,
+    ApiError, ErrorCode, Json, Query, SignedIn,
+    auth::MaybeSignedIn,
+    client::{ClientIp, rate_limited},
+    problem::ProblemBody,
     query::PageParams,
 };
 use axum::{
@@ -17,7 +20,7 @@ use tracing::instrument;
 use crate::{
     Auth,
     requests::{ChangePasswordBody, LoginBody, LogoutParams, RegisterBody, RenameBody},
-    usecases::{Logout, Refusal},
+    usecases::{Limited, Logout, Refusal},
     views::{CreditsView, SessionView, UserView},
 };
 
@@ -40,12 +43,17 @@ fn refused(refusal: Refusal) -> ApiError {
             let seconds = u64::try_from(retry_after.whole_seconds()).unwrap_or(0) + 1;
             ApiError::new(
                 ErrorCode::TooManyAttempts,
-                format!(
-                    "too many failed attempts for this account; try again in {seconds} seconds"
-                ),
+                format!("too many failed attempts; try again in {seconds} seconds"),
             )
             .retry_after(seconds)
         }
+        Refusal::RateLimited { what, retry_after } => rate_limited(
+            retry_after,
+            match what {
+                Limited::Signups => "sign-ups from this address",
+                Limited::Logins => "logins from this address",
+            },
+        ),
         Refusal::NoAccount => {
             ApiError::new(ErrorCode::Unauthorized, "the account no longer exists")
         }
@@ -75,10 +83,12 @@ fn session(app: &Auth, user: &User, status: StatusCode) -> Result<Response, ApiE
         (status = 201, description = "The account, with the signup credits, and a session (also set as the cookie).", body = SessionView,
             links(("GetMe" = (operation_id = "getMe")))),
         (status = 409, description = "email_taken: an account already uses this email.", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 429, description = "rate_limited: too many sign-ups from this client address (`Retry-After`).", body = ProblemBody, content_type = "application/problem+json"),
     ))]
 #[instrument(skip_all)]
 pub async fn register(
     State(app): State<Auth>,
+    ClientIp(from): ClientIp,
     Json(body): Json<RegisterBody>,
 ) -> Result<Response, ApiError> {
     let email = Email::parse(&body.email);
@@ -90,7 +100,7 @@ pub async fn register(
     };
     let user = app
         .identity
-        .register(email, password, name, OffsetDateTime::now_utc())
+        .register(email, password, name, from, OffsetDateTime::now_utc())
         .await
         .map_err(refused)?;
     session(&app, &user, StatusCode::CREATED)
@@ -101,11 +111,12 @@ pub async fn register(
     responses(
         (status = 200, description = "A session (also set as the cookie).", body = SessionView),
         (status = 401, description = "invalid_credentials: the email or the password is wrong.", body = ProblemBody, content_type = "application/problem+json"),
-        (status = 429, description = "too_many_attempts: too many failed logins for this email (`Retry-After`).", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 429, description = "too_many_attempts: too many failed logins for this email from this client address (`Retry-After`); rate_limited: too many logins from this client address (`Retry-After`).", body = ProblemBody, content_type = "application/problem+json"),
     ))]
 #[instrument(skip_all)]
 pub async fn login(
     State(app): State<Auth>,
+    ClientIp(from): ClientIp,
     Json(body): Json<LoginBody>,
 ) -> Result<Response, ApiError> {
     let email = Email::parse(&body.email);
@@ -116,7 +127,7 @@ pub async fn login(
     };
     let user = app
         .identity
-        .log_in(&email, password, OffsetDateTime::now_utc())
+        .log_in(&email, password, from, OffsetDateTime::now_utc())
         .await
         .map_err(refused)?;
     session(&app, &user, StatusCode::OK)
@@ -196,7 +207,7 @@ pub async fn rename(
     responses(
         (status = 200, description = "Changed; every other session is revoked and this one renewed.", body = SessionView),
         (status = 401, description = "invalid_credentials: the current password is wrong; unauthorized, token_expired: no valid session.", body = ProblemBody, content_type = "application/problem+json"),
-        (status = 429, description = "too_many_attempts: too many wrong current passwords (`Retry-After`).", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 429, description = "too_many_attempts: too many checks of the current password by this user (`Retry-After`); logins never count here.", body = ProblemBody, content_type = "application/problem+json"),
     ))]
 #[instrument(skip_all, fields(user_id = %caller.user))]
 pub async fn change_password(

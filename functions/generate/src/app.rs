@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use artforge_aws::SdkConfig;
-use artforge_domain::Catalog;
+use artforge_domain::{Catalog, PaidRequests};
 use artforge_dynamo::DynamoStore;
 use artforge_http::{Authenticator, cursor::Cursors};
 use artforge_runtime::Env;
@@ -18,6 +18,7 @@ use crate::{Config, routes, usecases::submit::Generations};
 #[derive(Clone)]
 pub struct Api {
     pub(crate) generations: Arc<Generations<DynamoStore, SqsQueue>>,
+    pub(crate) paid: Arc<PaidRequests<DynamoStore>>,
     pub(crate) store: DynamoStore,
     pub(crate) files: S3Files,
     pub(crate) cursors: Cursors,
@@ -43,6 +44,10 @@ impl Api {
             cursors: config.session.cursors(),
             files: config.bucket.files(aws),
             public_base_url: config.public_base_url.into(),
+            paid: Arc::new(PaidRequests {
+                store: store.clone(),
+                limits: config.paid,
+            }),
             generations: Arc::new(Generations {
                 jobs: store.clone(),
                 queue,

@@ -3,7 +3,7 @@
 
 use std::{sync::Arc, time::Duration};
 
-use artforge_domain::{Catalog, DailyLimits, ImageFormat, Tier};
+use artforge_domain::{Catalog, DailyLimits, ImageFormat, PaidLimits, Tier};
 use artforge_http::{problem::chain, session::SessionConfig};
 use artforge_imaging::PipelineConfig;
 use artforge_openai::ProviderConfig;
@@ -49,6 +49,8 @@ pub struct Config {
     pub public_base_url: String,
     pub catalog: Arc<Catalog>,
     pub limits: DailyLimits,
+    /// `PAID_REQUESTS_PER_ADDRESS_PER_MINUTE` and `PAID_REQUESTS_PER_USER_PER_MINUTE`.
+    pub paid: PaidLimits,
 }
 
 /// Daily limits: `DAILY_IMAGE_QUOTA` images per user (default 100), `DAILY_SPEND_CAP_USD` of
@@ -81,6 +83,7 @@ impl Config {
             public_base_url: env.url("PUBLIC_BASE_URL")?,
             catalog: Arc::new(catalog(env)?),
             limits: daily_limits(env)?,
+            paid: artforge_http::client::paid_limits(env)?,
         })
     }
 }

@@ -8,6 +8,7 @@ use artforge_domain::{
 };
 use artforge_http::{
     ApiError, ErrorCode, Json, Query, SignedIn,
+    client::{ClientIp, admit_paid},
     problem::ProblemBody,
     query::{Listing, PageParams},
 };
@@ -73,17 +74,19 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<IdempotencyKey>, ApiErr
             links(("GetGeneration" = (operation_id = "getGeneration", parameters(("id" = "$response.body#/job/id")))))),
         (status = 402, description = "insufficient_credits: the balance does not cover the job.", body = ProblemBody, content_type = "application/problem+json"),
         (status = 422, description = "validation_failed: a field is missing or not in the catalogue; content_policy_violation: the prompt is refused; idempotency_key_reused: the key came with another body.", body = ProblemBody, content_type = "application/problem+json"),
-        (status = 429, description = "daily_quota_exceeded: the daily image quota is used up (`Retry-After` = next UTC midnight).", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 429, description = "daily_quota_exceeded: the daily image quota is used up (`Retry-After` = next UTC midnight); rate_limited: too many paid requests from this user or client address this minute (`Retry-After`).", body = ProblemBody, content_type = "application/problem+json"),
         (status = 503, description = "generation_paused: the service's daily budget is spent; service_unavailable: try again.", body = ProblemBody, content_type = "application/problem+json"),
     ))]
 #[instrument(skip_all, fields(user_id = %caller.user, job_id))]
 pub async fn create(
     State(app): State<Api>,
     caller: SignedIn,
+    ClientIp(from): ClientIp,
     headers: HeaderMap,
     Json(body): Json<GenerationBody>,
 ) -> Result<Response, ApiError> {
     let key = idempotency_key(&headers)?;
+    admit_paid(&app.paid, caller.user, from).await?;
     let submission = app
         .generations
         .submit(caller.user, body.into(), key, OffsetDateTime::now_utc())

@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use artforge_aws::SdkConfig;
+use artforge_domain::PaidRequests;
 use artforge_dynamo::DynamoStore;
 use artforge_http::{Authenticator, cursor::Cursors};
 use artforge_runtime::Env;
@@ -22,6 +23,7 @@ use crate::{
 #[derive(Clone)]
 pub struct App {
     pub(crate) billing: Arc<Billing<DynamoStore, StripeCheckout>>,
+    pub(crate) paid: Arc<PaidRequests<DynamoStore>>,
     pub(crate) secrets: Arc<WebhookSecrets>,
     pub(crate) cursors: Cursors,
     pub(crate) authenticator: Authenticator,
@@ -43,6 +45,10 @@ impl App {
                 .authenticator(Arc::new(config.session.tokens()), store.clone()),
             cursors: config.session.cursors(),
             secrets: Arc::new(config.webhook_secrets),
+            paid: Arc::new(PaidRequests {
+                store: store.clone(),
+                limits: config.paid,
+            }),
             billing: Arc::new(Billing {
                 store,
                 payments: config.stripe.checkout()?,

@@ -19,6 +19,8 @@ pub struct Config {
     pub packs: Packs,
     pub webhook_secrets: WebhookSecrets,
     pub stripe: StripeConfig,
+    /// `PAID_REQUESTS_PER_ADDRESS_PER_MINUTE` and `PAID_REQUESTS_PER_USER_PER_MINUTE`.
+    pub paid: artforge_domain::PaidLimits,
 }
 
 /// Where and how Checkout Sessions are created.
@@ -71,6 +73,7 @@ impl Config {
             .optional("CREDIT_PACKS")
             .unwrap_or_else(|| DEFAULT_PACKS.to_owned());
         Ok(Self {
+            paid: artforge_http::client::paid_limits(env)?,
             table_name: env.required("TABLE_NAME")?,
             session: SessionConfig::from_env(env)?,
             packs: Packs::parse(&packs).map_err(|reason| ConfigError::Invalid {

@@ -5,6 +5,7 @@
 use artforge_domain::Purchases;
 use artforge_http::{
     ApiError, ErrorCode, Json, Query, SignedIn,
+    client::{ClientIp, admit_paid},
     json::read_body_up_to,
     problem::ProblemBody,
     query::{Listing, PageParams},
@@ -174,14 +175,17 @@ pub struct CheckoutView {
     request_body = CheckoutBody,
     responses(
         (status = 200, description = "A Stripe Checkout page for the pack; credits arrive with the webhook.", body = CheckoutView),
+        (status = 429, description = "rate_limited: too many paid requests from this user or client address this minute (`Retry-After`).", body = ProblemBody, content_type = "application/problem+json"),
         (status = 502, description = "provider_unavailable: Stripe did not answer.", body = ProblemBody, content_type = "application/problem+json"),
     ))]
 #[instrument(skip_all, fields(user_id = %caller.user))]
 pub async fn checkout(
     State(app): State<App>,
     caller: SignedIn,
+    ClientIp(from): ClientIp,
     Json(body): Json<CheckoutBody>,
 ) -> Result<Json<CheckoutView>, ApiError> {
+    admit_paid(&app.paid, caller.user, from).await?;
     let page = app
         .billing
         .checkout(caller.user, &body.pack, OffsetDateTime::now_utc())

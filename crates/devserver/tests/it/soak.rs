@@ -539,6 +539,15 @@ async fn soak(operations: usize, seed: u64) {
     let mut defaults = artforge_dev::local_defaults(&provisioned, port, artforge_testkit::JWT_KEYS);
     defaults.insert("JOB_LEASE_SECONDS", LEASE.as_secs().to_string());
     defaults.insert("GENERATION_DEADLINE_SECONDS", "20".to_owned());
+    // Twenty clients in one process, as fast as they can: the rate limits are not under test.
+    for limit in [
+        "SIGNUPS_PER_ADDRESS_PER_HOUR",
+        "LOGINS_PER_ADDRESS_PER_MINUTE",
+        "PAID_REQUESTS_PER_ADDRESS_PER_MINUTE",
+        "PAID_REQUESTS_PER_USER_PER_MINUTE",
+    ] {
+        defaults.insert(limit, "1000000".to_owned());
+    }
     let app = artforge_dev::app(&aws, &defaults, port).expect("app");
     let served = app.router.clone();
     tokio::spawn(async move { axum::serve(listener, served).await });

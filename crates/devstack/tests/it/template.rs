@@ -287,3 +287,63 @@ fn generation_is_bounded_per_user_and_in_spend_and_the_api_is_throttled() {
         );
     }
 }
+
+#[test]
+fn every_function_that_limits_clients_is_given_its_limits_at_the_documented_defaults() {
+    let template = template();
+    for (function, variable, parameter, default) in [
+        (
+            "AuthFunction",
+            "SIGNUPS_PER_ADDRESS_PER_HOUR",
+            "SignupsPerAddressPerHour",
+            "10",
+        ),
+        (
+            "AuthFunction",
+            "LOGINS_PER_ADDRESS_PER_MINUTE",
+            "LoginsPerAddressPerMinute",
+            "30",
+        ),
+        (
+            "AuthFunction",
+            "PASSWORD_CHECKS_PER_USER_PER_HOUR",
+            "PasswordChecksPerUserPerHour",
+            "10",
+        ),
+        (
+            "GenerateFunction",
+            "PAID_REQUESTS_PER_ADDRESS_PER_MINUTE",
+            "PaidRequestsPerAddressPerMinute",
+            "60",
+        ),
+        (
+            "GenerateFunction",
+            "PAID_REQUESTS_PER_USER_PER_MINUTE",
+            "PaidRequestsPerUserPerMinute",
+            "30",
+        ),
+        (
+            "BillingFunction",
+            "PAID_REQUESTS_PER_ADDRESS_PER_MINUTE",
+            "PaidRequestsPerAddressPerMinute",
+            "60",
+        ),
+        (
+            "BillingFunction",
+            "PAID_REQUESTS_PER_USER_PER_MINUTE",
+            "PaidRequestsPerUserPerMinute",
+            "30",
+        ),
+    ] {
+        let variables = &resource(&template, function)["Environment"]["Variables"];
+        assert!(
+            format!("{:?}", variables[variable]).contains(parameter),
+            "{function}'s {variable} comes from {parameter}"
+        );
+        assert_eq!(
+            text(&template["Parameters"][parameter]["Default"]),
+            default,
+            "{parameter}'s default (DESIGN §9)"
+        );
+    }
+}

@@ -13,6 +13,7 @@ pub fn config(table: &str) -> Config {
         table_name: table.to_owned(),
         session: artforge_testkit::session_config(),
         signup_credits: artforge_domain::Credits::new(3),
+        limits: auth::usecases::AccountLimits::default(),
     }
 }
 
@@ -69,6 +70,20 @@ impl App {
         body: Option<&str>,
     ) -> Answer {
         self.send(artforge_testkit::http::request(method, path, token, body))
+            .await
+    }
+
+    /// `call`, from a client at `source_ip`.
+    pub async fn call_from(
+        &self,
+        source_ip: &str,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&str>,
+    ) -> Answer {
+        let request = artforge_testkit::http::request(method, path, token, body);
+        self.send(artforge_testkit::http::from_address(request, source_ip))
             .await
     }
 

@@ -4,6 +4,7 @@
 mod api;
 mod common;
 mod concurrency;
+mod costs;
 mod events;
 mod logs;
 mod sessions;

@@ -546,3 +546,49 @@ async fn concurrent_submissions_of_many_users_never_overshoot_the_spend_cap() {
     let medium = stack.submit(&token, &body("p", "square", 1)).await;
     assert_eq!(medium.code(), "generation_paused");
 }
+
+#[tokio::test]
+async fn paid_requests_past_the_limit_of_one_client_address_are_rate_limited_whoever_asks() {
+    let stack = crate::common::Stack::with(crate::common::Options {
+        paid: artforge_domain::PaidLimits {
+            per_address: artforge_domain::RateLimit::per_minute(2),
+            per_user: artforge_domain::RateLimit::per_minute(30),
+        },
+        ..Default::default()
+    })
+    .await;
+    let submit_from = |from: &'static str, token: String| {
+        let stack = &stack;
+        async move {
+            let request = artforge_testkit::http::request(
+                "POST",
+                "/generations",
+                Some(&token),
+                Some(&body(&prompt("a lighthouse"), "square", 1).to_string()),
+            );
+            artforge_testkit::http::send(
+                &stack.router,
+                artforge_testkit::http::from_address(request, from),
+            )
+            .await
+        }
+    };
+    // Two a minute from 203.0.113.9, whoever asks; a minute may turn once in the loop.
+    let mut admitted = 0;
+    let limited = loop {
+        let (_, token) = stack.user_with(10).await;
+        let answer = submit_from("203.0.113.9", token).await;
+        if answer.status == StatusCode::TOO_MANY_REQUESTS {
+            break answer;
+        }
+        assert_eq!(answer.status, StatusCode::ACCEPTED, "{}", answer.text);
+        admitted += 1;
+        assert!(admitted <= 4, "never limited");
+    };
+    assert!(admitted >= 2, "limited after {admitted}");
+    assert_eq!(limited.code(), "rate_limited", "{}", limited.text);
+    assert!(limited.headers.contains_key(http::header::RETRY_AFTER));
+    let (_, token) = stack.user_with(10).await;
+    let elsewhere = submit_from("198.51.100.9", token).await;
+    assert_eq!(elsewhere.status, StatusCode::ACCEPTED, "{}", elsewhere.text);
+}

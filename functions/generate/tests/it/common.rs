@@ -38,6 +38,8 @@ pub struct Options {
     pub deadline: Duration,
     pub lease: Duration,
     pub limits: DailyLimits,
+    /// The paid-route limits (per client address and per user).
+    pub paid: artforge_domain::PaidLimits,
     /// The AWS configuration the function's own clients use (the API's and the worker's), e.g.
     /// through a fault proxy; `None`: moto directly. The test's own clients always go direct.
     pub via: Option<artforge_aws::SdkConfig>,
@@ -53,6 +55,7 @@ impl Default for Options {
                 spend_cap_micros: 1_000_000_000,
                 free_spend_cap_micros: 1_000_000_000,
             },
+            paid: artforge_domain::PaidLimits::default(),
             via: None,
         }
     }
@@ -89,6 +92,7 @@ impl Stack {
             public_base_url: "https://artforge.example".to_owned(),
             catalog: catalog(),
             limits: options.limits,
+            paid: options.paid,
         };
         let router = Api::build(config, &aws).router();
         let worker = Arc::new(Self::worker_over(

@@ -157,3 +157,31 @@ async fn stripe_refusing_the_session_is_an_error_with_its_message() {
         }
     }
 }
+
+#[tokio::test]
+async fn a_users_checkouts_past_thirty_a_minute_are_rate_limited() {
+    // Stripe is unreachable here: the admitted checkouts fail at Stripe, after being counted.
+    let app = App::new().await;
+    let (_, token) = app.user().await;
+    let mut admitted = 0;
+    let limited = loop {
+        let answer = app
+            .post("/billing/checkout", Some(&token), r#"{"pack":"creator"}"#)
+            .await;
+        if answer.status == StatusCode::TOO_MANY_REQUESTS {
+            break answer;
+        }
+        assert_eq!(answer.status, StatusCode::BAD_GATEWAY, "{}", answer.text);
+        admitted += 1;
+        // Thirty a minute, and a minute may turn once during the loop.
+        assert!(admitted <= 60, "never limited");
+    };
+    assert!(admitted >= 30, "limited after {admitted}");
+    assert_eq!(limited.code(), "rate_limited", "{}", limited.text);
+    let retry_after: u64 = limited.headers[http::header::RETRY_AFTER]
+        .to_str()
+        .expect("ascii")
+        .parse()
+        .expect("seconds");
+    assert!((1..=60).contains(&retry_after), "Retry-After {retry_after}");
+}

@@ -41,6 +41,7 @@ fn config(table: &str, stripe_base: &str) -> Config {
                     .into(),
             cancel_url: "https://artforge.example/credits?checkout=cancelled".into(),
         },
+        paid: artforge_domain::PaidLimits::default(),
     }
 }
 
