@@ -33,7 +33,7 @@ pub use ports::{
     Accounts, CheckoutPage, Claim, Download, FileUploads, Fulfilment, Holder, Idempotency,
     ImageFiles, ImageProvider, Images, JobQueue, Jobs, Lease, Ledger, LedgerOutcome, Likes,
     LoginThrottle, NewAccount, Page, PageRequest, PaymentError, Payments, Purchases, QueueError,
-    Remembered, Sessions, StoreError, SubmitRefusal, TakeBack,
+    Remembered, SessionState, Sessions, StoreError, SubmitRefusal, TakeBack,
 };
 pub use sets::{Background, ImageFormat};
 pub use throttle::{FailureWindow, ThrottlePolicy};

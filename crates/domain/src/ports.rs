@@ -396,6 +396,19 @@ pub enum PaymentError {
     NoPage,
 }
 
+/// A Checkout Session as the payment provider reports it now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionState {
+    pub id: String,
+    pub paid: bool,
+    pub payment_intent: Option<String>,
+    pub amount_total: Option<u64>,
+    pub currency: Option<String>,
+    /// The user and the pack the session was opened for (its metadata).
+    pub user: Option<String>,
+    pub pack: Option<String>,
+}
+
 /// The payment provider: opens checkout pages. Credits are granted by its webhook, never here.
 pub trait Payments: Send + Sync {
     fn checkout(
@@ -403,6 +416,12 @@ pub trait Payments: Send + Sync {
         user: &User,
         pack: &Pack,
     ) -> impl Future<Output = Result<CheckoutPage, PaymentError>> + Send;
+
+    /// The session as it stands now; `None` when the provider does not know it.
+    fn session(
+        &self,
+        id: &str,
+    ) -> impl Future<Output = Result<Option<SessionState>, PaymentError>> + Send;
 }
 
 /// An idempotent submission: the client's key and what the request asked for.

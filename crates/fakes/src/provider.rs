@@ -1,8 +1,8 @@
 //! The remote services, faked: an image provider that answers what the test scripted, and a
-//! payment provider that opens numbered checkout pages.
+//! payment provider that opens numbered checkout pages and reports them as a test paid them.
 
 use std::{
-    collections::VecDeque,
+    collections::{HashMap, VecDeque},
     sync::{
         Arc, Mutex, PoisonError,
         atomic::{AtomicU32, Ordering},
@@ -10,7 +10,8 @@ use std::{
 };
 
 use artforge_domain::{
-    CheckoutPage, ImageProvider, Pack, PaymentError, Payments, ProviderError, ProviderRequest, User,
+    CheckoutPage, ImageProvider, Pack, PaymentError, Payments, ProviderError, ProviderRequest,
+    SessionState, User,
 };
 
 use crate::Faults;
@@ -74,10 +75,11 @@ impl ImageProvider for FakeProvider {
     }
 }
 
-/// A payment provider that opens `cs_fake_<n>` sessions.
+/// A payment provider that opens `cs_fake_<n>` sessions, unpaid until [`FakePayments::pay`].
 #[derive(Debug, Clone, Default)]
 pub struct FakePayments {
     opened: Arc<AtomicU32>,
+    sessions: Arc<Mutex<HashMap<String, SessionState>>>,
     pub faults: Faults,
 }
 
@@ -90,6 +92,24 @@ impl FakePayments {
     pub fn opened(&self) -> u32 {
         self.opened.load(Ordering::SeqCst)
     }
+
+    /// The customer pays session `id` (as Stripe would report it after checkout); the
+    /// payment intent is `pi_fake_<session>`. Returns the session as it is now, `None` for a
+    /// session this provider never opened.
+    pub fn pay(&self, id: &str) -> Option<SessionState> {
+        self.update(id, |session| {
+            session.paid = true;
+            session.payment_intent = Some(format!("pi_fake_{id}"));
+        })
+    }
+
+    /// Changes session `id` as a test needs (another amount, metadata, unpaid...).
+    pub fn update(&self, id: &str, change: impl FnOnce(&mut SessionState)) -> Option<SessionState> {
+        let mut sessions = self.sessions.lock().unwrap_or_else(PoisonError::into_inner);
+        let session = sessions.get_mut(id)?;
+        change(session);
+        Some(session.clone())
+    }
 }
 
 impl Payments for FakePayments {
@@ -98,9 +118,37 @@ impl Payments for FakePayments {
             .check("checkout")
             .map_err(|e| PaymentError::Unavailable(Box::new(e)))?;
         let n = self.opened.fetch_add(1, Ordering::SeqCst) + 1;
+        let session_id = format!("cs_fake_{n}");
+        self.sessions
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(
+                session_id.clone(),
+                SessionState {
+                    id: session_id.clone(),
+                    paid: false,
+                    payment_intent: None,
+                    amount_total: Some(pack.amount),
+                    currency: Some(pack.currency.clone()),
+                    user: Some(user.id.to_string()),
+                    pack: Some(pack.id.to_string()),
+                },
+            );
         Ok(CheckoutPage {
-            session_id: format!("cs_fake_{n}"),
+            session_id,
             url: format!("https://checkout.example/{}/{}/{n}", user.id, pack.id),
         })
+    }
+
+    async fn session(&self, id: &str) -> Result<Option<SessionState>, PaymentError> {
+        self.faults
+            .check("session")
+            .map_err(|e| PaymentError::Unavailable(Box::new(e)))?;
+        Ok(self
+            .sessions
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(id)
+            .cloned())
     }
 }
