@@ -132,6 +132,21 @@ async fn a_retrieved_session_is_unpaid_until_paid_and_names_its_user_pack_and_am
     );
 }
 
+/// The same contract `FakePayments` keeps (`artforge_fakes::contract`), so the use cases'
+/// fake cannot drift from Stripe's adapter; "paying" is the stand-in's lost-webhook payment.
+#[tokio::test]
+async fn the_stripe_adapter_keeps_the_payment_providers_contract() {
+    let base = stand_in().await;
+    artforge_fakes::contract::a_checkout_session_is_reported_as_it_stands(&adapter(&base), |id| {
+        let pay = format!("{base}/stripe/checkout/{id}/pay?webhook=none");
+        async move {
+            let paid = browser().post(pay).send().await.expect("pay");
+            assert_eq!(paid.status(), StatusCode::SEE_OTHER);
+        }
+    })
+    .await;
+}
+
 /// The lost webhook of DESIGN §8, end to end: the stand-in takes the payment and tells the
 /// billing function nothing, so only a retrieval can see it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -233,16 +248,13 @@ async fn a_wrong_key_is_stripes_refusal_with_its_message_not_an_unknown_session(
     }
 }
 
-/// Values newer than the client's model (a status, a mode, a payment status, a currency, a UI
-/// mode it does not know, and a field it has never heard of) are read as unknown, not refused.
-#[tokio::test]
-async fn unknown_values_in_stripes_answer_do_not_fail_the_retrieval() {
-    let base = stand_in().await;
-    let page = adapter(&base)
+/// The stand-in's answer for a session it opened, as JSON to edit.
+async fn stand_ins_session(base: &str) -> serde_json::Value {
+    let page = adapter(base)
         .checkout(&user(), &starter())
         .await
         .expect("checkout");
-    let stand_ins_answer = browser()
+    let answer = browser()
         .get(format!("{base}/v1/checkout/sessions/{}", page.session_id))
         .bearer_auth("sk_test_stand_in")
         .send()
@@ -251,29 +263,62 @@ async fn unknown_values_in_stripes_answer_do_not_fail_the_retrieval() {
         .text()
         .await
         .expect("body");
-    let mut session: serde_json::Value = serde_json::from_str(&stand_ins_answer).expect("json");
+    serde_json::from_str(&answer).expect("json")
+}
+
+/// A Stripe that answers every retrieval with `session`.
+async fn stripe_answering(session: &serde_json::Value) -> String {
+    let body = session.to_string();
+    let (listener, base) = listen().await;
+    let stripe = Router::new().route(
+        "/v1/checkout/sessions/{id}",
+        get(move || async move { ([(http::header::CONTENT_TYPE, "application/json")], body) }),
+    );
+    tokio::spawn(async move { axum::serve(listener, stripe).await });
+    base
+}
+
+/// Values newer than the client's model (a status, a mode, a payment status, a currency, a UI
+/// mode it does not know, and a field it has never heard of) are read as unknown, not refused.
+#[tokio::test]
+async fn unknown_values_in_stripes_answer_do_not_fail_the_retrieval() {
+    let mut session = stand_ins_session(&stand_in().await).await;
     session["status"] = "reticulating".into();
     session["mode"] = "barter".into();
     session["payment_status"] = "partially_paid".into();
     session["currency"] = "xts".into();
     session["ui_mode"] = "holographic".into();
     session["a_field_from_2030"] = serde_json::json!({"nested": [1, 2, 3]});
-    let body = session.to_string();
-    let (listener, newer) = listen().await;
-    let newer_stripe = Router::new().route(
-        "/v1/checkout/sessions/{id}",
-        get(move || async move { ([(http::header::CONTENT_TYPE, "application/json")], body) }),
-    );
-    tokio::spawn(async move { axum::serve(listener, newer_stripe).await });
+    let id = session["id"].as_str().expect("id").to_owned();
+    let newer = stripe_answering(&session).await;
 
     let read = adapter(&newer)
-        .session(&page.session_id)
+        .session(&id)
         .await
         .expect("parsed despite the unknown values")
         .expect("known");
     assert!(!read.paid, "an unknown payment status is not paid");
     assert_eq!(read.currency.as_deref(), Some("xts"));
     assert_eq!(read.pack.as_deref(), Some("starter"));
+}
+
+/// The other side of the typed model: a field it requires (here `payment_status`, or
+/// `automatic_tax`, which the use cases never read) missing from the answer is an error, not
+/// a session.
+#[tokio::test]
+async fn a_session_missing_a_field_the_model_requires_is_an_unavailable_provider() {
+    let session = stand_ins_session(&stand_in().await).await;
+    let id = session["id"].as_str().expect("id").to_owned();
+    for field in ["payment_status", "automatic_tax"] {
+        let mut without = session.clone();
+        without.as_object_mut().expect("an object").remove(field);
+        let stripe = stripe_answering(&without).await;
+        let answer = adapter(&stripe).session(&id).await;
+        assert!(
+            matches!(answer, Err(PaymentError::Unavailable(ref e)) if e.to_string().contains("deserializ")),
+            "{field}: {answer:?}"
+        );
+    }
 }
 
 #[tokio::test]
