@@ -1,7 +1,17 @@
-//! A local stand-in for Stripe Checkout: `POST /v1/checkout/sessions` answers like Stripe, and
-//! the session's `url` is a local checkout page whose "Pay" button marks the session paid,
-//! sends a correctly signed `checkout.session.completed` to the webhook, then redirects to the
-//! success URL. `GET /v1/checkout/sessions/{id}` answers the session as it is now.
+//! A local stand-in for Stripe Checkout (DESIGN §8):
+//!
+//! - `POST /v1/checkout/sessions` answers like Stripe: a whole Checkout Session object, as
+//!   `async-stripe`'s typed client parses it, whose `url` is a local checkout page;
+//! - `GET /v1/checkout/sessions/{id}` answers the session as it is now (`payment_status`
+//!   `paid`, `status` `complete` and a `payment_intent` once paid), or Stripe's 404
+//!   (`resource_missing`) for an id it never opened;
+//! - `POST /stripe/checkout/{id}/pay` (the page's "Pay") marks the session paid, sends a
+//!   correctly signed `checkout.session.completed` to the webhook, then redirects to the
+//!   success URL;
+//! - `POST /stripe/checkout/{id}/pay?webhook=none` marks it paid and redirects, delivering
+//!   nothing: a lost webhook, so the return page's retrieval is what grants the credits.
+//!
+//! Both API routes refuse a request without a secret key, as Stripe does.
 
 use std::{
     collections::HashMap,
@@ -10,7 +20,7 @@ use std::{
 
 use axum::{
     Router,
-    extract::{Path, State},
+    extract::{Path, Query, State},
     http::{StatusCode, header},
     response::{Html, IntoResponse, Redirect, Response},
     routing::{get, post},
@@ -117,10 +127,18 @@ async fn retrieve(
             opened.session.to_string(),
         )
             .into_response(),
-        None => stripe_error(
+        None => (
             StatusCode::NOT_FOUND,
-            &format!("No such checkout.session: '{id}'"),
-        ),
+            [(header::CONTENT_TYPE, "application/json")],
+            json!({"error": {
+                "code": "resource_missing",
+                "message": format!("No such checkout.session: '{id}'"),
+                "param": "session",
+                "type": "invalid_request_error",
+            }})
+            .to_string(),
+        )
+            .into_response(),
     }
 }
 
@@ -240,6 +258,8 @@ async fn page(State(stand_in): State<StandIn>, Path(id): Path<String>) -> Respon
 <h1>Test checkout</h1><p>This is the local stand-in for Stripe Checkout. No money moves.</p>
 <p>{email}</p><p><strong>{}.{:02} {currency}</strong></p>
 <form method="post" action="/stripe/checkout/{id}/pay"><button type="submit" id="pay">Pay</button></form>
+<form method="post" action="/stripe/checkout/{id}/pay?webhook=none"><button type="submit" id="pay-lost-webhook">Pay, and lose the webhook</button></form>
+<p>The second button pays without delivering <code>checkout.session.completed</code>, as if the webhook were lost: the credits then come from the return page.</p>
 </body></html>"#,
         amount / 100,
         amount % 100
@@ -247,7 +267,33 @@ async fn page(State(stand_in): State<StandIn>, Path(id): Path<String>) -> Respon
     .into_response()
 }
 
-async fn pay(State(stand_in): State<StandIn>, Path(id): Path<String>) -> Response {
+/// Whether "Pay" delivers the webhook: `?webhook=none` does not (a lost webhook).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Delivery {
+    Signed,
+    Lost,
+}
+
+impl Delivery {
+    /// The choice `?webhook=` makes, or why it is refused.
+    fn from_query(query: &HashMap<String, String>) -> Result<Self, String> {
+        match query.get("webhook").map(String::as_str) {
+            None => Ok(Self::Signed),
+            Some("none") => Ok(Self::Lost),
+            Some(other) => Err(format!("webhook={other}: the only choice is webhook=none")),
+        }
+    }
+}
+
+async fn pay(
+    State(stand_in): State<StandIn>,
+    Path(id): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    let delivery = match Delivery::from_query(&query) {
+        Ok(delivery) => delivery,
+        Err(refused) => return (StatusCode::BAD_REQUEST, refused).into_response(),
+    };
     let Some(mut opened) = stand_in.session(&id) else {
         return (StatusCode::NOT_FOUND, "no such checkout session").into_response();
     };
@@ -256,6 +302,9 @@ async fn pay(State(stand_in): State<StandIn>, Path(id): Path<String>) -> Respons
     opened.session["payment_intent"] = format!("pi_test_{}", random_suffix()).into();
     if let Ok(mut sessions) = stand_in.sessions.lock() {
         sessions.insert(id.clone(), opened.clone());
+    }
+    if delivery == Delivery::Lost {
+        return Redirect::to(&opened.success_url).into_response();
     }
     let event = json!({
         "id": format!("evt_test_{}", random_suffix()),

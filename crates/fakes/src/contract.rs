@@ -965,3 +965,78 @@ pub async fn payments_settle_at_increasing_versions_with_their_purchase_and_cred
     let listed = store.purchases(user, page(10, None)).await.expect("listed");
     assert_eq!(listed.items, vec![now]);
 }
+
+/// The payment provider's contract, kept by `FakePayments` and by the Stripe adapter against
+/// the local Stripe stand-in: a session it opened is reported unpaid with the user, pack,
+/// amount and currency it was opened for, then paid with a payment intent once `pay` (the
+/// customer paying, as the provider or stand-in lets a test do) has run; a session it never
+/// opened is `None`.
+pub async fn a_checkout_session_is_reported_as_it_stands<P, F>(
+    payments: &P,
+    pay: impl Fn(String) -> F,
+) where
+    P: artforge_domain::Payments,
+    F: std::future::Future<Output = ()>,
+{
+    use artforge_domain::{Packs, SessionState, User};
+    let user = User {
+        id: UserId::new(),
+        email: Email::parse("payer@example.com").expect("an email"),
+        name: None,
+        credits: Credits::new(0),
+        token_version: 0,
+        created_at: NOW,
+    };
+    let pack = Packs::parse("starter:50:1000:usd:price_s")
+        .expect("packs")
+        .iter()
+        .next()
+        .expect("a pack")
+        .clone();
+    let page = payments
+        .checkout(&user, &pack)
+        .await
+        .expect("a checkout page");
+    let open = SessionState {
+        id: page.session_id.clone(),
+        paid: false,
+        payment_intent: None,
+        amount_total: Some(1000),
+        currency: Some("usd".into()),
+        user: Some(user.id.to_string()),
+        pack: Some("starter".into()),
+    };
+    assert_eq!(
+        payments.session(&page.session_id).await.expect("retrieved"),
+        Some(open.clone()),
+        "an open session"
+    );
+    pay(page.session_id.clone()).await;
+    let paid = payments
+        .session(&page.session_id)
+        .await
+        .expect("retrieved")
+        .expect("a session it opened");
+    let intent = paid
+        .payment_intent
+        .clone()
+        .expect("a payment intent once paid");
+    assert!(!intent.is_empty());
+    assert_eq!(
+        paid,
+        SessionState {
+            paid: true,
+            payment_intent: Some(intent),
+            ..open
+        },
+        "a paid session"
+    );
+    assert_eq!(
+        payments
+            .session("cs_test_never_opened")
+            .await
+            .expect("retrieved"),
+        None,
+        "a session it never opened"
+    );
+}

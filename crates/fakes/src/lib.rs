@@ -24,4 +24,16 @@ pub use store::MemoryStore;
 #[cfg(test)]
 mod tests {
     crate::contract_tests!(crate::MemoryStore::new());
+
+    #[tokio::test]
+    async fn the_fake_payment_provider_reports_sessions_as_they_stand() {
+        let payments = crate::FakePayments::new();
+        crate::contract::a_checkout_session_is_reported_as_it_stands(&payments, |id| {
+            let payments = payments.clone();
+            async move {
+                payments.pay(&id).expect("a session it opened");
+            }
+        })
+        .await;
+    }
 }

@@ -1,15 +1,13 @@
 //! The remote services, faked: an image provider that answers what the test scripted, and a
-//! payment provider that opens numbered checkout pages.
+//! payment provider that opens numbered checkout pages and reports them as a test paid them.
 
 use std::{
-    collections::VecDeque,
+    collections::{HashMap, VecDeque},
     sync::{
         Arc, Mutex, PoisonError,
         atomic::{AtomicU32, Ordering},
     },
 };
-
-use std::collections::HashMap;
 
 use artforge_domain::{
     CheckoutPage, ImageProvider, Pack, PaymentError, Payments, ProviderError, ProviderRequest,
@@ -77,7 +75,7 @@ impl ImageProvider for FakeProvider {
     }
 }
 
-/// A payment provider that opens `cs_fake_<n>` sessions, unpaid until a test pays them.
+/// A payment provider that opens `cs_fake_<n>` sessions, unpaid until [`FakePayments::pay`].
 #[derive(Debug, Clone, Default)]
 pub struct FakePayments {
     opened: Arc<AtomicU32>,
@@ -95,16 +93,22 @@ impl FakePayments {
         self.opened.load(Ordering::SeqCst)
     }
 
-    /// Pays an opened session with `payment_intent`, as a customer on Stripe's page would.
-    pub fn pay(&self, session: &str, payment_intent: &str) {
-        if let Some(state) = self.sessions().get_mut(session) {
-            state.paid = true;
-            state.payment_intent = Some(payment_intent.to_owned());
-        }
+    /// The customer pays session `id` (as Stripe would report it after checkout); the
+    /// payment intent is `pi_fake_<session>`. Returns the session as it is now, `None` for a
+    /// session this provider never opened.
+    pub fn pay(&self, id: &str) -> Option<SessionState> {
+        self.update(id, |session| {
+            session.paid = true;
+            session.payment_intent = Some(format!("pi_fake_{id}"));
+        })
     }
 
-    fn sessions(&self) -> std::sync::MutexGuard<'_, HashMap<String, SessionState>> {
-        self.sessions.lock().unwrap_or_else(PoisonError::into_inner)
+    /// Changes session `id` as a test needs (another amount, metadata, unpaid...).
+    pub fn update(&self, id: &str, change: impl FnOnce(&mut SessionState)) -> Option<SessionState> {
+        let mut sessions = self.sessions.lock().unwrap_or_else(PoisonError::into_inner);
+        let session = sessions.get_mut(id)?;
+        change(session);
+        Some(session.clone())
     }
 }
 
@@ -115,21 +119,24 @@ impl Payments for FakePayments {
             .map_err(|e| PaymentError::Unavailable(Box::new(e)))?;
         let n = self.opened.fetch_add(1, Ordering::SeqCst) + 1;
         let session_id = format!("cs_fake_{n}");
-        self.sessions().insert(
-            session_id.clone(),
-            SessionState {
-                id: session_id.clone(),
-                paid: false,
-                payment_intent: None,
-                amount_total: Some(pack.amount),
-                currency: Some(pack.currency.clone()),
-                user: Some(user.id.to_string()),
-                pack: Some(pack.id.to_string()),
-            },
-        );
+        self.sessions
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(
+                session_id.clone(),
+                SessionState {
+                    id: session_id.clone(),
+                    paid: false,
+                    payment_intent: None,
+                    amount_total: Some(pack.amount),
+                    currency: Some(pack.currency.clone()),
+                    user: Some(user.id.to_string()),
+                    pack: Some(pack.id.to_string()),
+                },
+            );
         Ok(CheckoutPage {
-            url: format!("https://checkout.example/{}/{}/{n}", user.id, pack.id),
             session_id,
+            url: format!("https://checkout.example/{}/{}/{n}", user.id, pack.id),
         })
     }
 
@@ -137,6 +144,11 @@ impl Payments for FakePayments {
         self.faults
             .check("session")
             .map_err(|e| PaymentError::Unavailable(Box::new(e)))?;
-        Ok(self.sessions().get(id).cloned())
+        Ok(self
+            .sessions
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(id)
+            .cloned())
     }
 }

@@ -1,8 +1,10 @@
-//! The TLS configuration of every HTTP client that calls a public API (OpenAI's, Stripe's):
-//! rustls on ring (the workspace's one crypto library) trusting Mozilla's roots as
-//! compiled into `webpki-roots`. reqwest's default would read the system certificate store once
-//! per client at init (~290 files on Debian); this reads none. The AWS SDK has its own
-//! (`artforge-aws`: Amazon's roots only).
+//! The TLS configuration of the reqwest clients that call a public API (OpenAI's) and of the
+//! local stand-ins' clients: rustls on ring (the workspace's one crypto library) trusting
+//! Mozilla's roots as compiled into `webpki-roots`. reqwest's default would read the system
+//! certificate store once per client at init (~290 files on Debian); this reads none. The AWS
+//! SDK has its own (`artforge-aws`: Amazon's roots only). Stripe's client (`async-stripe`)
+//! builds its own connector and takes no configuration; its features give it the same trust
+//! and provider: `webpki-roots` and ring (docs/decisions/0080).
 
 use std::sync::Arc;
 

@@ -1,28 +1,37 @@
-//! The Stripe adapter: opens Checkout Sessions with one form POST to `STRIPE_API_BASE` (Stripe
-//! itself, or the local stand-in) and reads back the two fields it needs.
+//! The Stripe adapter: creates and retrieves Checkout Sessions through `async-stripe`'s typed
+//! client (`stripe` and `stripe_checkout`, with the `checkout_session` requests only), at
+//! `STRIPE_API_BASE` (Stripe itself, or the local stand-in).
 //!
-//! Why not `async-stripe`'s typed client, which this used before: it parsed the whole Checkout
-//! Session into its model of one API version (an unknown enum value such as `ui_mode: hosted`
-//! already logged a warning), and its generated types were over half of this function's
-//! binary (6.85 MB zipped, against 6 MB for the others' goal). One documented endpoint, a
-//! form body and two response fields are less code to trust than that.
+//! The client pins the API version its models are generated from (`2026-09-30.endive` for
+//! 1.0.0-rc.10) and parses the whole session into them: an enum value it does not know (a new
+//! `status`, `ui_mode`...) becomes that enum's `Unknown(..)` with a logged warning, never a
+//! failure, and fields it does not know are skipped. A response missing a field its model
+//! requires fails as a deserialisation error, which is an unavailable provider here.
+//!
+//! It replaced a hand-written form POST (docs/decisions/0019, superseded by 0080 for the
+//! client; 0080 has the size and cold-start figures).
 
-use std::time::Duration;
+use std::{collections::HashMap, time::Duration};
 
 use artforge_domain::{CheckoutPage, Pack, PaymentError, Payments, SessionState, User};
-use secrecy::{ExposeSecret, SecretString};
-use serde::Deserialize;
+use stripe::{Client, ClientBuilder, StripeError};
+use stripe_checkout::{
+    CheckoutSession, CheckoutSessionMode, CheckoutSessionPaymentStatus,
+    checkout_session::{
+        CreateCheckoutSession, CreateCheckoutSessionLineItems, RetrieveCheckoutSession,
+    },
+};
 
-/// The API version the requests are written against (Stripe answers in it).
-pub const STRIPE_VERSION: &str = "2026-09-30.endive";
-/// Checkout is a click away for the user: a slow Stripe is an error, not a hung request.
-const TIMEOUT: Duration = Duration::from_secs(10);
+/// Checkout is a click away for the user and the return page waits on a retrieval: a slow
+/// Stripe is an error, not a hung request. One attempt, no retries (the client's
+/// `RequestStrategy::Once`), bounded as a whole: connection, TLS, answer and body.
+pub const TIMEOUT: Duration = Duration::from_secs(10);
 
+/// Stripe's API through `async-stripe`, for the [`Payments`] port.
 #[derive(Clone)]
 pub struct StripeCheckout {
-    http: reqwest::Client,
-    endpoint: String,
-    secret_key: SecretString,
+    client: Client,
+    api_base: String,
     success_url: String,
     cancel_url: String,
 }
@@ -30,146 +39,160 @@ pub struct StripeCheckout {
 impl std::fmt::Debug for StripeCheckout {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("StripeCheckout")
-            .field("endpoint", &self.endpoint)
+            .field("api_base", &self.api_base)
             .finish_non_exhaustive()
     }
 }
 
+/// The client could not be built: a secret key that is not a header value, a malformed base
+/// URL.
 #[derive(Debug, thiserror::Error)]
-#[error("building the Stripe HTTP client failed")]
-pub struct ClientError(#[from] reqwest::Error);
+#[error("building the Stripe client failed")]
+pub struct ClientError(#[source] StripeError);
 
-/// What Stripe answered instead of a session.
+/// What Stripe answered instead of a session: its status and its own message.
 #[derive(Debug, thiserror::Error)]
 #[error("Stripe answered {status}: {message}")]
-pub struct StripeError {
-    status: u16,
-    message: String,
-}
-
-/// The parts of a Checkout Session this adapter reads; the rest is left unparsed.
-#[derive(Debug, Deserialize)]
-struct SessionCreated {
-    id: String,
-    url: Option<String>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-struct ErrorBody {
-    error: Option<ErrorDetail>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-struct ErrorDetail {
-    message: Option<String>,
+pub struct StripeRefusal {
+    pub status: u16,
+    /// Stripe's error `code` when it gave one (`resource_missing`, `api_key_expired`...).
+    pub code: Option<String>,
+    pub message: String,
 }
 
 impl StripeCheckout {
-    /// `api_base` ends in `/` (`https://api.stripe.com/`).
+    /// `api_base` ends in `/` (`https://api.stripe.com/`), as the client requires.
     pub fn new(
         secret_key: &str,
         api_base: &str,
         success_url: String,
         cancel_url: String,
     ) -> Result<Self, ClientError> {
-        let http = reqwest::Client::builder()
-            .use_preconfigured_tls(artforge_tls::client_config())
-            .timeout(TIMEOUT)
-            .build()?;
+        Self::with_timeout(secret_key, api_base, success_url, cancel_url, TIMEOUT)
+    }
+
+    /// As [`StripeCheckout::new`], with another bound on each call (tests of a slow Stripe).
+    pub fn with_timeout(
+        secret_key: &str,
+        api_base: &str,
+        success_url: String,
+        cancel_url: String,
+        timeout: Duration,
+    ) -> Result<Self, ClientError> {
+        let client = ClientBuilder::new(secret_key)
+            .url(api_base)
+            .timeout(timeout)
+            .build()
+            .map_err(ClientError)?;
         Ok(Self {
-            http,
-            endpoint: format!("{api_base}v1/checkout/sessions"),
-            secret_key: secret_key.into(),
+            client,
+            api_base: api_base.to_owned(),
             success_url,
             cancel_url,
         })
     }
 
-    /// The form body of `POST /v1/checkout/sessions` for `user` buying `pack`.
-    fn form(&self, user: &User, pack: &Pack) -> String {
+    /// `POST /v1/checkout/sessions` for `user` buying `pack`.
+    fn create(&self, user: &User, pack: &Pack) -> CreateCheckoutSession {
         let user_id = user.id.to_string();
-        let pack_id = pack.id.to_string();
-        form_urlencoded::Serializer::new(String::new())
-            .append_pair("mode", "payment")
-            .append_pair("line_items[0][price]", &pack.price_id)
-            .append_pair("line_items[0][quantity]", "1")
-            .append_pair("client_reference_id", &user_id)
-            .append_pair("customer_email", user.email.as_str())
-            .append_pair("metadata[userId]", &user_id)
-            .append_pair("metadata[packId]", &pack_id)
-            .append_pair("success_url", &self.success_url)
-            .append_pair("cancel_url", &self.cancel_url)
-            .finish()
+        let mut item = CreateCheckoutSessionLineItems::new();
+        item.price = Some(pack.price_id.clone());
+        item.quantity = Some(1);
+        CreateCheckoutSession::new()
+            .mode(CheckoutSessionMode::Payment)
+            .line_items(vec![item])
+            .client_reference_id(user_id.clone())
+            .customer_email(user.email.as_str())
+            .metadata(HashMap::from([
+                ("userId".to_owned(), user_id),
+                ("packId".to_owned(), pack.id.to_string()),
+            ]))
+            .success_url(self.success_url.clone())
+            .cancel_url(self.cancel_url.clone())
     }
 }
 
-fn unavailable(e: impl std::error::Error + Send + Sync + 'static) -> PaymentError {
-    PaymentError::Unavailable(Box::new(e))
+/// Stripe's ids are ASCII letters, digits and `_`. Anything else is no session Stripe knows,
+/// and is never put into a request path.
+fn is_session_id(id: &str) -> bool {
+    (1..=255).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
+/// Stripe's refusal keeps its status and message; anything else (a timeout, a connection
+/// failure, an answer the model cannot read) is kept as the source.
+fn unavailable(error: StripeError) -> PaymentError {
+    match error {
+        StripeError::Stripe(api, status) => PaymentError::Unavailable(Box::new(StripeRefusal {
+            status,
+            code: api.code.as_ref().map(|c| c.as_str().to_owned()),
+            message: api
+                .message
+                .clone()
+                .unwrap_or_else(|| api.type_.as_str().to_owned()),
+        })),
+        other => PaymentError::Unavailable(Box::new(other)),
+    }
+}
+
+/// The parts of a session the domain reads.
+fn state(session: &CheckoutSession) -> SessionState {
+    let metadata = |key: &str| session.metadata.as_ref().and_then(|m| m.get(key)).cloned();
+    SessionState {
+        id: session.id.as_str().to_owned(),
+        paid: matches!(session.payment_status, CheckoutSessionPaymentStatus::Paid),
+        payment_intent: session
+            .payment_intent
+            .as_ref()
+            .map(|intent| intent.id().as_str().to_owned()),
+        amount_total: session.amount_total.and_then(|a| u64::try_from(a).ok()),
+        currency: session.currency.as_ref().map(ToString::to_string),
+        user: metadata("userId"),
+        pack: metadata("packId"),
+    }
 }
 
 impl Payments for StripeCheckout {
     async fn checkout(&self, user: &User, pack: &Pack) -> Result<CheckoutPage, PaymentError> {
-        let response = self
-            .http
-            .post(&self.endpoint)
-            .bearer_auth(self.secret_key.expose_secret())
-            .header("Stripe-Version", STRIPE_VERSION)
-            .header(
-                http::header::CONTENT_TYPE,
-                "application/x-www-form-urlencoded",
-            )
-            .body(self.form(user, pack))
-            .send()
+        let session = self
+            .create(user, pack)
+            .send(&self.client)
             .await
             .map_err(unavailable)?;
-        let status = response.status();
-        let body = response.bytes().await.map_err(unavailable)?;
-        if !status.is_success() {
-            let message = serde_json::from_slice::<ErrorBody>(&body)
-                .ok()
-                .and_then(|b| b.error?.message)
-                .unwrap_or_else(|| String::from_utf8_lossy(&body).chars().take(200).collect());
-            return Err(unavailable(StripeError {
-                status: status.as_u16(),
-                message,
-            }));
-        }
-        let session: SessionCreated = serde_json::from_slice(&body).map_err(unavailable)?;
         Ok(CheckoutPage {
-            session_id: session.id,
+            session_id: session.id.as_str().to_owned(),
             url: session.url.ok_or(PaymentError::NoPage)?,
         })
     }
 
     async fn session(&self, id: &str) -> Result<Option<SessionState>, PaymentError> {
-        let response = self
-            .http
-            .get(format!("{}/{id}", self.endpoint))
-            .bearer_auth(self.secret_key.expose_secret())
-            .header("Stripe-Version", STRIPE_VERSION)
-            .send()
-            .await
-            .map_err(unavailable)?;
-        if response.status() == http::StatusCode::NOT_FOUND {
+        if !is_session_id(id) {
             return Ok(None);
         }
-        let status = response.status();
-        let body = response.bytes().await.map_err(unavailable)?;
-        if !status.is_success() {
-            return Err(unavailable(StripeError {
-                status: status.as_u16(),
-                message: String::from_utf8_lossy(&body).chars().take(200).collect(),
-            }));
+        match RetrieveCheckoutSession::new(id).send(&self.client).await {
+            Ok(session) => Ok(Some(state(&session))),
+            Err(StripeError::Stripe(_, 404)) => Ok(None),
+            Err(e) => Err(unavailable(e)),
         }
-        let session: crate::events::Session = serde_json::from_slice(&body).map_err(unavailable)?;
-        Ok(Some(SessionState {
-            paid: session.payment_status.as_deref() == Some("paid"),
-            payment_intent: session.payment_intent.as_ref().map(|p| p.id().to_owned()),
-            amount_total: session.amount_total,
-            currency: session.currency.clone(),
-            user: session.metadata("userId").map(str::to_owned),
-            pack: session.metadata("packId").map(str::to_owned),
-            id: session.id,
-        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_session_id;
+
+    #[test]
+    fn only_stripe_shaped_ids_reach_a_request_path() {
+        assert!(is_session_id("cs_test_a1B2c3"));
+        for id in [
+            "",
+            "cs/../../v1/customers",
+            "cs_1?expand[]=x",
+            "cs 1",
+            "cs_é",
+            "cs#1",
+        ] {
+            assert!(!is_session_id(id), "{id}");
+        }
+        assert!(!is_session_id(&"a".repeat(256)));
     }
 }

@@ -719,8 +719,10 @@ async fn the_return_page_grants_a_session_stripe_says_is_paid_once_with_the_webh
         "Stripe unreachable: still pending, and said so"
     );
 
-    let intent = format!("pi_{}", page.session_id);
-    billing.payments.pay(&page.session_id, &intent);
+    billing
+        .payments
+        .pay(&page.session_id)
+        .expect("an opened session");
     let paid = billing
         .purchase(user, &page.session_id, now())
         .await
@@ -728,10 +730,13 @@ async fn the_return_page_grants_a_session_stripe_says_is_paid_once_with_the_webh
     assert_eq!(paid.purchase.status, PurchaseStatus::Paid);
     assert_eq!(balance(&store, user).await, 50);
     // The webhook arrives later: nothing more.
-    billing
-        .apply(&completed(&page.session_id, user), now())
+    let mut late = session(&page.session_id, user, true, 1000);
+    late["payment_intent"] = json!(format!("pi_fake_{}", page.session_id));
+    let applied = billing
+        .apply(&event("checkout.session.completed", late), now())
         .await
         .expect("applied");
+    assert_eq!(applied, Applied::Done("already known"));
     billing
         .purchase(user, &page.session_id, now())
         .await

@@ -6,4 +6,5 @@ mod checkout;
 mod common;
 mod events;
 mod faults;
+mod stripe_api;
 mod webhook;
