@@ -35,6 +35,7 @@ pub use ports::{
     LoginThrottle, NewAccount, Page, PageRequest, PaymentError, Payments, Purchases, QueueError,
     Remembered, Sessions, StoreError, SubmitRefusal, TakeBack,
 };
+pub use ports::{StuckJobs, Unfinished};
 pub use sets::{Background, ImageFormat};
 pub use throttle::{FailureWindow, ThrottlePolicy};
 pub use validation::FieldError;

@@ -15,6 +15,7 @@ use artforge_domain::{
     PurchaseStatus, Purchases, Quality, Sessions, StoreError, Style, SubmitRefusal, Tag, Tags,
     TakeBack, Tier, UserId, Visibility,
 };
+use artforge_domain::{StuckJobs, Unfinished};
 use time::OffsetDateTime;
 
 /// Generates one `#[tokio::test]` per contract, each on the store `$fresh` makes.
@@ -31,6 +32,7 @@ macro_rules! contract_tests {
             a_submission_debits_its_job_once_within_its_limits,
             a_job_is_claimed_by_one_worker_and_finished_once,
             a_purchase_grants_once_and_refunds_take_back_once,
+            unfinished_jobs_are_listed_oldest_first_until_finished,
         );
     };
     (@each $fresh:expr; $($name:ident),+ $(,)?) => {
@@ -707,4 +709,166 @@ pub async fn a_purchase_grants_once_and_refunds_take_back_once<S: Accounts + Led
     );
     let listed = store.purchases(user, page(10, None)).await.expect("listed");
     assert_eq!(listed.items, vec![now]);
+}
+
+/// What the sweeper sees of a store's unfinished jobs: ids, leases and re-sends.
+fn seen(
+    found: &[Unfinished],
+) -> Vec<(
+    artforge_domain::JobId,
+    Option<OffsetDateTime>,
+    Option<OffsetDateTime>,
+)> {
+    found
+        .iter()
+        .map(|u| (u.job.id, u.lease_until, u.resent_at))
+        .collect()
+}
+
+pub async fn unfinished_jobs_are_listed_oldest_first_until_finished<
+    S: Accounts + Ledger + Jobs + StuckJobs,
+>(
+    store: &S,
+) {
+    let owner = account(store, 3).await;
+    let minutes = time::Duration::minutes;
+    let oldest = Job {
+        created_at: NOW - minutes(20),
+        ..job(owner, 1)
+    };
+    let older = Job {
+        created_at: NOW - minutes(10),
+        ..job(owner, 1)
+    };
+    let recent = job(owner, 1);
+    // Submitted newest first: the order listed is the jobs' own, not the writes'.
+    for queued in [&recent, &older, &oldest] {
+        store
+            .submit(queued, None, &admission(10), NOW)
+            .await
+            .expect("submitted");
+    }
+    let before = NOW - minutes(5);
+    let found = store.unfinished(before, 10).await.expect("unfinished");
+    assert_eq!(
+        seen(&found),
+        [(oldest.id, None, None), (older.id, None, None)],
+        "unfinished jobs submitted before the time, oldest first"
+    );
+    assert_eq!(found[0].job, oldest);
+    assert_eq!(
+        seen(&store.unfinished(before, 1).await.expect("unfinished")),
+        [(oldest.id, None, None)],
+        "at most the limit"
+    );
+
+    assert!(
+        store
+            .mark_resent(owner, oldest.id, NOW)
+            .await
+            .expect("resend")
+    );
+    assert!(
+        !store
+            .mark_resent(owner, oldest.id, NOW)
+            .await
+            .expect("resend"),
+        "a job is sent again once"
+    );
+    let lease = Duration::from_secs(60);
+    let Claim::Claimed(_, held) = store
+        .claim(owner, older.id, lease, NOW)
+        .await
+        .expect("claim")
+    else {
+        panic!("a queued job is claimed");
+    };
+    assert!(
+        !store
+            .mark_resent(owner, older.id, NOW)
+            .await
+            .expect("resend"),
+        "a running job is not sent again"
+    );
+    assert_eq!(
+        seen(&store.unfinished(before, 10).await.expect("unfinished")),
+        [
+            (oldest.id, None, Some(NOW)),
+            (older.id, Some(held.until), None)
+        ]
+    );
+
+    let failed = |queued: &Job| Job {
+        status: JobStatus::Failed,
+        refunded: queued.cost,
+        updated_at: NOW,
+        ..queued.clone()
+    };
+    assert!(
+        !store
+            .finish(&failed(&older), Holder::Unclaimed, &[])
+            .await
+            .expect("finish"),
+        "a claimed job is not unclaimed"
+    );
+    assert!(
+        !store
+            .finish(
+                &failed(&older),
+                Holder::Lapsed(held.until - minutes(1)),
+                &[]
+            )
+            .await
+            .expect("finish"),
+        "a lease that had not ended by then holds"
+    );
+    assert!(
+        store
+            .finish(&failed(&older), Holder::Lapsed(held.until), &[])
+            .await
+            .expect("finish"),
+        "a lease that ended lets the sweeper finish"
+    );
+    assert!(
+        !store
+            .finish(&failed(&older), Holder::Lease(&held), &[])
+            .await
+            .expect("finish"),
+        "and the worker finds it finished"
+    );
+    assert!(
+        store
+            .finish(&failed(&oldest), Holder::Unclaimed, &[])
+            .await
+            .expect("finish")
+    );
+    assert!(
+        !store
+            .finish(&failed(&oldest), Holder::Unclaimed, &[])
+            .await
+            .expect("finish"),
+        "once"
+    );
+    assert!(
+        !store
+            .mark_resent(owner, oldest.id, NOW)
+            .await
+            .expect("resend"),
+        "a finished job is not sent again"
+    );
+    assert_eq!(
+        store.balance(owner).await.expect("balance"),
+        Credits::new(2),
+        "two refunds of one credit each"
+    );
+    assert_eq!(
+        seen(
+            &store
+                .unfinished(NOW + minutes(60), 10)
+                .await
+                .expect("unfinished")
+        ),
+        [(recent.id, None, None)],
+        "finished jobs leave the list"
+    );
 }

@@ -134,6 +134,25 @@ pub fn finished(
     }
 }
 
+/// Every key a slot's files may have: the original in any format, the renditions in `format`
+/// (the pipeline's).
+pub fn slot_keys(job: &Job, slot: ImageId, format: ImageFormat) -> Vec<String> {
+    let preset = job.request.preset;
+    let mut keys: Vec<String> = ImageFormat::ALL
+        .iter()
+        .map(|f| object_key(job.owner, slot, preset, Variant::Original, *f))
+        .collect();
+    keys.push(object_key(job.owner, slot, preset, Variant::Preset, format));
+    keys.push(object_key(
+        job.owner,
+        slot,
+        preset,
+        Variant::Thumbnail,
+        format,
+    ));
+    keys
+}
+
 /// Everything running a job takes, built once.
 pub struct JobRunner<J, P, F> {
     pub jobs: J,
@@ -228,24 +247,8 @@ where
         })
     }
 
-    /// Every key a slot's files may have: the original in any format, the renditions in the
-    /// pipeline's.
     fn slot_keys(&self, job: &Job, slot: ImageId) -> Vec<String> {
-        let preset = job.request.preset;
-        let format = self.pipeline.config().format;
-        let mut keys: Vec<String> = ImageFormat::ALL
-            .iter()
-            .map(|f| object_key(job.owner, slot, preset, Variant::Original, *f))
-            .collect();
-        keys.push(object_key(job.owner, slot, preset, Variant::Preset, format));
-        keys.push(object_key(
-            job.owner,
-            slot,
-            preset,
-            Variant::Thumbnail,
-            format,
-        ));
-        keys
+        slot_keys(job, slot, self.pipeline.config().format)
     }
 
     /// The job's images that were made and stored, the error to fail the job with if none,
