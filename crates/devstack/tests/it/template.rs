@@ -255,6 +255,8 @@ fn every_alarm_notifies_the_alarm_topic_and_the_operational_signals_are_covered(
         "Errors",
         "ApproximateAgeOfOldestMessage",
         "SweptJobs",
+        "ProviderErrors",
+        "ProviderLatency",
     ] {
         assert!(watched.contains(signal), "an alarm watches {signal}");
     }

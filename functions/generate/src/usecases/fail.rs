@@ -77,5 +77,9 @@ pub async fn fail_held<J: Jobs>(
     now: OffsetDateTime,
 ) -> Result<Option<Job>, StoreError> {
     let job = failed(job, why.error(), now);
-    Ok(jobs.finish(&job, holder, &[]).await?.then_some(job))
+    if !jobs.finish(&job, holder, &[]).await? {
+        return Ok(None);
+    }
+    artforge_metrics::job_finished(false, job.refunded.get());
+    Ok(Some(job))
 }

@@ -104,6 +104,20 @@ pub fn provider_error(error: &ProviderError) -> JobError {
     }
 }
 
+/// Counts a provider failure by kind; the provider's own failures (not a refusal of the
+/// request) also count towards the total the alarm watches.
+fn observe_provider_error(error: &ProviderError) {
+    let (kind, operational) = match error {
+        ProviderError::ContentPolicy(_) => ("content_policy", false),
+        ProviderError::Rejected { .. } => ("rejected", false),
+        ProviderError::QuotaExceeded(_) => ("quota_exceeded", true),
+        ProviderError::Unavailable(_) => ("unavailable", true),
+        ProviderError::DeadlineExceeded => ("deadline_exceeded", true),
+        ProviderError::BadAnswer(_) => ("bad_answer", true),
+    };
+    artforge_metrics::provider_error(kind, operational);
+}
+
 /// What a claimed job becomes with `delivered` of its images made: `succeeded` with any image,
 /// else `failed` with the first failure's error; what was not delivered is refunded.
 pub fn finished(
@@ -192,11 +206,17 @@ where
             Ok(Claim::Claimed(job, lease)) => {
                 let (images, error, stranded) = self.make(&job).await;
                 let done = finished(job, &images, error, OffsetDateTime::now_utc());
-                match self
+                let result = self
                     .jobs
                     .finish(&done, Holder::Lease(&lease), &images)
-                    .await
-                {
+                    .await;
+                if matches!(result, Ok(true)) {
+                    artforge_metrics::job_finished(
+                        done.status == JobStatus::Succeeded,
+                        done.refunded.get(),
+                    );
+                }
+                match result {
                     Ok(true) if stranded => match self.sweep(&done).await {
                         Ok(()) => Outcome::Finished,
                         Err(e) => Outcome::Retry(e),
@@ -264,9 +284,13 @@ where
                 false,
             );
         };
-        let answers = match self.provider.generate(&request).await {
+        let started = std::time::Instant::now();
+        let answered = self.provider.generate(&request).await;
+        artforge_metrics::provider_call(started.elapsed());
+        let answers = match answered {
             Ok(answers) => answers,
             Err(e) => {
+                observe_provider_error(&e);
                 warn!(error = %e, "the provider failed the job");
                 return (Vec::new(), Some(provider_error(&e)), false);
             }
@@ -285,6 +309,9 @@ where
             match result {
                 Ok(image) => images.push(image),
                 Err(failure) => {
+                    if let ImageFailure::Provider(e) = &failure {
+                        observe_provider_error(e);
+                    }
                     warn!(error = %failure, "an image of the job failed");
                     stranded |= matches!(failure, ImageFailure::Stranded(_));
                     first_error.get_or_insert_with(|| failure.job_error());

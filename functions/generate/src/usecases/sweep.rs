@@ -121,7 +121,10 @@ where
         };
         for stuck in &found {
             match self.settle(stuck, now).await {
-                Ok(Some(swept)) => report.count(swept),
+                Ok(Some(swept)) => {
+                    artforge_metrics::swept(swept.as_str());
+                    report.count(swept);
+                }
                 Ok(None) => {}
                 Err(e) => {
                     error!(user = %stuck.job.owner, job = %stuck.job.id, error = %e, "sweeping a job failed; the next sweep tries again");
