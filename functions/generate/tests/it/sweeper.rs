@@ -130,3 +130,16 @@ async fn a_job_stranded_in_queued_or_running_is_swept_once_even_with_a_worker_fi
         assert_eq!((balance, refunds), (3, 2), "{reasons:?}");
     }
 }
+
+#[tokio::test]
+async fn the_sample_scheduled_event_is_a_sweep_that_finds_nothing_on_a_fresh_table() {
+    // What `cargo lambda invoke generate-sweeper --data-file` sends; the sweeper reads nothing
+    // from it: each scheduled event is one sweep.
+    let path = artforge_devstack::workspace_root().join("events/generate-sweeper/scheduled.json");
+    let text = std::fs::read_to_string(&path).expect("the sample event");
+    let event: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+    assert_eq!(event["detail-type"], "Scheduled Event");
+    let stack = Stack::new().await;
+    let report = sweeper(&stack).sweep().await.expect("sweep");
+    assert_eq!(report, generate::usecases::sweep::Report::default());
+}
