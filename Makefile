@@ -21,7 +21,7 @@ help:
 	@echo "make check   formatting, clippy, the unit and use-case tests (no moto, no browser): the fast loop"
 	@echo "make test    make check, every test against moto, fuzz smoke, template lints, web build and e2e, the README walkthrough, schemathesis, the soak, sam build (arm64)"
 	@echo "make walkthrough  the README's curl walkthrough, run against a local server of its own"
-	@echo "make web     type-check and build the web client into web/dist (npm ci first)"
+	@echo "make web     type-check and build the web client into web/dist (npm ci first), and run its unit tests"
 	@echo "make e2e     the web client end to end in headless Chromium against the local stack"
 	@echo "make build   sam build: every function cross-built for arm64 in release mode"
 	@echo "make openapi rewrite openapi.json from the code (a test fails while it differs)"
@@ -81,13 +81,14 @@ template: setup
 build: setup
 	PATH="$(abspath $(VENV))/bin:$$PATH" $(VENV)/bin/sam build --no-cached
 
-# The web client (web/): npm ci when the lock file changed, then tsc --noEmit and vite build.
+# The web client (web/): npm ci when the lock file changed, then tsc --noEmit and vite build,
+# then its unit tests (Node's runner).
 web/node_modules/.installed: web/package-lock.json
 	cd web && npm ci --no-audit --no-fund
 	touch $@
 
 web: web/node_modules/.installed
-	cd web && npm run build
+	cd web && npm run build && npm test
 
 # End to end in Debian's headless Chromium (/usr/bin/chromium; .ci/run installs it): the
 # e2e script starts the dev server on a free port (with its own moto) and always stops it.

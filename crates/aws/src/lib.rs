@@ -37,6 +37,44 @@ pub const AMAZON_TRUST_SERVICES: &str = include_str!("../amazon-trust-services.p
 /// How long to wait for a TCP and TLS connection to AWS (what `aws-config` sets by default).
 pub const CONNECT_TIMEOUT: Duration = Duration::from_millis(3100);
 
+/// How long one attempt of a call may take, connection included: a stalled attempt is cut and,
+/// like any transient failure, retried. DynamoDB, SQS and S3 answer in milliseconds; the largest
+/// upload (a provider's original, a few MB) takes well under a second inside the region.
+pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(4);
+
+/// How long one call may take in all, every attempt and backoff included: under the API
+/// functions' 10 s Lambda timeout, so a stalled dependency is an error the function answers
+/// (a 503, a retried message) rather than a Lambda timeout that answers nothing.
+pub const OPERATION_TIMEOUT: Duration = Duration::from_secs(9);
+
+/// The time limits of every SDK call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timeouts {
+    pub connect: Duration,
+    pub attempt: Duration,
+    pub operation: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Self {
+            connect: CONNECT_TIMEOUT,
+            attempt: ATTEMPT_TIMEOUT,
+            operation: OPERATION_TIMEOUT,
+        }
+    }
+}
+
+impl Timeouts {
+    fn config(self) -> TimeoutConfig {
+        TimeoutConfig::builder()
+            .connect_timeout(self.connect)
+            .operation_attempt_timeout(self.attempt)
+            .operation_timeout(self.operation)
+            .build()
+    }
+}
+
 /// Which roots TLS to AWS trusts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Roots {
@@ -95,19 +133,21 @@ impl Environment {
     }
 
     /// The SDK configuration: these credentials (static, as Lambda's are for the life of an
-    /// execution environment), the SDK's standard retries (3 attempts with backoff), a 3.1 s
-    /// connect timeout, Tokio's timer, and an HTTPS client trusting [`Environment::roots`].
+    /// execution environment), the SDK's standard retries (3 attempts with backoff), the
+    /// default [`Timeouts`] (3.1 s to connect, 4 s an attempt, 9 s a call), Tokio's timer, and
+    /// an HTTPS client trusting [`Environment::roots`].
     pub fn sdk_config(&self) -> SdkConfig {
+        self.sdk_config_with(Timeouts::default())
+    }
+
+    /// [`Environment::sdk_config`] with other time limits.
+    pub fn sdk_config_with(&self, timeouts: Timeouts) -> SdkConfig {
         let mut config = SdkConfig::builder()
             .behavior_version(BehaviorVersion::latest())
             .region(Region::new(self.region.clone()))
             .credentials_provider(SharedCredentialsProvider::new(self.credentials.clone()))
             .retry_config(RetryConfig::standard())
-            .timeout_config(
-                TimeoutConfig::builder()
-                    .connect_timeout(CONNECT_TIMEOUT)
-                    .build(),
-            )
+            .timeout_config(timeouts.config())
             .sleep_impl(TokioSleep::new())
             .time_source(SystemTimeSource::new())
             .http_client(https_client(self.roots));
@@ -245,10 +285,67 @@ mod tests {
         assert!(config.http_client().is_some());
         assert!(config.sleep_impl().is_some(), "retries need a timer");
         assert_eq!(config.retry_config().map(|r| r.max_attempts()), Some(3));
+        let timeouts = config.timeout_config().expect("timeouts");
+        assert_eq!(timeouts.connect_timeout(), Some(CONNECT_TIMEOUT));
         assert_eq!(
-            config.timeout_config().and_then(|t| t.connect_timeout()),
-            Some(CONNECT_TIMEOUT)
+            timeouts.operation_attempt_timeout(),
+            Some(ATTEMPT_TIMEOUT),
+            "every attempt has a limit"
         );
+        assert_eq!(
+            timeouts.operation_timeout(),
+            Some(OPERATION_TIMEOUT),
+            "every call has a limit"
+        );
+        assert!(ATTEMPT_TIMEOUT < OPERATION_TIMEOUT);
         assert_eq!(config.endpoint_url(), None);
+    }
+
+    /// A TCP server that accepts connections and never answers.
+    async fn stalled_endpoint() -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let address = listener.local_addr().expect("address");
+        tokio::spawn(async move {
+            let mut held = Vec::new();
+            while let Ok((socket, _)) = listener.accept().await {
+                held.push(socket);
+            }
+        });
+        format!("http://{address}")
+    }
+
+    #[tokio::test]
+    async fn a_call_to_an_endpoint_that_never_answers_times_out_instead_of_hanging() {
+        let endpoint = stalled_endpoint().await;
+        let env = Environment::from_vars(move |n| {
+            (n == "AWS_ENDPOINT_URL")
+                .then(|| endpoint.clone())
+                .or_else(|| vars(LAMBDA)(n))
+        })
+        .expect("complete");
+        let timeouts = Timeouts {
+            attempt: Duration::from_millis(200),
+            operation: Duration::from_millis(700),
+            ..Timeouts::default()
+        };
+        let client = aws_sdk_dynamodb::Client::new(&env.sdk_config_with(timeouts));
+        let started = std::time::Instant::now();
+        let call = client.get_item().table_name("t").send();
+        // The test's own bound: without the SDK's limits the call would hang until this.
+        let answer = tokio::time::timeout(Duration::from_secs(10), call)
+            .await
+            .expect("the SDK gave up by itself");
+        let elapsed = started.elapsed();
+        let err = answer.expect_err("nothing answers");
+        assert!(
+            matches!(err, aws_sdk_dynamodb::error::SdkError::TimeoutError(_)),
+            "{err:?}"
+        );
+        assert!(
+            elapsed >= timeouts.operation && elapsed < Duration::from_secs(3),
+            "cut at the operation timeout: {elapsed:?}"
+        );
     }
 }

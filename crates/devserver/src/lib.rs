@@ -19,10 +19,11 @@ pub type Error = Box<dyn std::error::Error + Send + Sync>;
 /// checkout page sign with it without configuration. Printed at start.
 pub const LOCAL_WEBHOOK_SECRET: &str = "whsec_artforge_local_development_only";
 
-/// The local product: the whole API, and the worker its queues feed.
+/// The local product: the whole API, the worker its queues feed, and the stuck-job sweeper.
 pub struct App {
     pub router: axum::Router,
     pub worker: Arc<generate::Worker>,
+    pub sweeper: Arc<generate::JobSweeper>,
 }
 
 /// The settings every function reads locally (DESIGN §9), for `provisioned` resources and the
@@ -157,6 +158,10 @@ pub fn app(
         generate::WorkerConfig::from_env(&env)?,
         aws,
     ));
+    let sweeper = Arc::new(generate::JobSweeper::build(
+        generate::SweeperConfig::from_env(&env)?,
+        aws,
+    ));
     // Unless OPENAI_BASE_URL points elsewhere, the stand-in answers on this server.
     let openai = artforge_devstack::openai::OpenAiStandIn::new();
 
@@ -190,6 +195,29 @@ pub fn app(
     Ok(App {
         router: app,
         worker,
+        sweeper,
+    })
+}
+
+/// How often the local server sweeps stuck jobs, unless `SWEEP_INTERVAL_SECONDS` says
+/// otherwise (in AWS, an EventBridge schedule every 5 minutes).
+pub const LOCAL_SWEEP_INTERVAL: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Runs the sweeper every `every`, as the EventBridge schedule does in AWS, until the process
+/// ends. A failed sweep is logged and the next one tries again.
+pub fn run_sweeper(
+    sweeper: Arc<generate::JobSweeper>,
+    every: std::time::Duration,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(every);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticks.tick().await;
+            if let Err(e) = sweeper.sweep().await {
+                tracing::error!(error = %e, "the sweep failed; the next one tries again");
+            }
+        }
     })
 }
 

@@ -52,6 +52,14 @@ async fn main() -> Result<(), Error> {
     artforge_dev::write_lambda_env(&lambda_env, &artforge_dev::settings(&defaults), &endpoint)?;
     let app = artforge_dev::app(&aws, &defaults, port)?;
     artforge_dev::run_worker(&aws, &provisioned, app.worker.clone()).await?;
+    let sweep_every = Env::process().parsed_or(
+        "SWEEP_INTERVAL_SECONDS",
+        artforge_dev::LOCAL_SWEEP_INTERVAL.as_secs(),
+    )?;
+    artforge_dev::run_sweeper(
+        app.sweeper.clone(),
+        std::time::Duration::from_secs(sweep_every.max(1)),
+    );
 
     // The web client, when it is built (`make web`); the API alone otherwise.
     let web_dir = std::env::var_os("WEB_DIST").map_or_else(|| root.join("web/dist"), Into::into);
@@ -91,6 +99,7 @@ async fn main() -> Result<(), Error> {
         None => println!("  image provider: the local stand-in at http://{address}/v1"),
         Some(_) => println!("  image provider: OPENAI_BASE_URL (or OpenAI) with OPENAI_API_KEY"),
     }
+    println!("  stuck-job sweeper: every {sweep_every} s");
     println!("Ctrl-C stops it.");
     // Each connection's peer address, for `peer_address` (the client address, as API Gateway's).
     axum::serve(

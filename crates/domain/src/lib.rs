@@ -39,6 +39,7 @@ pub use ports::{
     NewAccount, Page, PageRequest, PaymentError, Payments, PurchaseSettlement, Purchases,
     QueueError, RateLimits, Remembered, SessionState, Sessions, Settled, StoreError, SubmitRefusal,
 };
+pub use ports::{StuckJobs, Unfinished};
 pub use rate::{ClientAddress, PaidLimits, PaidRequests, RateKey, RateLimit, Verdict};
 pub use sets::{Background, ImageFormat};
 pub use throttle::{Attempt, Backoff, Judgement};

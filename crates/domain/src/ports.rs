@@ -511,6 +511,11 @@ pub enum Holder<'a> {
     Lease(&'a Lease),
     /// Anyone, while the job is not final (a dead letter, or a job that could not be queued).
     Anyone,
+    /// The sweeper, while the job is still queued: no worker has claimed it.
+    Unclaimed,
+    /// The sweeper, while the job runs under a lease that ended by this time: its worker is
+    /// gone and no other took it over.
+    Lapsed(OffsetDateTime),
 }
 
 /// Generation jobs, with the credits they cost and give back.
@@ -566,6 +571,36 @@ pub trait Jobs: Send + Sync {
         job: &Job,
         holder: Holder<'_>,
         images: &[Image],
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+}
+
+/// A job that is not finished, as the sweeper finds it: with its worker's lease, if one
+/// claimed it, and when the sweeper sent it to the queue again, if it did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unfinished {
+    pub job: Job,
+    pub lease_until: Option<OffsetDateTime>,
+    pub resent_at: Option<OffsetDateTime>,
+}
+
+/// Finding the jobs that are debited but may be stuck, for the sweeper: from an index of
+/// unfinished jobs, never by scanning every job.
+pub trait StuckJobs: Send + Sync {
+    /// Up to `limit` jobs that are not finished and were submitted before `before`, oldest
+    /// first.
+    fn unfinished(
+        &self,
+        before: OffsetDateTime,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<Unfinished>, StoreError>> + Send;
+
+    /// Records that a queued job is sent to the queue again at `now`, once: `false` when it is
+    /// no longer queued or was sent again before (nothing was written).
+    fn mark_resent(
+        &self,
+        owner: UserId,
+        id: JobId,
+        now: OffsetDateTime,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 }
 

@@ -33,6 +33,7 @@ use crate::{
     keys,
     ledger::ApplyError,
     limits::{self, Counter},
+    stuck::{self, unix_millis},
     transaction::{Refusal, Transaction},
 };
 
@@ -105,10 +106,14 @@ fn job_item(job: &Job) -> Item {
         item.insert("errorCode".into(), attrs::s(error.code.as_str()));
         item.insert("errorMessage".into(), attrs::s(&error.message));
     }
+    if !job.status.is_final() {
+        // Listed for the sweeper until finished (stuck.rs).
+        item.extend(stuck::index_entry(job));
+    }
     item
 }
 
-fn job_from_item(item: &Item) -> Result<Job, StoreError> {
+pub(crate) fn job_from_item(item: &Item) -> Result<Job, StoreError> {
     let owner = attrs::owner(item).ok_or_else(|| corrupt("owner"))?;
     let id = attrs::sk_id(item, keys::JOB_PREFIX).ok_or_else(|| corrupt("id"))?;
     let tags = attrs::strings(item, "tags");
@@ -173,14 +178,9 @@ fn finish_update(table: &str, job: &Job) -> aws_sdk_dynamodb::types::builders::U
             .expression_attribute_values(":message", attrs::s(&error.message));
     }
     update.update_expression(format!(
-        "SET {} REMOVE leaseToken, leaseUntil",
+        "SET {} REMOVE leaseToken, leaseUntil, gsi1pk, gsi1sk",
         set.join(", ")
     ))
-}
-
-/// A time as whole Unix milliseconds (a lease's precision).
-fn unix_millis(at: OffsetDateTime) -> i128 {
-    at.unix_timestamp_nanos() / 1_000_000
 }
 
 impl Jobs for DynamoStore {
@@ -367,6 +367,13 @@ impl Jobs for DynamoStore {
                 .condition_expression("#status IN (:queued, :running)")
                 .expression_attribute_values(":queued", attrs::s(JobStatus::Queued.as_str()))
                 .expression_attribute_values(":running", attrs::s(JobStatus::Running.as_str())),
+            Holder::Unclaimed => finish_update(self.table(), job)
+                .condition_expression("#status = :queued")
+                .expression_attribute_values(":queued", attrs::s(JobStatus::Queued.as_str())),
+            Holder::Lapsed(at) => finish_update(self.table(), job)
+                .condition_expression("#status = :running AND leaseUntil <= :lapsed")
+                .expression_attribute_values(":running", attrs::s(JobStatus::Running.as_str()))
+                .expression_attribute_values(":lapsed", attrs::n(unix_millis(at))),
         };
         let mut tx = Transaction::new();
         tx.update(Finish::Job, update.build())?;

@@ -8,8 +8,8 @@
 //!   transactions whose refused items are named, not numbered.
 //! - `reads`, `rounds`: reading items by key, in pages, in batches, and filtered pages.
 //! - One module per port: `accounts`, `sessions`, `throttle` (login attempts), `rate` (rate
-//!   windows), `images` (with the image item in
-//!   `image_item`), `likes`, `jobs` (with the daily `limits`), `purchases`.
+//!   windows), `images` (with the image item in `image_item`), `likes`, `jobs` (with the daily
+//!   `limits`), `purchases`, and `stuck` (the sweeper's index of unfinished jobs).
 
 mod accounts;
 mod attrs;
@@ -27,6 +27,7 @@ mod reads;
 mod rounds;
 pub mod schema;
 mod sessions;
+mod stuck;
 mod throttle;
 pub mod transaction;
 

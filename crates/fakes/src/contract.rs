@@ -16,6 +16,7 @@ use artforge_domain::{
     RateLimits, Report, Sessions, Settled, StoreError, Style, SubmitRefusal, Tag, Tags, Tier,
     UserId, Visibility, Wallet,
 };
+use artforge_domain::{StuckJobs, Unfinished};
 use time::OffsetDateTime;
 
 /// Generates one `#[tokio::test]` per contract, each on the store `$fresh` makes.
@@ -35,6 +36,7 @@ macro_rules! contract_tests {
             a_job_is_claimed_by_one_worker_and_finished_once,
             free_credits_spend_from_a_budget_of_their_own,
             payments_settle_at_increasing_versions_with_their_purchase_and_credits,
+            unfinished_jobs_are_listed_oldest_first_until_finished,
         );
     };
     (@each $fresh:expr; $($name:ident),+ $(,)?) => {
@@ -1038,5 +1040,167 @@ pub async fn a_checkout_session_is_reported_as_it_stands<P, F>(
             .expect("retrieved"),
         None,
         "a session it never opened"
+    );
+}
+
+/// What the sweeper sees of a store's unfinished jobs: ids, leases and re-sends.
+fn seen(
+    found: &[Unfinished],
+) -> Vec<(
+    artforge_domain::JobId,
+    Option<OffsetDateTime>,
+    Option<OffsetDateTime>,
+)> {
+    found
+        .iter()
+        .map(|u| (u.job.id, u.lease_until, u.resent_at))
+        .collect()
+}
+
+pub async fn unfinished_jobs_are_listed_oldest_first_until_finished<
+    S: Accounts + Ledger + Jobs + StuckJobs,
+>(
+    store: &S,
+) {
+    let owner = account(store, 3).await;
+    let minutes = time::Duration::minutes;
+    let oldest = Job {
+        created_at: NOW - minutes(20),
+        ..job(owner, 1)
+    };
+    let older = Job {
+        created_at: NOW - minutes(10),
+        ..job(owner, 1)
+    };
+    let recent = job(owner, 1);
+    // Submitted newest first: the order listed is the jobs' own, not the writes'.
+    for queued in [&recent, &older, &oldest] {
+        store
+            .submit(queued, None, &admission(10), NOW)
+            .await
+            .expect("submitted");
+    }
+    let before = NOW - minutes(5);
+    let found = store.unfinished(before, 10).await.expect("unfinished");
+    assert_eq!(
+        seen(&found),
+        [(oldest.id, None, None), (older.id, None, None)],
+        "unfinished jobs submitted before the time, oldest first"
+    );
+    assert_eq!(found[0].job, oldest);
+    assert_eq!(
+        seen(&store.unfinished(before, 1).await.expect("unfinished")),
+        [(oldest.id, None, None)],
+        "at most the limit"
+    );
+
+    assert!(
+        store
+            .mark_resent(owner, oldest.id, NOW)
+            .await
+            .expect("resend")
+    );
+    assert!(
+        !store
+            .mark_resent(owner, oldest.id, NOW)
+            .await
+            .expect("resend"),
+        "a job is sent again once"
+    );
+    let lease = Duration::from_secs(60);
+    let Claim::Claimed(_, held) = store
+        .claim(owner, older.id, lease, NOW)
+        .await
+        .expect("claim")
+    else {
+        panic!("a queued job is claimed");
+    };
+    assert!(
+        !store
+            .mark_resent(owner, older.id, NOW)
+            .await
+            .expect("resend"),
+        "a running job is not sent again"
+    );
+    assert_eq!(
+        seen(&store.unfinished(before, 10).await.expect("unfinished")),
+        [
+            (oldest.id, None, Some(NOW)),
+            (older.id, Some(held.until), None)
+        ]
+    );
+
+    let failed = |queued: &Job| Job {
+        status: JobStatus::Failed,
+        refunded: queued.cost,
+        updated_at: NOW,
+        ..queued.clone()
+    };
+    assert!(
+        !store
+            .finish(&failed(&older), Holder::Unclaimed, &[])
+            .await
+            .expect("finish"),
+        "a claimed job is not unclaimed"
+    );
+    assert!(
+        !store
+            .finish(
+                &failed(&older),
+                Holder::Lapsed(held.until - minutes(1)),
+                &[]
+            )
+            .await
+            .expect("finish"),
+        "a lease that had not ended by then holds"
+    );
+    assert!(
+        store
+            .finish(&failed(&older), Holder::Lapsed(held.until), &[])
+            .await
+            .expect("finish"),
+        "a lease that ended lets the sweeper finish"
+    );
+    assert!(
+        !store
+            .finish(&failed(&older), Holder::Lease(&held), &[])
+            .await
+            .expect("finish"),
+        "and the worker finds it finished"
+    );
+    assert!(
+        store
+            .finish(&failed(&oldest), Holder::Unclaimed, &[])
+            .await
+            .expect("finish")
+    );
+    assert!(
+        !store
+            .finish(&failed(&oldest), Holder::Unclaimed, &[])
+            .await
+            .expect("finish"),
+        "once"
+    );
+    assert!(
+        !store
+            .mark_resent(owner, oldest.id, NOW)
+            .await
+            .expect("resend"),
+        "a finished job is not sent again"
+    );
+    assert_eq!(
+        store.balance(owner).await.expect("balance"),
+        Credits::new(2),
+        "two refunds of one credit each"
+    );
+    assert_eq!(
+        seen(
+            &store
+                .unfinished(NOW + minutes(60), 10)
+                .await
+                .expect("unfinished")
+        ),
+        [(recent.id, None, None)],
+        "finished jobs leave the list"
     );
 }

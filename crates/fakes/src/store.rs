@@ -17,6 +17,7 @@ use artforge_domain::{
     StoreError, SubmitRefusal, Tag, Tags, User, UserId, Visibility, Wallet, limits::utc_day,
     settle,
 };
+use artforge_domain::{StuckJobs, Unfinished};
 use time::OffsetDateTime;
 
 use crate::Faults;
@@ -47,6 +48,8 @@ struct State {
     payments: HashMap<String, Payment>,
     jobs: BTreeMap<(UserId, JobId), (Job, Option<Lease>)>,
     idempotency: HashMap<(UserId, String), (Remembered, OffsetDateTime)>,
+    /// When the sweeper sent a queued job to the queue again.
+    resent: HashMap<(UserId, JobId), OffsetDateTime>,
     counters: HashMap<String, u64>,
     entry_seq: u64,
 }
@@ -903,6 +906,10 @@ impl Jobs for MemoryStore {
                 stored.status == JobStatus::Running && held.token == lease.token
             }
             (Some((stored, _)), Holder::Anyone) => !stored.status.is_final(),
+            (Some((stored, _)), Holder::Unclaimed) => stored.status == JobStatus::Queued,
+            (Some((stored, Some(held))), Holder::Lapsed(at)) => {
+                stored.status == JobStatus::Running && held.until <= at
+            }
             _ => false,
         };
         if !may {
@@ -917,6 +924,49 @@ impl Jobs for MemoryStore {
                 .images
                 .insert((image.owner, image.id), (image.clone(), false));
         }
+        Ok(true)
+    }
+}
+
+impl StuckJobs for MemoryStore {
+    async fn unfinished(
+        &self,
+        before: OffsetDateTime,
+        limit: usize,
+    ) -> Result<Vec<Unfinished>, StoreError> {
+        self.faults.store("unfinished")?;
+        let state = self.lock();
+        let mut found: Vec<Unfinished> = state
+            .jobs
+            .iter()
+            .filter(|(_, (job, _))| !job.status.is_final() && job.created_at < before)
+            .map(|(key, (job, lease))| Unfinished {
+                job: job.clone(),
+                lease_until: lease.as_ref().map(|l| l.until),
+                resent_at: state.resent.get(key).copied(),
+            })
+            .collect();
+        found.sort_by_key(|u| (u.job.created_at, u.job.id));
+        found.truncate(limit);
+        Ok(found)
+    }
+
+    async fn mark_resent(
+        &self,
+        owner: UserId,
+        id: JobId,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        self.faults.store("mark_resent")?;
+        let mut state = self.lock();
+        let queued = state
+            .jobs
+            .get(&(owner, id))
+            .is_some_and(|(job, _)| job.status == JobStatus::Queued);
+        if !queued || state.resent.contains_key(&(owner, id)) {
+            return Ok(false);
+        }
+        state.resent.insert((owner, id), now);
         Ok(true)
     }
 }

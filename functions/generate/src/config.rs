@@ -11,6 +11,8 @@ use artforge_runtime::{ConfigError, Env};
 use artforge_s3::BucketConfig;
 use secrecy::SecretString;
 
+use crate::usecases::sweep::SweepPolicy;
+
 /// The catalogue shipped with the code, used when `MODEL_CATALOG` is not set.
 pub const SHIPPED_CATALOG: &str = include_str!("../../../config/models.json");
 
@@ -140,6 +142,40 @@ impl WorkerConfig {
                 format,
                 quality,
                 ..PipelineConfig::default()
+            },
+        })
+    }
+}
+
+/// The stuck-job sweeper.
+#[derive(Debug)]
+pub struct SweeperConfig {
+    pub table_name: String,
+    pub queue_url: String,
+    pub bucket: BucketConfig,
+    /// The worker's rendition format (`IMAGE_FORMAT`): where a failed job's files may be.
+    pub format: ImageFormat,
+    /// `SWEEP_AFTER_SECONDS` (default 600): how long a job may wait in the queue, or stay
+    /// running past its lease, before it is swept; `SWEEP_BATCH` (default 500): the most jobs
+    /// one sweep looks at.
+    pub policy: SweepPolicy,
+}
+
+impl SweeperConfig {
+    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        let defaults = SweepPolicy::default();
+        let after: u32 = env.parsed_or(
+            "SWEEP_AFTER_SECONDS",
+            u32::try_from(defaults.after.whole_seconds()).unwrap_or(600),
+        )?;
+        Ok(Self {
+            table_name: env.required("TABLE_NAME")?,
+            queue_url: env.required("QUEUE_URL")?,
+            bucket: BucketConfig::from_env(env)?,
+            format: env.parsed_or("IMAGE_FORMAT", ImageFormat::Jpeg)?,
+            policy: SweepPolicy {
+                after: time::Duration::seconds(i64::from(after)),
+                batch: env.parsed_or("SWEEP_BATCH", defaults.batch)?,
             },
         })
     }

@@ -1,9 +1,17 @@
-//! The generation API Lambda: wiring only. Tracing, then the API built once from the
-//! environment; the router serves every invocation.
+//! The generation API Lambda: wiring only. Tracing and the metrics recorder, then the API
+//! built once from the environment; the router serves every invocation, and the metrics it
+//! recorded are written (as EMF lines) when it has answered.
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     artforge_runtime::logging::init();
+    let metrics = artforge_metrics::init()?;
     let api = generate::Api::from_env()?;
-    lambda_http::run(api.router()).await
+    let router = api
+        .router()
+        .layer(axum::middleware::map_response(move |answer| async move {
+            metrics.flush();
+            answer
+        }));
+    lambda_http::run(router).await
 }

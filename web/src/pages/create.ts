@@ -3,13 +3,11 @@ import { h, mount, status, uid } from "../dom";
 import { imageCard, requireSignIn } from "../components";
 import { explain } from "../errors";
 import { setCredits, user } from "../session";
+import { Submission } from "../submission";
 
 const POLL_MS = 1000;
 const POLL_LIMIT_MS = 5 * 60 * 1000;
 
-function newKey(): string {
-  return typeof crypto.randomUUID === "function" ? crypto.randomUUID() : `${Date.now()}-${Math.random().toString(36).slice(2)}`;
-}
 
 /** The preset's outline at its ratio (CSSOM, not a style attribute: the CSP has no inline styles). */
 function shape(width: number, height: number): HTMLElement {
@@ -139,6 +137,8 @@ export async function createPage(_: Record<string, string>, q: URLSearchParams):
   count.addEventListener("change", paintPrice);
   paintTier();
 
+  // One key for every retry of one request, so a retry after a lost answer is never charged twice.
+  const submission = new Submission();
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     mount(promptErr);
@@ -162,7 +162,8 @@ export async function createPage(_: Record<string, string>, q: URLSearchParams):
       tags: parseTags(tags.value),
     };
     try {
-      const answer = await api<{ job: Job; credits: number }>("POST", "/generations", body, { "idempotency-key": newKey() });
+      const answer = await api<{ job: Job; credits: number }>("POST", "/generations", body, { "idempotency-key": submission.keyFor(body) });
+      submission.accepted();
       setCredits(answer.credits);
       paintPrice();
       await follow(answer.job, result);

@@ -242,3 +242,67 @@ async fn the_web_client_is_served_at_root_with_the_api_under_api_too() {
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     std::fs::remove_dir_all(&dist).ok();
 }
+
+#[tokio::test]
+async fn the_local_server_sweeps_a_job_no_worker_takes_on_its_interval() {
+    let aws = artforge_testkit::sdk_config();
+    let provisioned =
+        resources::provision(&aws, Names::prefixed(&artforge_testkit::unique("sweep")))
+            .await
+            .expect("provisioned");
+    // No worker runs, and a job counts as stuck at once: the first sweep sends it again, the
+    // next fails and refunds it.
+    let mut defaults = artforge_dev::local_defaults(&provisioned, 9, artforge_testkit::JWT_KEYS);
+    defaults.insert("SWEEP_AFTER_SECONDS", "0".to_owned());
+    let app = artforge_dev::app(&aws, &defaults, 9).expect("app");
+    let sweeps =
+        artforge_dev::run_sweeper(app.sweeper.clone(), std::time::Duration::from_millis(200));
+
+    let register = Request::post("/auth/register")
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(
+            r#"{"email":"sam@example.com","password":"correct horse battery"}"#,
+        ))
+        .expect("request");
+    let (_, body) = call(&app.router, register).await;
+    let token = serde_json::from_str::<serde_json::Value>(&body).expect("json")["token"]
+        .as_str()
+        .expect("token")
+        .to_owned();
+    let submit = Request::post("/generations")
+        .header(header::AUTHORIZATION, format!("Bearer {token}"))
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(
+            r#"{"prompt":"a kite over dunes","model":"v2","preset":"square"}"#,
+        ))
+        .expect("request");
+    let (status, body) = call(&app.router, submit).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    let id = serde_json::from_str::<serde_json::Value>(&body).expect("json")["job"]["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let job = loop {
+        let get = Request::get(format!("/generations/{id}"))
+            .header(header::AUTHORIZATION, format!("Bearer {token}"))
+            .body(Body::empty())
+            .expect("request");
+        let (_, body) = call(&app.router, get).await;
+        let job: serde_json::Value = serde_json::from_str(&body).expect("json");
+        if job["status"] == "failed" {
+            break job;
+        }
+        assert!(std::time::Instant::now() < deadline, "still {job}");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    sweeps.abort();
+    assert_eq!(job["refunded"], job["cost"], "{job}");
+    let me = Request::get("/me")
+        .header(header::AUTHORIZATION, format!("Bearer {token}"))
+        .body(Body::empty())
+        .expect("request");
+    let (_, body) = call(&app.router, me).await;
+    let me: serde_json::Value = serde_json::from_str(&body).expect("json");
+    assert_eq!(me["credits"], 3, "refunded once");
+}

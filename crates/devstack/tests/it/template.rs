@@ -254,6 +254,9 @@ fn every_alarm_notifies_the_alarm_topic_and_the_operational_signals_are_covered(
         "GenerationDeadLetterQueue",
         "Errors",
         "ApproximateAgeOfOldestMessage",
+        "SweptJobs",
+        "ProviderErrors",
+        "ProviderLatency",
     ] {
         assert!(watched.contains(signal), "an alarm watches {signal}");
     }
@@ -346,4 +349,54 @@ fn every_function_that_limits_clients_is_given_its_limits_at_the_documented_defa
             "{parameter}'s default (DESIGN §9)"
         );
     }
+}
+
+#[test]
+fn the_sweeper_runs_every_five_minutes_after_the_queue_would_redeliver_with_only_what_it_uses() {
+    let template = template();
+    let sweeper = resource(&template, "GenerateSweeperFunction");
+    let schedule = &sweeper["Events"]["Every5Minutes"];
+    assert_eq!(text(&schedule["Type"]), "ScheduleV2");
+    assert_eq!(
+        text(&schedule["Properties"]["ScheduleExpression"]),
+        "rate(5 minutes)"
+    );
+    let variables = &sweeper["Environment"]["Variables"];
+    let after: u32 = text(&variables["SWEEP_AFTER_SECONDS"])
+        .parse()
+        .expect("seconds");
+    assert!(
+        after > GENERATION_QUEUE.visibility_timeout_secs,
+        "a crashed worker's message comes back before the sweeper gives up on its job"
+    );
+    let worker = resource(&template, "GenerateWorkerFunction");
+    assert_eq!(
+        variables["IMAGE_FORMAT"], worker["Environment"]["Variables"]["IMAGE_FORMAT"],
+        "the sweeper removes files where the worker writes them"
+    );
+    let mut actions: Vec<String> = sweeper["Policies"][0]["Statement"]
+        .as_sequence()
+        .expect("statements")
+        .iter()
+        .flat_map(|statement| match &statement["Action"] {
+            Value::Sequence(list) => list.iter().map(text).collect(),
+            one => vec![text(one)],
+        })
+        .collect();
+    actions.sort();
+    assert_eq!(
+        actions,
+        [
+            "dynamodb:ConditionCheckItem",
+            "dynamodb:GetItem",
+            "dynamodb:PutItem",
+            "dynamodb:Query",
+            "dynamodb:UpdateItem",
+            "s3:DeleteObject",
+            "sqs:SendMessage",
+        ]
+    );
+    let policy = format!("{:?}", sweeper["Policies"]);
+    assert!(policy.contains("/index/gsi1"), "queries the index only");
+    assert!(policy.contains("/images/*"), "deletes image files only");
 }

@@ -12,6 +12,10 @@ pub enum GiveUp {
     NotQueued,
     /// The queue gave up on it after its retries (a dead letter).
     DeadLetter,
+    /// No worker took it, even after the sweeper sent it to the queue again.
+    NeverStarted,
+    /// Its worker stopped before finishing it and no other took it over.
+    Abandoned,
 }
 
 impl GiveUp {
@@ -21,9 +25,13 @@ impl GiveUp {
                 JobErrorCode::GenerationFailed,
                 "the job could not be queued; your credits were refunded",
             ),
-            Self::DeadLetter => JobError::new(
+            Self::DeadLetter | Self::Abandoned => JobError::new(
                 JobErrorCode::GenerationFailed,
                 "the job could not be finished; your credits were refunded",
+            ),
+            Self::NeverStarted => JobError::new(
+                JobErrorCode::GenerationFailed,
+                "the job could not be started; your credits were refunded",
             ),
         }
     }
@@ -56,6 +64,22 @@ pub async fn give_up<J: Jobs>(
     if job.status.is_final() {
         return Ok(None);
     }
+    fail_held(jobs, job, why, Holder::Anyone, now).await
+}
+
+/// Fails `job` as read, while `holder` may finish it. The failed job when this call failed it;
+/// `None` when it was no longer `holder`'s to finish.
+pub async fn fail_held<J: Jobs>(
+    jobs: &J,
+    job: Job,
+    why: GiveUp,
+    holder: Holder<'_>,
+    now: OffsetDateTime,
+) -> Result<Option<Job>, StoreError> {
     let job = failed(job, why.error(), now);
-    Ok(jobs.finish(&job, Holder::Anyone, &[]).await?.then_some(job))
+    if !jobs.finish(&job, holder, &[]).await? {
+        return Ok(None);
+    }
+    artforge_metrics::job_finished(false, job.refunded.get());
+    Ok(Some(job))
 }

@@ -6,7 +6,9 @@
 //! - [`run`]: claim a queued job, have the provider make its images, make and store their
 //!   renditions, and finish the job with the refund of what was not delivered;
 //! - [`fail`]: fail a job that will never finish (a dead letter, an unqueued job), with a full
-//!   refund, once.
+//!   refund, once;
+//! - [`sweep`]: on a schedule, send a stuck queued job to the queue again once, then fail and
+//!   refund it; fail and refund a running job whose worker is gone.
 //!
 //! The statuses a job takes, what it costs and gives back, and the words its owner reads are
 //! chosen here; the store only writes them atomically.
@@ -14,6 +16,9 @@
 pub mod fail;
 pub mod run;
 pub mod submit;
+pub mod sweep;
 
+#[cfg(test)]
+mod sweep_tests;
 #[cfg(test)]
 mod tests;

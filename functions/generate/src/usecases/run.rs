@@ -104,6 +104,20 @@ pub fn provider_error(error: &ProviderError) -> JobError {
     }
 }
 
+/// Counts a provider failure by kind; the provider's own failures (not a refusal of the
+/// request) also count towards the total the alarm watches.
+fn observe_provider_error(error: &ProviderError) {
+    let (kind, operational) = match error {
+        ProviderError::ContentPolicy(_) => ("content_policy", false),
+        ProviderError::Rejected { .. } => ("rejected", false),
+        ProviderError::QuotaExceeded(_) => ("quota_exceeded", true),
+        ProviderError::Unavailable(_) => ("unavailable", true),
+        ProviderError::DeadlineExceeded => ("deadline_exceeded", true),
+        ProviderError::BadAnswer(_) => ("bad_answer", true),
+    };
+    artforge_metrics::provider_error(kind, operational);
+}
+
 /// What a claimed job becomes with `delivered` of its images made: `succeeded` with any image,
 /// else `failed` with the first failure's error; what was not delivered is refunded.
 pub fn finished(
@@ -132,6 +146,25 @@ pub fn finished(
         updated_at: now,
         ..job
     }
+}
+
+/// Every key a slot's files may have: the original in any format, the renditions in `format`
+/// (the pipeline's).
+pub fn slot_keys(job: &Job, slot: ImageId, format: ImageFormat) -> Vec<String> {
+    let preset = job.request.preset;
+    let mut keys: Vec<String> = ImageFormat::ALL
+        .iter()
+        .map(|f| object_key(job.owner, slot, preset, Variant::Original, *f))
+        .collect();
+    keys.push(object_key(job.owner, slot, preset, Variant::Preset, format));
+    keys.push(object_key(
+        job.owner,
+        slot,
+        preset,
+        Variant::Thumbnail,
+        format,
+    ));
+    keys
 }
 
 /// Everything running a job takes, built once.
@@ -173,11 +206,17 @@ where
             Ok(Claim::Claimed(job, lease)) => {
                 let (images, error, stranded) = self.make(&job).await;
                 let done = finished(job, &images, error, OffsetDateTime::now_utc());
-                match self
+                let result = self
                     .jobs
                     .finish(&done, Holder::Lease(&lease), &images)
-                    .await
-                {
+                    .await;
+                if matches!(result, Ok(true)) {
+                    artforge_metrics::job_finished(
+                        done.status == JobStatus::Succeeded,
+                        done.refunded.get(),
+                    );
+                }
+                match result {
                     Ok(true) if stranded => match self.sweep(&done).await {
                         Ok(()) => Outcome::Finished,
                         Err(e) => Outcome::Retry(e),
@@ -228,24 +267,8 @@ where
         })
     }
 
-    /// Every key a slot's files may have: the original in any format, the renditions in the
-    /// pipeline's.
     fn slot_keys(&self, job: &Job, slot: ImageId) -> Vec<String> {
-        let preset = job.request.preset;
-        let format = self.pipeline.config().format;
-        let mut keys: Vec<String> = ImageFormat::ALL
-            .iter()
-            .map(|f| object_key(job.owner, slot, preset, Variant::Original, *f))
-            .collect();
-        keys.push(object_key(job.owner, slot, preset, Variant::Preset, format));
-        keys.push(object_key(
-            job.owner,
-            slot,
-            preset,
-            Variant::Thumbnail,
-            format,
-        ));
-        keys
+        slot_keys(job, slot, self.pipeline.config().format)
     }
 
     /// The job's images that were made and stored, the error to fail the job with if none,
@@ -261,9 +284,13 @@ where
                 false,
             );
         };
-        let answers = match self.provider.generate(&request).await {
+        let started = std::time::Instant::now();
+        let answered = self.provider.generate(&request).await;
+        artforge_metrics::provider_call(started.elapsed());
+        let answers = match answered {
             Ok(answers) => answers,
             Err(e) => {
+                observe_provider_error(&e);
                 warn!(error = %e, "the provider failed the job");
                 return (Vec::new(), Some(provider_error(&e)), false);
             }
@@ -282,6 +309,9 @@ where
             match result {
                 Ok(image) => images.push(image),
                 Err(failure) => {
+                    if let ImageFailure::Provider(e) = &failure {
+                        observe_provider_error(e);
+                    }
                     warn!(error = %failure, "an image of the job failed");
                     stranded |= matches!(failure, ImageFailure::Stranded(_));
                     first_error.get_or_insert_with(|| failure.job_error());

@@ -101,7 +101,10 @@ impl<J: Jobs + Ledger, Q: JobQueue> Generations<J, Q> {
             .submit(&job, idempotency.as_ref(), &admission, now)
             .await
         {
-            Ok(balance) => self.enqueue(job, balance, now).await,
+            Ok(balance) => {
+                artforge_metrics::job_submitted(job.cost.get());
+                self.enqueue(job, balance, now).await
+            }
             // Another request with the same key got there first: answer as a replay of it.
             Err(SubmitRefusal::KeyTaken) => {
                 let idem = idempotency.as_ref().ok_or_else(|| {

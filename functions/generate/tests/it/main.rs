@@ -6,4 +6,5 @@ mod api;
 mod common;
 mod events;
 mod faults;
+mod sweeper;
 mod worker;
