@@ -1087,7 +1087,14 @@ pub async fn unfinished_jobs_are_listed_oldest_first_until_finished<
         [(oldest.id, None, None), (older.id, None, None)],
         "unfinished jobs submitted before the time, oldest first"
     );
-    assert_eq!(found[0].job, oldest);
+    assert_eq!(
+        found[0].job,
+        Job {
+            free_cost: oldest.cost,
+            ..oldest.clone()
+        },
+        "as submitted, paid with free credits"
+    );
     assert_eq!(
         seen(&store.unfinished(before, 1).await.expect("unfinished")),
         [(oldest.id, None, None)],
