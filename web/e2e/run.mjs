@@ -321,6 +321,7 @@ try {
   await check(page, "credits-return");
   log(`bought ${packCredits} credits: balance 0 -> ${packCredits}`);
 
+
   // A prompt the provider refuses: the job fails, the page says what to change, credits return.
   await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Create" }).click();
   await page.getByRole("radio", { name: /V3 best/ }).check();
@@ -398,6 +399,18 @@ try {
   await visitor.reload();
   await gridLoaded(visitor, 0);
   log("deleted it: gone from history and from the feed");
+
+  // A pack whose webhook is lost: the return page asks Stripe, which says paid, and the
+  // credits arrive at once; nothing waits for a webhook that never comes.
+  const held = Number(await page.getByTestId("balance").textContent());
+  await page.goto(`${base}/credits`);
+  await gridLoaded(page);
+  await page.getByRole("button", { name: /^Buy \d+ credits/ }).first().click();
+  await page.waitForURL(/\/stripe\/checkout\//);
+  await page.locator("#pay-lost-webhook").click();
+  await page.waitForURL(/\/credits\/return\?session_id=cs_test_/);
+  await page.getByTestId("new-balance").filter({ hasText: String(held + packCredits) }).waitFor({ timeout: 15_000 });
+  log(`a lost webhook: the return page granted the pack (balance ${held} -> ${held + packCredits})`);
 
   // Log out (keyboard again: the last item, wrapping upwards).
   await page.getByRole("button", { name: /Account menu/ }).focus();

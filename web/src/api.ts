@@ -107,8 +107,14 @@ export interface Purchase {
   credits: number;
   amount: number;
   currency: string;
-  status: "pending" | "paid" | "failed" | "refunded";
+  status: "pending" | "paid" | "failed" | "refunded" | "disputed";
   createdAt: string;
+}
+
+/** `GET /billing/purchases/{sessionId}`: a purchase, checked with Stripe when pending. */
+export interface PurchaseLookup extends Purchase {
+  /** `false` when the purchase is pending and Stripe could not be asked just now. */
+  confirmedWithStripe: boolean;
 }
 
 export interface LedgerEntry {

@@ -1,4 +1,4 @@
-import { api, get, money, query, type LedgerEntry, type Listing, type Pack, type Purchase, type User } from "../api";
+import { api, get, money, query, type LedgerEntry, type Listing, type Pack, type PurchaseLookup, type User } from "../api";
 import { h, mount, spinner, status } from "../dom";
 import { pagedGrid, requireSignIn } from "../components";
 import { explain } from "../errors";
@@ -74,8 +74,10 @@ export async function creditsPage(_: Record<string, string>, q: URLSearchParams)
 
 const WAIT_MS = 30_000;
 
-/** `/credits/return?session_id=`: where Checkout sends people back. Credits come only from the
- * webhook, so this waits for the purchase to be paid (and the balance with it). */
+/** `/credits/return?session_id=`: where Checkout sends people back. Asking for the purchase makes
+ * the API check a pending one with Stripe and grant it at once if paid (the webhook then grants
+ * nothing more), so this usually answers on the first try; it keeps asking, with back-off, while
+ * Stripe has not confirmed the payment, and says so plainly. */
 export async function creditsReturnPage(_: Record<string, string>, q: URLSearchParams): Promise<Node> {
   const gate = requireSignIn("see your purchase");
   if (gate) return gate;
@@ -90,8 +92,12 @@ export async function creditsReturnPage(_: Record<string, string>, q: URLSearchP
     let delay = 500;
     while (Date.now() < until) {
       try {
-        const purchases = await get<Listing<Purchase>>("/billing/purchases?limit=20");
-        const mine = purchases.items.find((p) => p.sessionId === sessionId);
+        const mine = sessionId
+          ? await get<PurchaseLookup>(`/billing/purchases/${encodeURIComponent(sessionId)}`)
+          : null;
+        if (mine && !mine.confirmedWithStripe) {
+          mount(box, spinner("Stripe is not answering just now; still trying…"));
+        }
         if (mine && mine.status !== "pending") {
           const me = await get<User>("/me");
           setCredits(me.credits);
@@ -122,7 +128,7 @@ export async function creditsReturnPage(_: Record<string, string>, q: URLSearchP
       delay = Math.min(delay * 1.5, 3000);
     }
     const again = h("button", { type: "button", class: "btn", onclick: () => void wait() }, "Check again");
-    mount(box, status("The payment is not confirmed yet. It can take a minute; your credits arrive as soon as the payment provider tells us.", "info"), again);
+    mount(box, status("Stripe has not confirmed this payment yet, so no credits have been added. If you paid, they arrive as soon as Stripe confirms it, usually within a minute; nothing is charged twice.", "info"), again);
   }
   void wait();
   return page;
