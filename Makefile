@@ -14,7 +14,7 @@ CARGO ?= cargo
 CARGO_FLAGS ?= --locked
 PORT ?= 3000
 
-.PHONY: help setup rust-setup dev check test fmt lint unit integration template build web e2e walkthrough openapi schemathesis fuzz-build fuzz-smoke fuzz bench bench-pipeline bench-coldstart soak deploy clean
+.PHONY: help setup rust-setup dev check test fmt lint unit integration template build web e2e walkthrough openapi schemathesis fuzz-build fuzz-smoke fuzz bench bench-pipeline bench-coldstart soak api-under-load deploy clean
 
 help:
 	@echo "make dev     run the whole product on http://127.0.0.1:$(PORT) (Ctrl-C stops it); writes .local/lambda.env"
@@ -119,12 +119,14 @@ soak: setup
 	$(CARGO) test $(CARGO_FLAGS) -p artforge-dev --test it soak -- --ignored --nocapture
 
 
-# Fuzzing (fuzz/; docs/reliability.md, "Fuzzing"): cargo-fuzz, installed into ./.tools (git-ignored) when
-# missing, drives libFuzzer on stable rustc: RUSTC_BOOTSTRAP=1 lets it pass its -Z flags (CI
+# Fuzzing (fuzz/; docs/reliability.md, "Fuzzing"): cargo-fuzz, installed when missing into
+# ./.tools (git-ignored), or beside the workspace's target directory when CARGO_TARGET_DIR is set
+# (so a fresh clone in CI does not build it again), drives libFuzzer on stable rustc: RUSTC_BOOTSTRAP=1 lets it pass its -Z flags (CI
 # machines have no nightly). The instrumented build keeps to a target directory of its own (its
 # RUSTFLAGS differ from the workspace's), beside the workspace's when CARGO_TARGET_DIR is set.
 CARGO_FUZZ_VERSION := 0.13.2
-CARGO_FUZZ := .tools/bin/cargo-fuzz
+TOOLS_DIR ?= $(if $(CARGO_TARGET_DIR),$(CARGO_TARGET_DIR)/tools,$(abspath .tools))
+CARGO_FUZZ := $(TOOLS_DIR)/bin/cargo-fuzz
 FUZZ := RUSTC_BOOTSTRAP=1 $(CARGO_FUZZ)
 FUZZ_TARGET_DIR ?= $(if $(CARGO_TARGET_DIR),$(CARGO_TARGET_DIR)/fuzz,$(abspath fuzz/target))
 FUZZ_FLAGS ?= --target-dir $(FUZZ_TARGET_DIR)
@@ -134,7 +136,7 @@ FUZZ_SECONDS ?= 300
 FUZZ_CORPUS ?= $(FUZZ_TARGET_DIR)/corpus
 
 $(CARGO_FUZZ):
-	$(CARGO) install cargo-fuzz --version $(CARGO_FUZZ_VERSION) --locked --root .tools
+	$(CARGO) install cargo-fuzz --version $(CARGO_FUZZ_VERSION) --locked --root $(TOOLS_DIR)
 
 # cargo-fuzz has no --locked: `cargo metadata --locked` first fails if fuzz/Cargo.lock is stale.
 fuzz-build: $(CARGO_FUZZ)
@@ -162,10 +164,24 @@ fuzz: fuzz-build
 	done
 
 
+# Every check, each stage's time printed. The last stages run side by side: sam build is mostly
+# compiling (both cores), schemathesis and the soak mostly wait on moto (one core).
+TEST_STAGES := check integration fuzz-smoke template web e2e walkthrough
+
 test:
 	@start=$$(date +%s); \
-	$(MAKE) --no-print-directory check integration fuzz-smoke template web e2e walkthrough schemathesis soak build; \
+	for stage in $(TEST_STAGES); do \
+		s=$$(date +%s); $(MAKE) --no-print-directory $$stage; \
+		echo "make test: $$stage took $$(( $$(date +%s) - s )) s"; \
+	done; \
+	s=$$(date +%s); $(MAKE) --no-print-directory -j2 --output-sync=target build api-under-load; \
+	echo "make test: build beside schemathesis and soak took $$(( $$(date +%s) - s )) s"; \
 	echo "make test: all checks passed in $$(( $$(date +%s) - start )) s"
+
+# Schemathesis, then the soak: each against a local stack of its own.
+api-under-load:
+	@s=$$(date +%s); $(MAKE) --no-print-directory schemathesis; echo "make test: schemathesis took $$(( $$(date +%s) - s )) s"
+	@s=$$(date +%s); $(MAKE) --no-print-directory soak; echo "make test: soak took $$(( $$(date +%s) - s )) s"
 
 bench: setup
 	$(CARGO) bench $(CARGO_FLAGS) --workspace
