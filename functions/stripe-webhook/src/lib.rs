@@ -12,7 +12,9 @@ mod events;
 pub mod requests;
 mod routes;
 pub mod usecases;
+
 pub use artforge_stripe_signature as signature;
+pub use routes::WEBHOOK_MAX_BODY_BYTES;
 
 pub use app::{App, openapi};
 pub use config::Config;

@@ -548,6 +548,55 @@ async fn concurrent_submissions_of_many_users_never_overshoot_the_spend_cap() {
 }
 
 #[tokio::test]
+async fn a_spent_free_budget_pauses_free_credits_only_and_says_so() {
+    // Room for one free v2 low image a day; purchased credits have a budget of their own.
+    let stack = Stack::with(crate::common::Options {
+        limits: artforge_domain::DailyLimits {
+            images_per_user: 100,
+            spend_cap_micros: 1_000_000,
+            free_spend_cap_micros: 16_000,
+        },
+        ..crate::common::Options::default()
+    })
+    .await;
+    let request = json!({"prompt": "free", "model": "v2", "preset": "square", "quality": "low"});
+    let (_, first) = stack.user().await;
+    assert_eq!(
+        stack.submit(&first, &request).await.status,
+        StatusCode::ACCEPTED
+    );
+    let (free, second) = stack.user().await;
+    let paused = stack.submit(&second, &request).await;
+    assert_eq!(
+        (paused.status, paused.code()),
+        (StatusCode::SERVICE_UNAVAILABLE, "generation_paused"),
+        "{}",
+        paused.text
+    );
+    assert!(paused.text.contains("free credits"), "{}", paused.text);
+    assert!(retry_after(&paused) >= 1);
+    assert_eq!(stack.books(free).await.0, 3, "nothing charged");
+
+    // A paying user (no free credits left, 5 bought) generates all the same.
+    let (paying, token) = stack.user_with(0).await;
+    let cause = artforge_domain::CreditCause::Purchase {
+        checkout_session: format!("cs_paying_{paying}"),
+        step: 1,
+        reason: artforge_domain::Change::Paid,
+    };
+    artforge_domain::Ledger::apply(
+        &stack.store,
+        paying,
+        &cause,
+        artforge_domain::Movement::Purchase(artforge_domain::Credits::new(5)),
+    )
+    .await
+    .expect("bought");
+    let accepted = stack.submit(&token, &request).await;
+    assert_eq!(accepted.status, StatusCode::ACCEPTED, "{}", accepted.text);
+}
+
+#[tokio::test]
 async fn paid_requests_past_the_limit_of_one_client_address_are_rate_limited_whoever_asks() {
     let stack = crate::common::Stack::with(crate::common::Options {
         paid: artforge_domain::PaidLimits {

@@ -77,7 +77,12 @@ async fn a_job_stranded_in_queued_or_running_is_swept_once_even_with_a_worker_fi
         stack.store.finish(&succeeded, Holder::Lease(&lease), &[])
     );
     let (report, worker_won) = (report.expect("sweep"), worker_won.expect("finish"));
-    assert_eq!((report.looked_at, report.resent, report.errors), (2, 1, 0));
+    // The worker's finish may land before the sweeper's query: then the sweeper never sees it.
+    assert!(
+        report.looked_at == 2 || (worker_won && report.looked_at == 1),
+        "{report:?}"
+    );
+    assert_eq!((report.resent, report.errors), (1, 0));
     assert_ne!(worker_won, report.abandoned == 1, "{report:?}");
     let running_now = stack.store.job(user, running.id).await.expect("read");
     assert_eq!(

@@ -238,3 +238,34 @@ pub fn refund_event(session: &str, amount: u64, amount_refunded: u64) -> String 
     })
     .to_string()
 }
+
+/// A `charge.dispute.created` or `charge.dispute.closed` event of the session's payment.
+pub fn dispute_event(
+    kind: &str,
+    session: &str,
+    dispute: &str,
+    amount: u64,
+    status: &str,
+) -> String {
+    json!({
+        "id": format!("evt_{}_{dispute}_{status}", kind.replace('.', "_")),
+        "object": "event",
+        "api_version": "2025-10-29.clover",
+        "created": 1_795_435_400,
+        "livemode": false,
+        "pending_webhooks": 1,
+        "type": kind,
+        "data": {"object": {
+            "id": dispute,
+            "object": "dispute",
+            "amount": amount,
+            "currency": "usd",
+            "charge": format!("ch_{session}"),
+            "payment_intent": format!("pi_{session}"),
+            "reason": "fraudulent",
+            "status": status,
+            "livemode": false
+        }}
+    })
+    .to_string()
+}

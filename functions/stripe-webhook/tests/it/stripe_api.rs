@@ -150,7 +150,7 @@ async fn the_stripe_adapter_keeps_the_payment_providers_contract() {
 /// The lost webhook of DESIGN §8, end to end: the stand-in takes the payment and tells the
 /// billing function nothing, so only a retrieval can see it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn paying_with_the_webhook_lost_leaves_the_purchase_pending_while_stripe_reports_it_paid() {
+async fn a_lost_webhook_leaves_the_purchase_pending_until_the_return_page_asks_stripe() {
     let (app, stand_in_url) = App::with_stand_in().await;
     let (user, token) = app.user().await;
     let answer = app
@@ -182,6 +182,34 @@ async fn paying_with_the_webhook_lost_leaves_the_purchase_pending_while_stripe_r
         .expect("known");
     assert!(reported.paid, "{reported:?}");
     assert_eq!(reported.user, Some(user.to_string()));
+
+    // The return page asks for the purchase: Stripe says paid, so it is credited now.
+    let looked_up = app
+        .get(&format!("/billing/purchases/{session}"), Some(&token))
+        .await;
+    assert_eq!(looked_up.status, StatusCode::OK, "{}", looked_up.text);
+    assert_eq!(looked_up.json["status"], "paid");
+    assert_eq!(looked_up.json["confirmedWithStripe"], true);
+    assert_eq!(app.balance(user).await, 53);
+    // The webhook after all (late, not lost): nothing more.
+    let intent = reported.payment_intent.expect("paid with an intent");
+    let late = crate::common::session_event(
+        "checkout.session.completed",
+        &session,
+        user,
+        "starter",
+        1000,
+        "paid",
+    )
+    .replace(&format!("pi_{session}"), &intent);
+    assert_eq!(app.deliver(&late).await.status, StatusCode::OK);
+    assert_eq!(app.balance(user).await, 53, "granted once");
+    // Someone else's session is nobody's business.
+    let (_, stranger) = app.user().await;
+    let foreign = app
+        .get(&format!("/billing/purchases/{session}"), Some(&stranger))
+        .await;
+    assert_eq!(foreign.status, StatusCode::NOT_FOUND, "{}", foreign.text);
 }
 
 #[tokio::test]

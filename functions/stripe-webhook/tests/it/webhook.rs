@@ -1,6 +1,8 @@
 //! The Stripe webhook: signatures, and credits granted and taken back exactly once.
 
-use crate::common::{App, PREVIOUS_SECRET, SECRET, refund_event, session_event, sign};
+use crate::common::{
+    App, PREVIOUS_SECRET, SECRET, dispute_event, refund_event, session_event, sign,
+};
 use artforge_domain::{CreditCause, Credits, JobId, Ledger, Movement};
 use http::StatusCode;
 
@@ -339,4 +341,142 @@ async fn a_store_failure_is_a_5xx_so_stripe_retries() {
     // Stripe's retry, once the store is back, grants.
     assert_eq!(app.deliver(&body).await.status, StatusCode::OK);
     assert_eq!(app.balance(user).await, 53);
+}
+
+#[tokio::test]
+async fn a_refund_and_a_dispute_before_the_grant_end_where_stripe_says() {
+    let app = App::new().await;
+    let (user, token) = app.user().await;
+    let completed = session_event(
+        "checkout.session.completed",
+        "cs_late",
+        user,
+        "starter",
+        1000,
+        "paid",
+    );
+    // Stripe's order: the refund of 30%, a dispute of 20% opened, then the session's completion,
+    // then the dispute lost; each delivered twice.
+    for event in [
+        refund_event("cs_late", 1000, 300),
+        dispute_event(
+            "charge.dispute.created",
+            "cs_late",
+            "dp_late",
+            200,
+            "needs_response",
+        ),
+        completed.clone(),
+        dispute_event("charge.dispute.closed", "cs_late", "dp_late", 200, "lost"),
+    ] {
+        for _ in 0..2 {
+            assert_eq!(app.deliver(&event).await.status, StatusCode::OK);
+        }
+    }
+    assert_eq!(
+        app.balance(user).await,
+        3 + 25,
+        "50 credits for 1000, of which 500 stay ours"
+    );
+    let purchase = &app.get("/billing/purchases", Some(&token)).await.json["items"][0];
+    assert_eq!(purchase["status"], "disputed");
+    assert_eq!(purchase["creditsRefunded"], 25);
+
+    // A second purchase disputed after it was spent: what is left goes, the rest is owed, and
+    // the dispute won gives it all back.
+    let second = session_event(
+        "checkout.session.completed",
+        "cs_won",
+        user,
+        "starter",
+        1000,
+        "paid",
+    );
+    app.deliver(&second).await;
+    assert_eq!(app.balance(user).await, 78);
+    app.store
+        .apply(
+            user,
+            &CreditCause::JobDebit(artforge_domain::JobId::new()),
+            Movement::Debit(Credits::new(70)),
+        )
+        .await
+        .expect("spent");
+    app.deliver(&dispute_event(
+        "charge.dispute.created",
+        "cs_won",
+        "dp_won",
+        1000,
+        "needs_response",
+    ))
+    .await;
+    let wallet = app.store.wallet(user).await.expect("wallet");
+    assert_eq!(
+        (wallet.balance, wallet.debt),
+        (Credits::ZERO, Credits::new(42))
+    );
+    app.deliver(&dispute_event(
+        "charge.dispute.closed",
+        "cs_won",
+        "dp_won",
+        1000,
+        "won",
+    ))
+    .await;
+    let wallet = app.store.wallet(user).await.expect("wallet");
+    assert_eq!(
+        (wallet.balance, wallet.debt),
+        (Credits::new(8), Credits::ZERO)
+    );
+    let report = artforge_testkit::invariants::check_table(&app.store).await;
+    assert!(report.violations.is_empty(), "{:?}", report.violations);
+}
+
+#[tokio::test]
+async fn an_event_of_the_other_mode_is_acknowledged_and_changes_nothing() {
+    let app = App::new().await;
+    let (user, _) = app.user().await;
+    let live = session_event(
+        "checkout.session.completed",
+        "cs_live",
+        user,
+        "starter",
+        1000,
+        "paid",
+    )
+    .replace("\"livemode\":false", "\"livemode\":true");
+    assert_eq!(app.deliver(&live).await.status, StatusCode::OK);
+    assert_eq!(
+        app.balance(user).await,
+        3,
+        "a live event at a test-mode key"
+    );
+}
+
+#[tokio::test]
+async fn a_body_of_over_a_mebibyte_is_accepted_and_one_over_the_limit_refused() {
+    let app = App::new().await;
+    let (user, _) = app.user().await;
+    let big = session_event(
+        "checkout.session.completed",
+        "cs_big",
+        user,
+        "starter",
+        1000,
+        "paid",
+    )
+    .replacen(
+        "\"customer_email\"",
+        &format!("\"padding\":\"{}\",\"customer_email\"", "x".repeat(3 << 20)),
+        1,
+    );
+    assert!(big.len() > 3 << 20);
+    let answer = app.deliver(&big).await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.text);
+    assert_eq!(app.balance(user).await, 53);
+    let huge = "x".repeat(stripe_webhook::WEBHOOK_MAX_BODY_BYTES + 1);
+    assert_eq!(
+        app.deliver(&huge).await.status,
+        StatusCode::PAYLOAD_TOO_LARGE
+    );
 }
