@@ -4,6 +4,6 @@
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     artforge_runtime::logging::init();
-    let api = generate::Api::from_env()?;
+    let api = generate::Api::from_env().await?;
     lambda_http::run(api.router()).await
 }
