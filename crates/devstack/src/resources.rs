@@ -1,5 +1,6 @@
 //! The deployed resources, created locally: the table (shape from `artforge_dynamo::schema`),
-//! the private image bucket, and the generation queue with its dead-letter queue.
+//! the private image bucket with its lifecycle rules, and the generation queue with its
+//! dead-letter queue.
 
 use artforge_aws::SdkConfig;
 use aws_sdk_sqs::types::QueueAttributeName;
@@ -27,6 +28,77 @@ pub const GENERATION_DLQ: QueueShape = QueueShape {
     retention_secs: 1_209_600,
     max_receive_count: None,
 };
+
+/// One lifecycle rule of the image bucket as `template.yaml` deploys it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LifecycleRule {
+    /// Objects under the prefix are deleted this many days after they were written.
+    Expire {
+        id: &'static str,
+        prefix: &'static str,
+        days: i32,
+    },
+    /// Multipart uploads not completed this many days after they began are aborted (their
+    /// parts deleted), anywhere in the bucket.
+    AbortIncompleteMultipartUploads { id: &'static str, days: i32 },
+}
+
+/// The image bucket's lifecycle: short-lived files (uploads for editing, previews, archives
+/// of a user's data) go after a day, and so do the parts of uploads never completed. Images
+/// (`images/`) are kept until their owner deletes them.
+pub const IMAGE_LIFECYCLE: &[LifecycleRule] = &[
+    LifecycleRule::Expire {
+        id: "ExpireUploads",
+        prefix: "uploads/",
+        days: 1,
+    },
+    LifecycleRule::Expire {
+        id: "ExpirePreviews",
+        prefix: "previews/",
+        days: 1,
+    },
+    LifecycleRule::Expire {
+        id: "ExpireArchives",
+        prefix: "archives/",
+        days: 1,
+    },
+    LifecycleRule::AbortIncompleteMultipartUploads {
+        id: "AbortIncompleteMultipartUploads",
+        days: 1,
+    },
+];
+
+/// [`IMAGE_LIFECYCLE`] as S3 takes it.
+fn lifecycle_configuration()
+-> Result<aws_sdk_s3::types::BucketLifecycleConfiguration, aws_sdk_s3::error::BuildError> {
+    use aws_sdk_s3::types::{
+        AbortIncompleteMultipartUpload, BucketLifecycleConfiguration, ExpirationStatus,
+        LifecycleExpiration, LifecycleRule as Rule, LifecycleRuleFilter,
+    };
+    let mut rules = Vec::new();
+    for rule in IMAGE_LIFECYCLE {
+        let built = match *rule {
+            LifecycleRule::Expire { id, prefix, days } => Rule::builder()
+                .id(id)
+                .status(ExpirationStatus::Enabled)
+                .filter(LifecycleRuleFilter::builder().prefix(prefix).build())
+                .expiration(LifecycleExpiration::builder().days(days).build()),
+            LifecycleRule::AbortIncompleteMultipartUploads { id, days } => Rule::builder()
+                .id(id)
+                .status(ExpirationStatus::Enabled)
+                .filter(LifecycleRuleFilter::builder().prefix("").build())
+                .abort_incomplete_multipart_upload(
+                    AbortIncompleteMultipartUpload::builder()
+                        .days_after_initiation(days)
+                        .build(),
+                ),
+        };
+        rules.push(built.build()?);
+    }
+    BucketLifecycleConfiguration::builder()
+        .set_rules(Some(rules))
+        .build()
+}
 
 /// Names of the local resources.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -117,6 +189,12 @@ pub async fn provision(config: &SdkConfig, names: Names) -> Result<Provisioned, 
         .send()
         .await
         .map_err(other("bucket"))?;
+    s3.put_bucket_lifecycle_configuration()
+        .bucket(&names.bucket)
+        .lifecycle_configuration(lifecycle_configuration().map_err(other("bucket's lifecycle"))?)
+        .send()
+        .await
+        .map_err(other("bucket's lifecycle"))?;
 
     let sqs = aws_sdk_sqs::Client::new(config);
     provision_queues(&sqs, names).await

@@ -64,6 +64,20 @@ pub const TABLE: TableShape = TableShape {
     billing_mode: "PAY_PER_REQUEST",
 };
 
+/// The table's partitions, by how their partition keys begin (`keys.rs`): a user's items
+/// (`USER#<id>`), the unique-email locks (`EMAIL#`), failed logins (`LOGIN#`), the Stripe
+/// payment index (`PAYMENT#`) and the service's daily spend (`SPEND`, the whole key). The
+/// functions' policies in `template.yaml` limit each to some of these (`dynamodb:LeadingKeys`;
+/// a test holds them to this list).
+pub const PARTITIONS: &[&str] = &[
+    "USER#",
+    "EMAIL#",
+    "LOGIN#",
+    "RATE#",
+    "PAYMENT#",
+    crate::keys::SPEND,
+];
+
 fn definition(
     attribute: KeyAttribute,
 ) -> Result<AttributeDefinition, aws_sdk_dynamodb::error::BuildError> {
@@ -138,4 +152,32 @@ pub async fn create_table(client: &Client, name: &str) -> Result<(), CreateError
         .await
         .map_err(|e| CreateError::Ttl(Box::new(e)))?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use artforge_domain::{Email, UserId};
+
+    use super::PARTITIONS;
+    use crate::keys;
+
+    #[test]
+    fn every_partition_key_the_store_writes_begins_as_one_listed() {
+        let email = Email::parse("ada@example.com").expect("an email");
+        for key in [
+            keys::user(UserId::new()),
+            keys::email_lock(&email),
+            keys::login_attempts(&email),
+            keys::rate(&artforge_domain::RateKey::SignupsFrom(
+                artforge_domain::ClientAddress::parse("203.0.113.9").expect("an address"),
+            )),
+            keys::payment("pi_1"),
+            keys::SPEND.to_owned(),
+        ] {
+            assert!(
+                PARTITIONS.iter().any(|p| key.starts_with(p)),
+                "{key} is in no listed partition"
+            );
+        }
+    }
 }

@@ -19,7 +19,9 @@ pub const MIN_KEY_BYTES: usize = 32;
 /// Clock skew tolerated on `exp` and `iat`.
 pub const LEEWAY_SECS: u64 = 5;
 
-/// The configured secret keys, first one current: `JWT_KEYS=kid:base64secret[,kid:base64secret]`.
+/// The configured secret keys, first one current: `JWT_KEYS=kid:base64secret[,kid:base64secret]`,
+/// or the secret the stack generates, `{"kid": "k1", "key": "<base64>"}`, which is read as
+/// `k1:<base64>` (so `"key"` may go on with `,kid:base64secret` entries during a rotation).
 pub struct Keyring {
     keys: Vec<(String, SecretBox<[u8]>)>,
 }
@@ -38,6 +40,20 @@ impl Keyring {
         let invalid = |reason: String| ConfigError::Invalid {
             name: "JWT_KEYS",
             reason,
+        };
+        let composed;
+        let raw = if raw.trim_start().starts_with('{') {
+            #[derive(Deserialize)]
+            struct Generated {
+                kid: String,
+                key: String,
+            }
+            let generated: Generated = serde_json::from_str(raw)
+                .map_err(|_| invalid("a JSON form is {\"kid\": ..., \"key\": ...}".into()))?;
+            composed = format!("{}:{}", generated.kid, generated.key);
+            composed.as_str()
+        } else {
+            raw
         };
         let mut keys = Vec::new();
         for entry in raw.split(',').map(str::trim).filter(|e| !e.is_empty()) {
@@ -319,6 +335,24 @@ mod tests {
             .expect("issued")
             .token;
         assert_eq!(ours.verify(&token), Err(TokenError::Invalid));
+    }
+
+    #[test]
+    fn the_generated_secret_is_read_as_its_kid_and_key_rotation_entries_included() {
+        let old = keys(KEY_A)
+            .issue(UserId::new(), 0, OffsetDateTime::now_utc())
+            .expect("issued");
+        let (kid, key) = KEY_B.split_once(':').expect("kid:key");
+        let generated = keys(&format!(r#"{{"kid": "{kid}", "key": "{key},{KEY_A}"}}"#));
+        assert!(generated.verify(&old.token).is_ok(), "the old key verifies");
+        let new = generated
+            .issue(UserId::new(), 0, OffsetDateTime::now_utc())
+            .expect("issued");
+        assert!(
+            keys(KEY_B).verify(&new.token).is_ok(),
+            "the first key signs"
+        );
+        assert!(Keyring::parse(r#"{"kid": "a"}"#).is_err());
     }
 
     #[test]

@@ -4,6 +4,6 @@
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     artforge_runtime::logging::init();
-    let auth = auth::Auth::from_env()?;
+    let auth = auth::Auth::from_env().await?;
     lambda_http::run(auth.router()).await
 }

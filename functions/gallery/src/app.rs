@@ -6,7 +6,6 @@ use std::sync::Arc;
 use artforge_aws::SdkConfig;
 use artforge_dynamo::DynamoStore;
 use artforge_http::{Authenticator, cursor::Cursors};
-use artforge_runtime::Env;
 use artforge_s3::S3Files;
 use axum::{
     Router,
@@ -48,10 +47,12 @@ impl App {
         }
     }
 
-    /// The gallery as Lambda runs it: configuration and AWS from the process environment.
-    pub fn from_env() -> Result<Self, crate::Error> {
-        let config = Config::from_env(&Env::process())?;
-        Ok(Self::build(config, &artforge_aws::load_from_env()?))
+    /// The gallery as Lambda runs it: configuration and AWS from the process environment, secrets
+    /// read from Secrets Manager where it names them (`artforge_secrets`).
+    pub async fn from_env() -> Result<Self, crate::Error> {
+        let (env, aws) = artforge_secrets::process_env().await?;
+        let config = Config::from_env(&env)?;
+        Ok(Self::build(config, &aws))
     }
 
     /// The gallery as a service: its routes, finished (fallbacks, request ids).

@@ -4,6 +4,6 @@
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     artforge_runtime::logging::init();
-    let app = gallery::App::from_env()?;
+    let app = gallery::App::from_env().await?;
     lambda_http::run(app.router()).await
 }

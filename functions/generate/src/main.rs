@@ -6,7 +6,7 @@
 async fn main() -> Result<(), lambda_http::Error> {
     artforge_runtime::logging::init();
     let metrics = artforge_metrics::init()?;
-    let api = generate::Api::from_env()?;
+    let api = generate::Api::from_env().await?;
     let router = api
         .router()
         .layer(axum::middleware::map_response(move |answer| async move {

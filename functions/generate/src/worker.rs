@@ -9,7 +9,6 @@ use artforge_aws::SdkConfig;
 use artforge_dynamo::DynamoStore;
 use artforge_imaging::Pipeline;
 use artforge_openai::OpenAiProvider;
-use artforge_runtime::Env;
 use artforge_s3::S3Files;
 use artforge_sqs::JobMessage;
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
@@ -62,10 +61,12 @@ impl Worker {
         }
     }
 
-    /// The worker as Lambda runs it: configuration and AWS from the process environment.
-    pub fn from_env() -> Result<Self, crate::Error> {
-        let config = WorkerConfig::from_env(&Env::process())?;
-        Ok(Self::build(config, &artforge_aws::load_from_env()?))
+    /// The worker as Lambda runs it: configuration and AWS from the process environment, secrets
+    /// read from Secrets Manager where it names them (`artforge_secrets`).
+    pub async fn from_env() -> Result<Self, crate::Error> {
+        let (env, aws) = artforge_secrets::process_env().await?;
+        let config = WorkerConfig::from_env(&env)?;
+        Ok(Self::build(config, &aws))
     }
 
     /// One SQS batch: each message handled, the ones to deliver again reported as failures.

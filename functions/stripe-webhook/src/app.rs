@@ -8,7 +8,6 @@ use artforge_aws::SdkConfig;
 use artforge_domain::PaidRequests;
 use artforge_dynamo::DynamoStore;
 use artforge_http::{Authenticator, cursor::Cursors};
-use artforge_runtime::Env;
 use axum::{
     Router,
     extract::FromRef,
@@ -58,10 +57,12 @@ impl App {
         })
     }
 
-    /// The function as Lambda runs it: configuration and AWS from the process environment.
-    pub fn from_env() -> Result<Self, crate::Error> {
-        let config = Config::from_env(&Env::process())?;
-        Self::build(config, &artforge_aws::load_from_env()?)
+    /// The function as Lambda runs it: configuration and AWS from the process environment, secrets
+    /// read from Secrets Manager where it names them (`artforge_secrets`).
+    pub async fn from_env() -> Result<Self, crate::Error> {
+        let (env, aws) = artforge_secrets::process_env().await?;
+        let config = Config::from_env(&env)?;
+        Self::build(config, &aws)
     }
 
     /// The function as a service: its routes, finished (fallbacks, request ids).

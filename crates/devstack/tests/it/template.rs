@@ -1,7 +1,9 @@
 //! The local stack and the tests create resources from Rust definitions; `template.yaml` deploys
 //! them. These tests hold the two equal, so what is tested is what is deployed.
 
-use artforge_devstack::resources::{GENERATION_DLQ, GENERATION_QUEUE, QueueShape};
+use artforge_devstack::resources::{
+    GENERATION_DLQ, GENERATION_QUEUE, IMAGE_LIFECYCLE, LifecycleRule, QueueShape,
+};
 use artforge_dynamo::schema::{KeyAttribute, TABLE};
 use serde_norway::Value;
 
@@ -399,4 +401,316 @@ fn the_sweeper_runs_every_five_minutes_after_the_queue_would_redeliver_with_only
     let policy = format!("{:?}", sweeper["Policies"]);
     assert!(policy.contains("/index/gsi1"), "queries the index only");
     assert!(policy.contains("/images/*"), "deletes image files only");
+}
+
+#[test]
+fn the_image_bucket_expires_short_lived_files_as_the_local_stack_does() {
+    let template = template();
+    let rules = resource(&template, "ImagesBucket")["LifecycleConfiguration"]["Rules"]
+        .as_sequence()
+        .expect("lifecycle rules");
+    assert_eq!(rules.len(), IMAGE_LIFECYCLE.len());
+    for expected in IMAGE_LIFECYCLE {
+        let id = match *expected {
+            LifecycleRule::Expire { id, .. }
+            | LifecycleRule::AbortIncompleteMultipartUploads { id, .. } => id,
+        };
+        let rule = rules
+            .iter()
+            .find(|r| text(&r["Id"]) == id)
+            .unwrap_or_else(|| panic!("template.yaml lacks lifecycle rule {id}"));
+        assert_eq!(text(&rule["Status"]), "Enabled", "{id}");
+        match *expected {
+            LifecycleRule::Expire { prefix, days, .. } => {
+                assert_eq!(text(&rule["Prefix"]), prefix, "{id}");
+                assert_eq!(text(&rule["ExpirationInDays"]), days.to_string(), "{id}");
+            }
+            LifecycleRule::AbortIncompleteMultipartUploads { days, .. } => {
+                assert!(rule["Prefix"].is_null(), "{id} applies to the whole bucket");
+                assert_eq!(
+                    text(&rule["AbortIncompleteMultipartUpload"]["DaysAfterInitiation"]),
+                    days.to_string(),
+                    "{id}"
+                );
+            }
+        }
+    }
+    assert!(
+        !IMAGE_LIFECYCLE.iter().any(
+            |r| matches!(r, LifecycleRule::Expire { prefix, .. } if "images/".starts_with(prefix))
+        ),
+        "images are kept until their owner deletes them"
+    );
+}
+
+/// What each function may do (docs/operations.md, "Permissions"): the DynamoDB actions on the
+/// table, the partition-key prefixes they are limited to, whether it may query `gsi1`, the S3
+/// actions on `images/*`, whether it sends to the queue, and which secrets it reads.
+struct Grant {
+    function: &'static str,
+    table_actions: &'static [&'static str],
+    partitions: &'static [&'static str],
+    index: bool,
+    files: &'static [&'static str],
+    sends_jobs: bool,
+    secrets: &'static [&'static str],
+}
+
+const JWT: &str = "JwtSigningSecret";
+const STRIPE: &str = "StripeSecretName";
+const OPENAI: &str = "OpenAiSecretName";
+
+const GRANTS: &[Grant] = &[
+    Grant {
+        function: "AuthFunction",
+        table_actions: &[
+            "GetItem",
+            "BatchGetItem",
+            "PutItem",
+            "UpdateItem",
+            "DeleteItem",
+            "Query",
+        ],
+        partitions: &["USER#*", "EMAIL#*", "LOGIN#*", "RATE#*"],
+        index: false,
+        files: &[],
+        sends_jobs: false,
+        secrets: &[JWT],
+    },
+    Grant {
+        function: "GalleryFunction",
+        table_actions: &[
+            "GetItem",
+            "BatchGetItem",
+            "PutItem",
+            "UpdateItem",
+            "DeleteItem",
+            "Query",
+        ],
+        partitions: &["USER#*"],
+        index: true,
+        files: &["GetObject", "DeleteObject"],
+        sends_jobs: false,
+        secrets: &[JWT],
+    },
+    Grant {
+        function: "GenerateFunction",
+        table_actions: &["GetItem", "BatchGetItem", "PutItem", "UpdateItem", "Query"],
+        partitions: &["USER#*", "SPEND", "RATE#*"],
+        index: false,
+        files: &["GetObject"],
+        sends_jobs: true,
+        secrets: &[JWT],
+    },
+    Grant {
+        function: "GenerateWorkerFunction",
+        table_actions: &["GetItem", "PutItem", "UpdateItem"],
+        partitions: &["USER#*"],
+        index: false,
+        files: &["PutObject", "DeleteObject"],
+        sends_jobs: false,
+        secrets: &[OPENAI],
+    },
+    Grant {
+        function: "BillingFunction",
+        table_actions: &["GetItem", "BatchGetItem", "PutItem", "UpdateItem", "Query"],
+        partitions: &["USER#*", "PAYMENT#*", "RATE#*"],
+        index: false,
+        files: &[],
+        sends_jobs: false,
+        secrets: &[JWT, STRIPE],
+    },
+    Grant {
+        function: "GenerateSweeperFunction",
+        table_actions: &["GetItem", "PutItem", "UpdateItem", "ConditionCheckItem"],
+        partitions: &["USER#*"],
+        index: true,
+        files: &["DeleteObject"],
+        sends_jobs: true,
+        secrets: &[],
+    },
+];
+
+/// A statement's `Action` or `Resource` as a list of strings (an intrinsic function as its
+/// debug text, e.g. `!GetAtt Table.Arn`).
+fn listed(value: &Value) -> Vec<String> {
+    match value {
+        Value::Sequence(items) => items.iter().flat_map(listed).collect(),
+        Value::Tagged(tagged) => vec![format!("{} {}", tagged.tag, intrinsic(&tagged.value))],
+        other => vec![text(other)],
+    }
+}
+
+fn intrinsic(value: &Value) -> String {
+    match value {
+        Value::Sequence(items) => items.iter().map(intrinsic).collect::<Vec<_>>().join(" "),
+        other => text(other),
+    }
+}
+
+fn statements(function: &Value, name: &str) -> Vec<Value> {
+    let policies = function["Policies"].as_sequence().expect("Policies");
+    let mut all = Vec::new();
+    for policy in policies {
+        // A policy template (DynamoDBCrudPolicy, S3CrudPolicy, ...) or a managed policy would
+        // grant whole tables and buckets: only inline statements.
+        assert!(
+            policy["Statement"].is_sequence(),
+            "{name}: only inline policy statements, not {policy:?}"
+        );
+        all.extend(
+            policy["Statement"]
+                .as_sequence()
+                .expect("statements")
+                .iter()
+                .cloned(),
+        );
+    }
+    all
+}
+
+#[test]
+fn every_function_may_use_only_the_actions_keys_files_and_secrets_it_needs() {
+    let template = template();
+    let resources = template["Resources"].as_mapping().expect("resources");
+    let functions: Vec<String> = resources
+        .iter()
+        .filter(|(_, r)| text(&r["Type"]) == "AWS::Serverless::Function")
+        .map(|(name, _)| text(name))
+        .collect();
+    for grant in GRANTS {
+        assert!(
+            functions.contains(&grant.function.to_owned()),
+            "{}",
+            grant.function
+        );
+    }
+    for name in &functions {
+        let function = resource(&template, name);
+        let Some(grant) = GRANTS.iter().find(|g| g.function == name) else {
+            // A function added later (e.g. the sweeper): no wildcard, inline statements only.
+            for statement in statements(function, name) {
+                assert!(
+                    !listed(&statement["Resource"]).iter().any(|r| r == "*"),
+                    "{name}"
+                );
+            }
+            continue;
+        };
+        let (mut table, mut index, mut files, mut queue, mut secrets) =
+            (Vec::new(), false, Vec::new(), false, Vec::new());
+        for statement in statements(function, name) {
+            let sid = text(&statement["Sid"]);
+            assert_eq!(text(&statement["Effect"]), "Allow", "{name} {sid}");
+            let actions = listed(&statement["Action"]);
+            let resources = listed(&statement["Resource"]);
+            assert!(
+                !resources.iter().any(|r| r == "*" || r.contains("Arn}/*")),
+                "{name} {sid}: no wildcard resource: {resources:?}"
+            );
+            assert!(
+                !actions.iter().any(|a| a.ends_with(":*") || a == "*"),
+                "{name} {sid}: actions are named: {actions:?}"
+            );
+            match resources.as_slice() {
+                [r] if r == "!GetAtt Table.Arn" => {
+                    let condition =
+                        &statement["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"];
+                    assert!(
+                        !condition.is_null(),
+                        "{name} {sid}: the whole table; name its partitions (dynamodb:LeadingKeys)"
+                    );
+                    let mut prefixes = listed(condition);
+                    let mut expected: Vec<String> =
+                        grant.partitions.iter().map(|p| (*p).to_owned()).collect();
+                    prefixes.sort();
+                    expected.sort();
+                    assert_eq!(
+                        prefixes, expected,
+                        "{name} {sid}: the partitions it may touch"
+                    );
+                    table.extend(actions);
+                }
+                [r] if r.contains("${Table.Arn}/index/gsi1") => {
+                    assert_eq!(actions, ["dynamodb:Query"], "{name} {sid}");
+                    index = true;
+                }
+                [r] if r.contains("${ImagesBucket.Arn}/images/*") => files.extend(actions),
+                [r] if r == "!GetAtt GenerationQueue.Arn" => {
+                    assert_eq!(actions, ["sqs:SendMessage"], "{name} {sid}");
+                    queue = true;
+                }
+                [r] if actions == ["secretsmanager:GetSecretValue"] => {
+                    let secret = [JWT, STRIPE, OPENAI]
+                        .into_iter()
+                        .find(|s| r.contains(s))
+                        .unwrap_or_else(|| panic!("{name} {sid}: an unknown secret {r}"));
+                    secrets.push(secret);
+                }
+                other => panic!("{name} {sid}: a resource no function needs: {other:?}"),
+            }
+        }
+        let mut expected: Vec<String> = grant
+            .table_actions
+            .iter()
+            .map(|a| format!("dynamodb:{a}"))
+            .collect();
+        table.sort();
+        expected.sort();
+        assert_eq!(table, expected, "{name}: its DynamoDB actions");
+        let mut expected: Vec<String> = grant.files.iter().map(|a| format!("s3:{a}")).collect();
+        files.sort();
+        expected.sort();
+        assert_eq!(files, expected, "{name}: its S3 actions on images/");
+        assert_eq!(index, grant.index, "{name}: queries gsi1");
+        assert_eq!(queue, grant.sends_jobs, "{name}: sends to the queue");
+        secrets.sort_unstable();
+        let mut expected = grant.secrets.to_vec();
+        expected.sort_unstable();
+        assert_eq!(secrets, expected, "{name}: the secrets it reads");
+    }
+}
+
+#[test]
+fn the_partitions_the_policies_name_are_the_ones_the_store_writes() {
+    for grant in GRANTS {
+        for pattern in grant.partitions {
+            // A prefix ends in `*`; a whole key (`SPEND`) is named as it is.
+            let partition = pattern.strip_suffix('*').unwrap_or(pattern);
+            assert!(
+                artforge_dynamo::schema::PARTITIONS.contains(&partition),
+                "{}: {pattern} is no partition of the table",
+                grant.function
+            );
+        }
+    }
+}
+
+#[test]
+fn no_deployed_function_holds_a_secret_in_its_environment() {
+    let template = template();
+    let resources = template["Resources"].as_mapping().expect("resources");
+    for (name, r) in resources {
+        if text(&r["Type"]) != "AWS::Serverless::Function" {
+            continue;
+        }
+        let variables = &r["Properties"]["Environment"]["Variables"];
+        for secret in [
+            "JWT_KEYS",
+            "STRIPE_SECRET_KEY",
+            "STRIPE_WEBHOOK_SECRET",
+            "OPENAI_API_KEY",
+        ] {
+            assert!(
+                variables[secret].is_null(),
+                "{}: {secret} comes from Secrets Manager ({secret}_SECRET_ARN)",
+                text(name)
+            );
+        }
+        assert!(
+            !format!("{variables:?}").contains("resolve:secretsmanager"),
+            "{}: no dynamic references to secrets",
+            text(name)
+        );
+    }
 }

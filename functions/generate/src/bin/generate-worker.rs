@@ -12,7 +12,7 @@ use lambda_http::{BoxFuture, LambdaEvent, service_fn};
 async fn main() -> Result<(), lambda_http::Error> {
     artforge_runtime::logging::init();
     let metrics = artforge_metrics::init()?;
-    let worker = Arc::new(generate::Worker::from_env()?);
+    let worker = Arc::new(generate::Worker::from_env().await?);
     lambda_http::lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| {
         let worker = worker.clone();
         // Boxed: the handler's future is deep, and its type need not be part of the runtime's.

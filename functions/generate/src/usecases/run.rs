@@ -16,7 +16,11 @@
 //! (nothing else refers to them), so no file is stranded. If finishing itself fails, the
 //! delivery is retried: the job stays claimed until its lease ends, the next delivery redoes
 //! it over the same keys, and when the queue gives up, [`JobRunner::dead_letter`] fails the
-//! job with a full refund and removes every file its slots may have.
+//! job with a full refund and removes every file its slots may have (delivered again until they
+//! are gone). A delivery whose finish is refused because someone else finished the job sweeps
+//! the slots the final job does not list. So every file a delivery stores is either listed by
+//! the job's final state or removed by a later delivery of its message (docs/reliability.md,
+//! "No orphaned image files").
 
 use std::{sync::Arc, time::Duration};
 
@@ -222,34 +226,54 @@ where
                         Err(e) => Outcome::Retry(e),
                     },
                     Ok(true) => Outcome::Finished,
-                    Ok(false) => Outcome::Skipped,
+                    // Finished by someone else while this delivery ran (the dead-letter
+                    // handler, a sweep): the files it just stored under slots the job does not
+                    // list are nobody's, and this is the last delivery that knows of them.
+                    Ok(false) => self.after_refused_finish(owner, id).await,
                     Err(e) => Outcome::Retry(e),
                 }
             }
         }
     }
 
+    /// After this delivery's finish was refused: sweep the job if it is final (the files
+    /// written here are then nobody's); if another delivery holds it, come back later and
+    /// sweep then.
+    async fn after_refused_finish(&self, owner: UserId, id: JobId) -> Outcome {
+        match self.jobs.job(owner, id).await {
+            Ok(Some(job)) if job.status.is_final() => match self.sweep(&job).await {
+                Ok(()) => Outcome::Skipped,
+                Err(e) => Outcome::Retry(e),
+            },
+            Ok(Some(_)) => Outcome::Busy,
+            Ok(None) => Outcome::Skipped,
+            Err(e) => Outcome::Retry(e),
+        }
+    }
+
     /// Fails a job whose message died, with a full refund, and removes whatever files its
-    /// attempts left.
+    /// attempts left. The message is delivered again until the files are gone: a delivery that
+    /// finds the job final already (this handler failed it before, but was interrupted or
+    /// could not remove the files) removes them then.
     pub async fn dead_letter(&self, owner: UserId, id: JobId) -> Outcome {
         let now = OffsetDateTime::now_utc();
-        match give_up(&self.jobs, owner, id, GiveUp::DeadLetter, now).await {
+        let (job, outcome) = match give_up(&self.jobs, owner, id, GiveUp::DeadLetter, now).await {
             Ok(Some(job)) => {
                 warn!(
                     refunded = job.refunded.get(),
                     "dead job failed and refunded"
                 );
-                let keys: Vec<String> = job
-                    .slots
-                    .iter()
-                    .flat_map(|slot| self.slot_keys(&job, *slot))
-                    .collect();
-                if let Err(e) = self.files.remove(&keys).await {
-                    error!(error = %e, "removing a dead job's files failed");
-                }
-                Outcome::Finished
+                (job, Outcome::Finished)
             }
-            Ok(None) => Outcome::Skipped,
+            Ok(None) => match self.jobs.job(owner, id).await {
+                Ok(Some(job)) if job.status.is_final() => (job, Outcome::Skipped),
+                Ok(_) => return Outcome::Skipped,
+                Err(e) => return Outcome::Retry(e),
+            },
+            Err(e) => return Outcome::Retry(e),
+        };
+        match self.sweep(&job).await {
+            Ok(()) => outcome,
             Err(e) => Outcome::Retry(e),
         }
     }

@@ -5,14 +5,15 @@
 use std::{io::Cursor, sync::Arc, time::Duration};
 
 use artforge_domain::{
-    Catalog, Credits, DailyLimits, IdempotencyKey, JobErrorCode, JobStatus, Jobs, Ledger,
-    LimitReached, ProviderError, RawGeneration, UserId, Variant,
+    Catalog, Credits, DailyLimits, IdempotencyKey, ImageProvider, JobErrorCode, JobStatus, Jobs,
+    Ledger, LimitReached, ProviderError, ProviderRequest, RawGeneration, UserId, Variant,
 };
 use artforge_fakes::{FakeProvider, MemoryFiles, MemoryQueue, MemoryStore, contract::account};
 use artforge_imaging::{Pipeline, PipelineConfig};
 use time::OffsetDateTime;
 
 use super::{
+    fail::{GiveUp, give_up},
     run::{JobRunner, Outcome, provider_error},
     submit::{Generations, Refusal},
 };
@@ -581,4 +582,74 @@ async fn a_dead_letter_fails_its_job_with_a_full_refund_once_and_removes_its_fil
     let late = bench.runner.run(bench.user, job.id).await;
     assert!(matches!(late, Outcome::Skipped), "{late:?}");
     assert!(bench.provider.requests().is_empty());
+}
+
+#[tokio::test]
+async fn a_dead_letter_whose_file_removal_fails_comes_back_and_removes_them_then() {
+    let bench = Bench::new().await;
+    let job = bench.submit(1).await;
+    // An attempt stored the image's files, then could not finish the job.
+    bench.store.faults.fail("finish", 1);
+    let crashed = bench.runner.run(bench.user, job.id).await;
+    assert!(matches!(crashed, Outcome::Retry(_)), "{crashed:?}");
+    assert_eq!(bench.files.keys().len(), 3);
+    bench.files.faults.fail("remove", 1);
+    let first = bench.runner.dead_letter(bench.user, job.id).await;
+    assert!(first.retry(), "the message comes back: {first:?}");
+    assert_eq!(bench.job(&job).await.status, JobStatus::Failed);
+    assert_eq!(bench.files.keys().len(), 3, "still there");
+    let again = bench.runner.dead_letter(bench.user, job.id).await;
+    assert!(matches!(again, Outcome::Skipped), "{again:?}");
+    assert!(bench.files.keys().is_empty(), "{:?}", bench.files.keys());
+    assert_eq!(balance(&bench.store, bench.user).await, 10, "refunded once");
+}
+
+/// A provider during whose call someone else (the dead-letter handler, a sweep) fails every
+/// job that is not final.
+#[derive(Clone)]
+struct FailedMeanwhile {
+    store: MemoryStore,
+    provider: FakeProvider,
+}
+
+impl ImageProvider for FailedMeanwhile {
+    async fn generate(
+        &self,
+        request: &ProviderRequest,
+    ) -> Result<Vec<Result<Vec<u8>, ProviderError>>, ProviderError> {
+        for job in self.store.all_jobs() {
+            give_up(&self.store, job.owner, job.id, GiveUp::DeadLetter, now())
+                .await
+                .expect("failed meanwhile");
+        }
+        self.provider.generate(request).await
+    }
+}
+
+#[tokio::test]
+async fn a_delivery_whose_job_was_failed_meanwhile_removes_the_files_it_stored() {
+    let bench = Bench::new().await;
+    let runner = JobRunner {
+        jobs: bench.store.clone(),
+        provider: FailedMeanwhile {
+            store: bench.store.clone(),
+            provider: bench.provider.clone(),
+        },
+        files: bench.files.clone(),
+        catalog: catalog(),
+        pipeline: bench.runner.pipeline.clone(),
+        lease: bench.runner.lease,
+    };
+    let job = bench.submit(2).await;
+    let outcome = runner.run(bench.user, job.id).await;
+    assert!(matches!(outcome, Outcome::Skipped), "{outcome:?}");
+    let done = bench.job(&job).await;
+    assert_eq!(done.status, JobStatus::Failed);
+    assert!(done.images.is_empty());
+    assert!(
+        bench.files.keys().is_empty(),
+        "no file without an image item: {:?}",
+        bench.files.keys()
+    );
+    assert_eq!(balance(&bench.store, bench.user).await, 10, "refunded once");
 }

@@ -1,0 +1,3 @@
+//! Secrets read through the real SDK from moto's Secrets Manager.
+
+mod moto;
