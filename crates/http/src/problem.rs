@@ -228,6 +228,15 @@ impl IntoResponse for ApiError {
             );
         } else {
             tracing::info!(code = self.code.as_str(), detail = %self.detail, "request rejected");
+            if matches!(
+                self.code,
+                ErrorCode::RateLimited
+                    | ErrorCode::TooManyAttempts
+                    | ErrorCode::DailyQuotaExceeded
+                    | ErrorCode::GenerationPaused
+            ) {
+                artforge_metrics::refused(self.code.as_str());
+            }
         }
         let body = ProblemBody {
             kind: format!(

@@ -3,7 +3,7 @@
 //! CloudWatch API call is made at request time (docs/decisions/0071).
 //!
 //! The events are named here once, each a function the use cases call: [`job_submitted`],
-//! [`job_finished`], [`swept`], [`provider_call`]. They record through the `metrics` facade, so
+//! [`job_finished`], [`swept`], [`provider_call`], [`payment_settled`], [`refused`]. They record through the `metrics` facade, so
 //! they cost nothing and print nothing in a process that did not call [`init`] (the tests, the
 //! local server). A Lambda calls [`init`] at start and [`Metrics::flush`] after each invocation;
 //! the recorder is `metrics_cloudwatch_embedded`'s, without its Lambda integration (which would
@@ -13,7 +13,8 @@
 //! |---|---|---|---|
 //! | `JobsSubmitted` | none | Count | jobs debited and queued |
 //! | `JobsSucceeded`, `JobsFailed` | none | Count | jobs finished, by outcome |
-//! | `CreditsMoved` | `Movement`: `debit`, `refund` | Count | credits taken for jobs and given back |
+//! | `CreditsMoved` | `Movement`: `debit`, `refund`, `purchase`, `claw_back` | Count | credits taken for jobs and given back, granted for payments and taken back for their refunds and disputes |
+//! | `RequestsRefused` | none, and `Code`: `rate_limited`, `too_many_attempts`, `daily_quota_exceeded`, `generation_paused` | Count | requests refused by a limit |
 //! | `SweptJobs` | none, and `Kind`: `resent`, `never_started`, `abandoned` | Count | what the sweeper did |
 //! | `ProviderLatency` | none | Milliseconds | each image provider call |
 //! | `ProviderErrors` | none (operational kinds only), and `Kind` (every kind) | Count | failed provider calls and images |
@@ -98,6 +99,18 @@ pub fn job_finished(succeeded: bool, refunded: u64) {
     if refunded > 0 {
         counter!("CreditsMoved", "Movement" => "refund").increment(refunded);
     }
+}
+
+/// A payment's change moved `credits`: `purchase` (granted, or given back by a won dispute; a
+/// debt paid first counts too) or `claw_back` (a refund or a dispute).
+pub fn payment_settled(movement: &'static str, credits: u64) {
+    counter!("CreditsMoved", "Movement" => movement).increment(credits);
+}
+
+/// A request was refused by a limit, answered with `code`.
+pub fn refused(code: &'static str) {
+    counter!("RequestsRefused").increment(1);
+    counter!("RequestsRefused", "Code" => code).increment(1);
 }
 
 /// The sweeper did `kind` to a stuck job (`resent`, `never_started`, `abandoned`).
@@ -192,6 +205,11 @@ mod tests {
         provider_call(Duration::from_millis(250));
         provider_error("unavailable", true);
         provider_error("content_policy", false);
+        payment_settled("purchase", 50);
+        payment_settled("claw_back", 15);
+        refused("rate_limited");
+        refused("rate_limited");
+        refused("too_many_attempts");
 
         let mut out = Vec::new();
         metrics.flush_to(&mut out).expect("flushed");
@@ -208,6 +226,19 @@ mod tests {
         assert_eq!(
             n(value(&docs, "CreditsMoved", &[("Movement", "refund")])),
             Some(3)
+        );
+        assert_eq!(
+            n(value(&docs, "CreditsMoved", &[("Movement", "purchase")])),
+            Some(50)
+        );
+        assert_eq!(
+            n(value(&docs, "CreditsMoved", &[("Movement", "claw_back")])),
+            Some(15)
+        );
+        assert_eq!(n(value(&docs, "RequestsRefused", &[])), Some(3));
+        assert_eq!(
+            n(value(&docs, "RequestsRefused", &[("Code", "rate_limited")])),
+            Some(2)
         );
         assert_eq!(n(value(&docs, "SweptJobs", &[])), Some(3));
         assert_eq!(

@@ -356,6 +356,17 @@ impl<S: Accounts + Purchases, P: Payments> Billing<S, P> {
             match self.store.settle(&next, settlement.as_ref()).await {
                 Ok(Settled::Written { shortfall }) => {
                     let moved = settlement.as_ref().and_then(|s| s.movement.as_ref());
+                    if let Some((_, movement)) = moved {
+                        match movement {
+                            Movement::Purchase(n) => {
+                                artforge_metrics::payment_settled("purchase", n.get())
+                            }
+                            Movement::ClawBack(n) => {
+                                artforge_metrics::payment_settled("claw_back", n.get())
+                            }
+                            _ => {}
+                        }
+                    }
                     match (moved, next.paid_for.as_ref()) {
                         (Some((_, movement)), Some(paid)) => {
                             if shortfall > Credits::ZERO {
