@@ -66,6 +66,15 @@ impl Default for Timeouts {
 }
 
 impl Timeouts {
+    /// The limits for a stand-in named by `AWS_ENDPOINT_URL` (moto on loopback): one Python
+    /// process serving a whole local stack, seconds slow when a soak or a build loads the
+    /// machine. A stalled stand-in is still cut, at a minute; AWS keeps the tight limits.
+    pub const STAND_IN: Self = Self {
+        connect: CONNECT_TIMEOUT,
+        attempt: Duration::from_secs(30),
+        operation: Duration::from_secs(60),
+    };
+
     fn config(self) -> TimeoutConfig {
         TimeoutConfig::builder()
             .connect_timeout(self.connect)
@@ -136,8 +145,13 @@ impl Environment {
     /// execution environment), the SDK's standard retries (3 attempts with backoff), the
     /// default [`Timeouts`] (3.1 s to connect, 4 s an attempt, 9 s a call), Tokio's timer, and
     /// an HTTPS client trusting [`Environment::roots`].
+    /// With `AWS_ENDPOINT_URL` (a local stand-in), [`Timeouts::STAND_IN`] instead.
     pub fn sdk_config(&self) -> SdkConfig {
-        self.sdk_config_with(Timeouts::default())
+        self.sdk_config_with(if self.endpoint_url.is_some() {
+            Timeouts::STAND_IN
+        } else {
+            Timeouts::default()
+        })
     }
 
     /// [`Environment::sdk_config`] with other time limits.
@@ -299,6 +313,20 @@ mod tests {
         );
         assert!(ATTEMPT_TIMEOUT < OPERATION_TIMEOUT);
         assert_eq!(config.endpoint_url(), None);
+
+        let local = Environment::from_vars(|n| {
+            (n == "AWS_ENDPOINT_URL")
+                .then(|| "http://127.0.0.1:5000".to_owned())
+                .or_else(|| vars(LAMBDA)(n))
+        })
+        .expect("complete")
+        .sdk_config();
+        let timeouts = local.timeout_config().expect("timeouts");
+        assert_eq!(
+            timeouts.operation_timeout(),
+            Some(Timeouts::STAND_IN.operation),
+            "a stand-in is given longer, still limited"
+        );
     }
 
     /// A TCP server that accepts connections and never answers.
