@@ -135,7 +135,8 @@ impl DisplayName {
         if name.is_empty() {
             return Err(FieldError::new("name", "must not be empty"));
         }
-        if name.chars().count() > NAME_MAX_CHARS {
+        // The length as sent, as the API's schema states it (`maxLength`), not as trimmed.
+        if raw.chars().count() > NAME_MAX_CHARS {
             return Err(FieldError::new(
                 "name",
                 format!("must be at most {NAME_MAX_CHARS} characters"),
@@ -233,5 +234,11 @@ mod tests {
         assert!(DisplayName::parse("   ").is_err());
         assert!(DisplayName::parse(&"n".repeat(81)).is_err());
         assert!(DisplayName::parse("a\u{0}b").is_err());
+        // Found by schemathesis: 81 characters as sent, 80 once a leading form feed is trimmed.
+        assert!(
+            DisplayName::parse(&format!("\u{c}{}", "n".repeat(80))).is_err(),
+            "the length as sent counts"
+        );
+        assert!(DisplayName::parse(&format!(" {}", "n".repeat(79))).is_ok());
     }
 }
