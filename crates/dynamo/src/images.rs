@@ -315,7 +315,11 @@ impl Images for DynamoStore {
             self.file(&next, &filed).await?;
             match self.write_update(&next, rev).await? {
                 Some(image) => {
-                    if current.visibility == Visibility::Public || !filed.is_empty() {
+                    // A retried unpublish also finds what an interrupted one left.
+                    if current.visibility == Visibility::Public
+                        || !filed.is_empty()
+                        || visibility == Some(Visibility::Private)
+                    {
                         self.unfile(owner, id, &search::filed_under(&image)).await?;
                     }
                     return Ok(image);
