@@ -80,17 +80,18 @@ async fn walk(
             .oneshot(request.body(Body::empty()).expect("request"))
             .await
             .expect("infallible");
-        assert!(
-            response.status().is_success(),
-            "{path}: {}",
-            response.status()
-        );
+        let status = response.status();
         let body = response
             .into_body()
             .collect()
             .await
             .expect("body")
             .to_bytes();
+        assert!(
+            status.is_success(),
+            "{path}: {status} {}",
+            String::from_utf8_lossy(&body)
+        );
         walk.times.push(start.elapsed());
         let json: serde_json::Value = serde_json::from_slice(&body).expect("json");
         let after = snapshot(meter);
