@@ -12,6 +12,7 @@ pub mod image;
 pub mod limits;
 pub mod ports;
 pub mod rate;
+pub mod search;
 pub mod sets;
 pub mod throttle;
 pub mod validation;
@@ -41,6 +42,7 @@ pub use ports::{
 };
 pub use ports::{StuckJobs, Unfinished};
 pub use rate::{ClientAddress, PaidLimits, PaidRequests, RateKey, RateLimit, Verdict};
+pub use search::Search;
 pub use sets::{Background, ImageFormat};
 pub use throttle::{Attempt, Backoff, Judgement};
 pub use validation::FieldError;
