@@ -6,6 +6,7 @@ pub mod account;
 pub mod billing;
 pub mod catalog;
 pub mod credits;
+pub mod edit;
 pub mod generation;
 pub mod ids;
 pub mod image;
@@ -30,7 +31,7 @@ pub use generation::{
     GenerationRequest, IdempotencyKey, Job, JobError, JobErrorCode, JobStatus, Prompt,
     ProviderError, ProviderRequest, Quality, Style,
 };
-pub use ids::{ImageId, JobId, UserId};
+pub use ids::{ImageId, JobId, UploadId, UserId};
 pub use image::{Image, ImageFilter, Preset, Tag, Tags, Tier, Variant, Visibility};
 pub use limits::{Admission, DailyLimits, LimitReached};
 pub use ports::{
@@ -39,7 +40,7 @@ pub use ports::{
     NewAccount, Page, PageRequest, PaymentError, Payments, PurchaseSettlement, Purchases,
     QueueError, RateLimits, Remembered, SessionState, Sessions, Settled, StoreError, SubmitRefusal,
 };
-pub use ports::{StuckJobs, Unfinished};
+pub use ports::{FileReads, Peeked, StuckJobs, Unfinished, UploadUrls};
 pub use rate::{ClientAddress, PaidLimits, PaidRequests, RateKey, RateLimit, Verdict};
 pub use sets::{Background, ImageFormat};
 pub use throttle::{Attempt, Backoff, Judgement};

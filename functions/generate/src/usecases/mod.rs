@@ -14,9 +14,11 @@
 //! chosen here; the store only writes them atomically.
 
 pub mod fail;
+pub mod inputs;
 pub mod run;
 pub mod submit;
 pub mod sweep;
+pub mod uploads;
 
 #[cfg(test)]
 mod sweep_tests;

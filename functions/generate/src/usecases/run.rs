@@ -381,6 +381,7 @@ where
             created_at: OffsetDateTime::now_utc(),
             original_format: processed.source_format,
             variant_format: processed.format,
+            lineage: job.inputs.lineage(),
         };
         let uploads = futures::future::try_join3(
             self.files.put(
