@@ -624,6 +624,24 @@ pub trait ImageProvider: Send + Sync {
         &self,
         request: &ProviderRequest,
     ) -> impl Future<Output = Result<Vec<Result<Vec<u8>, ProviderError>>, ProviderError>> + Send;
+
+    /// Edits `files.sources` (the first, under `files.mask` if any; the others are
+    /// references) as `request` says, answering as [`ImageProvider::generate`] does. A provider
+    /// that makes no edits refuses before sending.
+    fn edit(
+        &self,
+        request: &ProviderRequest,
+        files: &crate::edit::EditFiles,
+    ) -> impl Future<Output = Result<Vec<Result<Vec<u8>, ProviderError>>, ProviderError>> + Send
+    {
+        let _ = (request, files);
+        async {
+            Err(ProviderError::Rejected {
+                status: 0,
+                message: "not sent: this provider makes no edits".into(),
+            })
+        }
+    }
 }
 
 /// Writing image files (the worker).
