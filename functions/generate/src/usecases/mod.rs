@@ -21,6 +21,8 @@ pub mod sweep;
 pub mod uploads;
 
 #[cfg(test)]
+mod edit_tests;
+#[cfg(test)]
 mod sweep_tests;
 #[cfg(test)]
 mod tests;
