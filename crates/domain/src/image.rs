@@ -162,6 +162,8 @@ pub struct Image {
     pub original_format: ImageFormat,
     /// The format of the preset variant and the thumbnail.
     pub variant_format: ImageFormat,
+    /// The source it was edited from and the image it remixes, if any.
+    pub lineage: crate::edit::Lineage,
 }
 
 impl Image {
