@@ -17,6 +17,7 @@ mod attrs;
 mod error;
 mod image_item;
 mod images;
+mod inputs;
 mod jobs;
 mod keys;
 pub mod ledger;

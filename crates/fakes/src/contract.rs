@@ -38,6 +38,7 @@ macro_rules! contract_tests {
             free_credits_spend_from_a_budget_of_their_own,
             payments_settle_at_increasing_versions_with_their_purchase_and_credits,
             unfinished_jobs_are_listed_oldest_first_until_finished,
+            an_edits_inputs_and_its_images_lineage_are_kept,
         );
     };
     (@each $fresh:expr; $($name:ident),+ $(,)?) => {
@@ -385,14 +386,15 @@ pub fn image(owner: UserId, preset: Preset, tags: &[&str]) -> Image {
         style: Style::Natural,
         preset,
         quality: Quality::Low,
-        width: preset.size().0,
-        height: preset.size().1,
+        width: preset.size().map_or(1024, |s| s.0),
+        height: preset.size().map_or(1024, |s| s.1),
         tags: Tags::parse(tags).expect("tags"),
         visibility: Visibility::Private,
         likes: 0,
         created_at: NOW,
         original_format: ImageFormat::Png,
         variant_format: ImageFormat::Jpeg,
+        lineage: artforge_domain::edit::Lineage::default(),
     }
 }
 
@@ -1372,4 +1374,76 @@ pub async fn unfinished_jobs_are_listed_oldest_first_until_finished<
         [(recent.id, None, None)],
         "finished jobs leave the list"
     );
+}
+
+/// An edit job keeps its sources (in order, with what each refers to), its mask and the image
+/// it remixes; its images keep their lineage, in every read.
+pub async fn an_edits_inputs_and_its_images_lineage_are_kept<
+    S: Accounts + Ledger + Jobs + Images,
+>(
+    store: &S,
+) {
+    use artforge_domain::{
+        ImageId, UploadId,
+        edit::{Edit, JobInputs, Lineage, SourceFile, SourceRef},
+    };
+    let owner = account(store, 3).await;
+    let upload = SourceRef::Upload(UploadId::new());
+    let image = SourceRef::Image(ImageId::new());
+    let remixed = ImageId::new();
+    let mut job = job(owner, 1);
+    job.inputs = JobInputs {
+        edit: Some(Edit {
+            sources: vec![
+                SourceFile {
+                    key: format!("uploads/{owner}/1"),
+                    format: ImageFormat::Png,
+                },
+                SourceFile {
+                    key: format!("images/{owner}/2/original.webp"),
+                    format: ImageFormat::Webp,
+                },
+            ],
+            mask: Some(SourceFile {
+                key: format!("uploads/{owner}/3"),
+                format: ImageFormat::Png,
+            }),
+            first: upload,
+            refs: vec![upload, image],
+        }),
+        remix_of: Some(remixed),
+    };
+    store
+        .submit(&job, None, &admission(10), NOW)
+        .await
+        .expect("submitted");
+    let stored = store.job(owner, job.id).await.expect("read").expect("kept");
+    assert_eq!(stored.inputs, job.inputs, "the job's inputs");
+
+    let made = Image {
+        lineage: Lineage {
+            edited_from: Some(upload),
+            remix_of: Some(remixed),
+        },
+        ..image_of(owner)
+    };
+    store.add(&made).await.expect("added");
+    let read = store
+        .image(owner, made.id)
+        .await
+        .expect("read")
+        .expect("kept");
+    assert_eq!(read.lineage, made.lineage, "the image's lineage");
+    let plain = image_of(owner);
+    store.add(&plain).await.expect("added");
+    let read = store
+        .image(owner, plain.id)
+        .await
+        .expect("read")
+        .expect("kept");
+    assert_eq!(read.lineage, Lineage::default(), "no lineage is none");
+}
+
+fn image_of(owner: UserId) -> Image {
+    image(owner, Preset::Square, &[])
 }

@@ -40,7 +40,7 @@ async fn main() {
     let presets = Preset::ALL;
     for i in 0..images {
         let preset = presets[i % presets.len()];
-        let (width, height) = preset.size();
+        let (width, height) = preset.size().unwrap_or((1024, 1024));
         let image = Image {
             id: ImageId::new(),
             owner,
@@ -58,6 +58,8 @@ async fn main() {
             created_at: time::OffsetDateTime::now_utc(),
             original_format: ImageFormat::Png,
             variant_format: ImageFormat::Jpeg,
+            lineage: artforge_domain::edit::Lineage::default(),
+            lineage: artforge_domain::edit::Lineage::default(),
         };
         store.add(&image).await.expect("add");
     }
