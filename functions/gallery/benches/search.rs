@@ -3,8 +3,9 @@
 //! searched in the feed (`GET /feed?q=`, the stem index in `gsi1`), pages of 50 (at most 5 a
 //! query), through the real router and DynamoDB adapter against moto. Prints, per query, the
 //! first page and the average page: DynamoDB requests, the items queries read, the items batch
-//! reads return, and the read capacity they cost on DynamoDB (estimated from items and sizes). Run: `cargo bench -p gallery --bench
-//! search` (moto from `make setup`).
+//! reads return, and the read capacity they cost on DynamoDB (estimated from items and sizes).
+//! Run: `cargo bench -p gallery --bench search` (moto from `make setup`); `-- --bench feed` or
+//! `-- --bench history` for one list.
 
 use std::time::{Duration, Instant};
 
@@ -190,11 +191,18 @@ async fn main() {
     // The history: one user's private images. The feed: as many public images of a hundred
     // other users (moto scans a whole partition per query, so one user's history and the
     // index entries of as many public images would make moto, not the bench, the subject).
+    // `-- --bench feed` (or `history`): that list only.
+    let only = std::env::args().find(|a| a == "feed" || a == "history");
     let seeding = Instant::now();
     let publishers: Vec<UserId> = (0..100).map(|_| UserId::new()).collect();
     let made: Vec<Image> = (0..images)
+        .filter(|_| only.as_deref() != Some("feed"))
         .map(|i| bench_image(i, owner, Visibility::Private))
-        .chain((0..images).map(|i| bench_image(i, publishers[i % 100], Visibility::Public)))
+        .chain(
+            (0..images)
+                .filter(|_| only.as_deref() != Some("history"))
+                .map(|i| bench_image(i, publishers[i % 100], Visibility::Public)),
+        )
         .collect();
     futures::stream::iter(made.iter().map(|image| store.add(image)))
         .buffer_unordered(8)
@@ -235,6 +243,9 @@ async fn main() {
         ("feed", "/feed?", "re", false),
         ("feed", "/feed?", "", false),
     ] {
+        if only.as_deref().is_some_and(|only| only != list) {
+            continue;
+        }
         let path = if q.is_empty() {
             path.to_owned()
         } else {
