@@ -31,6 +31,7 @@ pub(crate) fn image_item(image: &Image) -> Item {
     // The formats keep the attribute names they had as file extensions, with the same values.
     item.insert("originalExt".into(), attrs::s(image.original_format.ext()));
     item.insert("variantExt".into(), attrs::s(image.variant_format.ext()));
+    item.insert("background".into(), attrs::s(image.background.as_str()));
     if image.visibility == Visibility::Public {
         item.insert("gsi1pk".into(), attrs::s(keys::FEED));
         item.insert("gsi1sk".into(), attrs::s(keys::image(image.id)));
@@ -65,6 +66,7 @@ pub(crate) fn image_from_item(item: &Item) -> Result<Image, StoreError> {
         created_at: attrs::get_time(item, "createdAt")?,
         original_format: attrs::get_set(item, "originalExt")?,
         variant_format: attrs::get_set(item, "variantExt")?,
+        background: crate::output_item::background_of(item)?,
     })
 }
 

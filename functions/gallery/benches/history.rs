@@ -166,6 +166,7 @@ async fn main() {
             created_at: time::OffsetDateTime::now_utc(),
             original_format: ImageFormat::Png,
             variant_format: ImageFormat::Jpeg,
+            background: artforge_domain::Background::Auto,
         };
         store.add(&image).await.expect("add");
     }

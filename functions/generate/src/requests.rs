@@ -2,7 +2,7 @@
 //! shape `artforge_http`'s `Json` extractor parses (unknown fields refused). The catalogue
 //! checks its values.
 
-use artforge_domain::RawGeneration;
+use artforge_domain::{Background, ImageFormat, RawGeneration};
 use serde::Deserialize;
 
 /// The body of `POST /generations`; missing fields are reported by the catalogue's check.
@@ -18,6 +18,18 @@ pub struct GenerationBody {
     pub quality: Option<String>,
     pub count: Option<u64>,
     pub tags: Option<Vec<String>>,
+    /// `auto` (default), `opaque` or `transparent` (needs `png` or `webp`).
+    pub background: Option<Background>,
+    /// The sized image's and thumbnail's format: `jpeg` (default; `png` or `webp`'s first the
+    /// tier offers for a transparent background).
+    pub format: Option<ImageFormat>,
+    /// With `preset: "custom"` only: the exact width in pixels (the longer side at most 3x the
+    /// shorter).
+    #[schema(minimum = 256, maximum = 3840)]
+    pub width: Option<u64>,
+    /// With `preset: "custom"` only: the exact height in pixels.
+    #[schema(minimum = 256, maximum = 3840)]
+    pub height: Option<u64>,
 }
 
 impl From<GenerationBody> for RawGeneration {
@@ -30,6 +42,10 @@ impl From<GenerationBody> for RawGeneration {
             quality: b.quality,
             count: b.count,
             tags: b.tags,
+            background: b.background,
+            format: b.format,
+            width: b.width,
+            height: b.height,
         }
     }
 }

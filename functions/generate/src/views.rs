@@ -161,6 +161,12 @@ pub struct RequestView {
     pub quality: Quality,
     pub count: u8,
     pub tags: Vec<String>,
+    /// The finished image's exact pixels.
+    pub width: u32,
+    pub height: u32,
+    pub background: Background,
+    /// The sized image's and thumbnail's format.
+    pub format: ImageFormat,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -215,6 +221,10 @@ pub async fn job_view<F: ImageFiles>(
             quality: r.quality,
             count: r.count,
             tags: r.tags.iter().map(|t| t.as_str().to_owned()).collect(),
+            width: r.output.width,
+            height: r.output.height,
+            background: r.output.background,
+            format: r.output.format,
         },
         cost: job.cost.get(),
         refunded: job.refunded.get(),
@@ -249,6 +259,7 @@ mod tests {
             quality: Quality::Low,
             count: 2,
             tags: Tags::default(),
+            output: artforge_domain::ImageSpec::of_preset(Preset::Story).expect("named"),
         };
         let mut job = Job::new(
             owner,

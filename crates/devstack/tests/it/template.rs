@@ -496,7 +496,7 @@ const GRANTS: &[Grant] = &[
     Grant {
         function: "GenerateFunction",
         table_actions: &["GetItem", "BatchGetItem", "PutItem", "UpdateItem", "Query"],
-        partitions: &["USER#*", "SPEND", "RATE#*"],
+        partitions: &["USER#*", "SPEND", "RATE#*", "MODEL#*"],
         index: false,
         files: &["GetObject"],
         sends_jobs: true,
@@ -523,11 +523,11 @@ const GRANTS: &[Grant] = &[
     Grant {
         function: "GenerateSweeperFunction",
         table_actions: &["GetItem", "PutItem", "UpdateItem", "ConditionCheckItem"],
-        partitions: &["USER#*"],
+        partitions: &["USER#*", "MODEL#*"],
         index: true,
         files: &["DeleteObject"],
         sends_jobs: true,
-        secrets: &[],
+        secrets: &[OPENAI],
     },
 ];
 

@@ -7,6 +7,8 @@
 //!   renditions, and finish the job with the refund of what was not delivered;
 //! - [`fail`]: fail a job that will never finish (a dead letter, an unqueued job), with a full
 //!   refund, once;
+//! - [`models`]: on the sweeper's schedule, read the provider's model shutdown dates, record
+//!   them and count the configured models to switch; refuse submissions for a retired one;
 //! - [`sweep`]: on a schedule, send a stuck queued job to the queue again once, then fail and
 //!   refund it; fail and refund a running job whose worker is gone.
 //!
@@ -14,6 +16,7 @@
 //! chosen here; the store only writes them atomically.
 
 pub mod fail;
+pub mod models;
 pub mod run;
 pub mod submit;
 pub mod sweep;

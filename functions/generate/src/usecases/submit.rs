@@ -10,7 +10,8 @@ use std::sync::Arc;
 
 use artforge_domain::{
     Admission, Catalog, Credits, DailyLimits, FieldError, Idempotency, IdempotencyKey,
-    InsufficientCredits, Job, JobQueue, JobStatus, Jobs, Ledger, LimitReached, QueueError,
+    InsufficientCredits, Job, JobQueue, JobStatus, Jobs, Ledger, LimitReached, ModelNotices,
+    QueueError,
     RawGeneration, Remembered, StoreError, SubmitRefusal, UserId, limits::next_day_start,
 };
 use time::OffsetDateTime;
@@ -63,7 +64,7 @@ pub struct Generations<J, Q> {
     pub limits: DailyLimits,
 }
 
-impl<J: Jobs + Ledger, Q: JobQueue> Generations<J, Q> {
+impl<J: Jobs + Ledger + ModelNotices, Q: JobQueue> Generations<J, Q> {
     /// Submits `raw` for `owner` at `now`.
     pub async fn submit(
         &self,
@@ -88,6 +89,12 @@ impl<J: Jobs + Ledger, Q: JobQueue> Generations<J, Q> {
             && let Some(first) = self.jobs.remembered(owner, &idem.key, now).await?
         {
             return self.replay(owner, idem, first).await;
+        }
+        if let Some(spec) = self.catalog.tier(job.request.tier)
+            && let Some(refusal) =
+                super::models::retired(&self.jobs, spec.id, &spec.provider_model, now).await
+        {
+            return Err(Refusal::Invalid(vec![refusal]));
         }
         let admission = Admission {
             spend_micros,
