@@ -245,6 +245,8 @@ pub struct RawGeneration {
     /// Pixels of a custom size (`preset: "custom"` only).
     pub width: Option<u64>,
     pub height: Option<u64>,
+    /// Sources, mask and remix (`crate::edit`), checked by the generate function's use case.
+    pub inputs: crate::edit::RawInputs,
 }
 
 impl Catalog {

@@ -166,6 +166,8 @@ pub struct Image {
     pub variant_format: ImageFormat,
     /// The background asked for; a transparent image's files keep real alpha.
     pub background: Background,
+    /// The source it was edited from and the image it remixes, if any.
+    pub lineage: crate::edit::Lineage,
 }
 
 impl Image {
@@ -236,6 +238,8 @@ pub struct ImageFilter {
     pub tier: Option<Tier>,
     pub preset: Option<Preset>,
     pub tag: Option<Tag>,
+    /// Words of the prompt or tags (`q`).
+    pub search: Option<crate::Search>,
 }
 
 impl ImageFilter {
@@ -243,6 +247,7 @@ impl ImageFilter {
         self.tier.is_none_or(|t| t == image.tier)
             && self.preset.is_none_or(|p| p == image.preset)
             && self.tag.as_ref().is_none_or(|t| image.tags.contains(t))
+            && self.search.as_ref().is_none_or(|s| s.matches(image))
     }
 }
 

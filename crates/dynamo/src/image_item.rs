@@ -2,7 +2,11 @@
 //! carries `gsi1` keys under `FEED`, so making it private takes it out of the feed in the same
 //! write. Shared by the image, like and job stores.
 
-use artforge_domain::{Image, StoreError, Tags, Visibility};
+use artforge_domain::{
+    Image, StoreError, Tags, Visibility,
+    edit::{Lineage, SourceRef},
+    search,
+};
 use aws_sdk_dynamodb::types::AttributeValue;
 
 use crate::{
@@ -25,6 +29,10 @@ pub(crate) fn image_item(image: &Image) -> Item {
     item.insert("width".into(), attrs::n(image.width));
     item.insert("height".into(), attrs::n(image.height));
     item.insert("tags".into(), tags_value(&image.tags));
+    item.insert(
+        "words".into(),
+        attrs::s(search::indexed_words(&image.prompt, &image.tags)),
+    );
     item.insert("visibility".into(), attrs::s(image.visibility.as_str()));
     item.insert("likes".into(), attrs::n(image.likes));
     item.insert("createdAt".into(), attrs::timestamp(image.created_at));
@@ -32,6 +40,12 @@ pub(crate) fn image_item(image: &Image) -> Item {
     item.insert("originalExt".into(), attrs::s(image.original_format.ext()));
     item.insert("variantExt".into(), attrs::s(image.variant_format.ext()));
     item.insert("background".into(), attrs::s(image.background.as_str()));
+    if let Some(source) = image.lineage.edited_from {
+        item.insert("editedFrom".into(), attrs::s(source.to_text()));
+    }
+    if let Some(remixed) = image.lineage.remix_of {
+        item.insert("remixOf".into(), attrs::s(remixed.to_string()));
+    }
     if image.visibility == Visibility::Public {
         item.insert("gsi1pk".into(), attrs::s(keys::FEED));
         item.insert("gsi1sk".into(), attrs::s(keys::image(image.id)));
@@ -67,6 +81,18 @@ pub(crate) fn image_from_item(item: &Item) -> Result<Image, StoreError> {
         original_format: attrs::get_set(item, "originalExt")?,
         variant_format: attrs::get_set(item, "variantExt")?,
         background: crate::output_item::background_of(item)?,
+        lineage: Lineage {
+            edited_from: match attrs::get_opt_s(item, "editedFrom")? {
+                None => None,
+                Some(text) => {
+                    Some(SourceRef::from_text(text).ok_or_else(|| corrupt("editedFrom"))?)
+                }
+            },
+            remix_of: match attrs::get_opt_s(item, "remixOf")? {
+                None => None,
+                Some(text) => Some(text.parse().map_err(|_| corrupt("remixOf"))?),
+            },
+        },
     })
 }
 

@@ -17,10 +17,14 @@
 
 pub mod fail;
 pub mod models;
+pub mod inputs;
 pub mod run;
 pub mod submit;
 pub mod sweep;
+pub mod uploads;
 
+#[cfg(test)]
+mod edit_tests;
 #[cfg(test)]
 mod sweep_tests;
 #[cfg(test)]
