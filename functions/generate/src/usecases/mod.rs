@@ -16,8 +16,8 @@
 //! chosen here; the store only writes them atomically.
 
 pub mod fail;
-pub mod models;
 pub mod inputs;
+pub mod models;
 pub mod run;
 pub mod submit;
 pub mod sweep;
@@ -25,6 +25,8 @@ pub mod uploads;
 
 #[cfg(test)]
 mod edit_tests;
+#[cfg(test)]
+mod studio_tests;
 #[cfg(test)]
 mod sweep_tests;
 #[cfg(test)]

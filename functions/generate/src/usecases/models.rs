@@ -173,7 +173,10 @@ mod tests {
             .expect("recorded");
         assert_eq!(notice.shutdown, Some(date!(2026 - 12 - 20)));
         assert!(notice.listed);
-        assert_eq!(store.notice("gpt-image-2.6-flare").await.expect("read"), None);
+        assert_eq!(
+            store.notice("gpt-image-2.6-flare").await.expect("read"),
+            None
+        );
     }
 
     #[tokio::test]
@@ -205,7 +208,10 @@ mod tests {
             check.check(NOW).await,
             Err(CheckError::Provider(_))
         ));
-        assert_eq!(store.notice("gpt-image-2.6-flare").await.expect("read"), None);
+        assert_eq!(
+            store.notice("gpt-image-2.6-flare").await.expect("read"),
+            None
+        );
     }
 
     #[tokio::test]

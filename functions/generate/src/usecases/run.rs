@@ -190,7 +190,14 @@ fn render(
     source: &[u8],
     output: &ImageSpec,
 ) -> Result<artforge_imaging::Processed, PipelineError> {
-    pipeline.process(source, (output.width, output.height))
+    pipeline.process_with(
+        source,
+        (output.width, output.height),
+        artforge_imaging::Output {
+            format: output.format,
+            keep_alpha: output.keeps_alpha(),
+        },
+    )
 }
 
 /// Everything running a job takes, built once.
