@@ -104,8 +104,9 @@ pub struct EditsSpec {
 }
 
 /// The custom sizes a provider model takes: both sides multiples of `multiple`, at most `max`,
-/// the longer at most `maxRatio` times the shorter. Asked sizes have a longer side of at least
-/// `minLongerSide` (smaller targets are made from a larger picture, not an upscaled one).
+/// the longer at most `maxRatio` times the shorter, at most `maxPixels` in all. Asked sizes have
+/// a longer side of at least `minLongerSide` (smaller targets are made from a larger picture,
+/// not an upscaled one).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ProviderCustomSize {
@@ -113,6 +114,8 @@ pub struct ProviderCustomSize {
     pub max: u32,
     pub max_ratio: u32,
     pub min_longer_side: u32,
+    /// The most pixels (width x height) the model makes.
+    pub max_pixels: u64,
 }
 
 /// The most source images an edit may take (the provider's limit).
@@ -662,16 +665,23 @@ pub fn same_aspect(rule: ProviderCustomSize, width: u32, height: u32) -> Option<
         return None;
     }
     let ceiling = u64::from(rule.max) / m * m;
-    let asked_long = (long.max(u64::from(rule.min_longer_side)).div_ceil(m) * m).min(ceiling);
-    if asked_long == 0 {
+    let mut asked_long = (long.max(u64::from(rule.min_longer_side)).div_ceil(m) * m).min(ceiling);
+    let short_for = |asked_long: u64| {
+        // The nearest multiple of m to asked_long * short / long, widened to the ratio.
+        let mut asked_short = ((2 * asked_long * short + long * m) / (2 * long * m) * m).max(m);
+        while asked_short * u64::from(rule.max_ratio) < asked_long {
+            asked_short += m;
+        }
+        asked_short.min(asked_long)
+    };
+    let mut asked_short = short_for(asked_long);
+    while asked_long * asked_short > rule.max_pixels && asked_long > m {
+        asked_long -= m;
+        asked_short = short_for(asked_long);
+    }
+    if asked_long == 0 || asked_long * asked_short > rule.max_pixels {
         return None;
     }
-    // The nearest multiple of m to asked_long * short / long.
-    let mut asked_short = ((2 * asked_long * short + long * m) / (2 * long * m) * m).max(m);
-    while asked_short * u64::from(rule.max_ratio) < asked_long {
-        asked_short += m;
-    }
-    let asked_short = asked_short.min(asked_long);
     let (long, short) = (
         u32::try_from(asked_long).ok()?,
         u32::try_from(asked_short).ok()?,
@@ -1048,6 +1058,7 @@ mod tests {
             max: 3840,
             max_ratio: 3,
             min_longer_side: 1024,
+            max_pixels: 3840 * 2160,
         };
         let cases = [
             ((1000, 777), (1024, 800)),
@@ -1056,7 +1067,9 @@ mod tests {
             ((1280, 3840), (1280, 3840)),
             ((1000, 3000), (1008, 3008)),
             ((768, 256), (1024, 352)),
-            ((3000, 2999), (3008, 3008)),
+            ((3000, 2999), (2880, 2880)),
+            ((3840, 3840), (2880, 2880)),
+            ((3840, 2160), (3840, 2160)),
             ((1920, 1080), (1920, 1088)),
         ];
         for ((w, h), asked) in cases {
@@ -1065,6 +1078,7 @@ mod tests {
             let (gw, gh) = got;
             assert!(gw % 16 == 0 && gh % 16 == 0 && gw <= 3840 && gh <= 3840);
             assert!(gw.max(gh) <= 3 * gw.min(gh), "{w}x{h}");
+            assert!(u64::from(gw) * u64::from(gh) <= 3840 * 2160, "{w}x{h}");
         }
         let c = shipped();
         let asked = c
@@ -1190,7 +1204,7 @@ mod tests {
         assert!(broken(&|v| t(
             v,
             "providerCustomSize",
-            json!({"multiple": 0, "max": 3840, "maxRatio": 3, "minLongerSide": 1024})
+            json!({"multiple": 0, "max": 3840, "maxRatio": 3, "minLongerSide": 1024, "maxPixels": 8294400})
         )));
         assert!(broken(&|v| v["tiers"][0]["edits"]["maxSources"] = 17.into()));
         assert!(broken(&|v| v["tiers"][0]["edits"]["maxSources"] = 0.into()));
