@@ -395,6 +395,8 @@ fn the_sweeper_runs_every_five_minutes_after_the_queue_would_redeliver_with_only
             "dynamodb:Query",
             "dynamodb:UpdateItem",
             "s3:DeleteObject",
+            // The provider's key, for the model-lifecycle check's GET /v1/models.
+            "secretsmanager:GetSecretValue",
             "sqs:SendMessage",
         ]
     );
