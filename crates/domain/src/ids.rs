@@ -62,6 +62,10 @@ ulid_id!(
     /// A finished image.
     ImageId
 );
+ulid_id!(
+    /// A ZIP archive of some of a user's images.
+    ArchiveId
+);
 
 #[cfg(test)]
 mod tests {

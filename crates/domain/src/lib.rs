@@ -9,6 +9,7 @@ pub mod credits;
 pub mod generation;
 pub mod ids;
 pub mod image;
+pub mod leaving;
 pub mod limits;
 pub mod ports;
 pub mod rate;
@@ -30,8 +31,12 @@ pub use generation::{
     GenerationRequest, IdempotencyKey, Job, JobError, JobErrorCode, JobStatus, Prompt,
     ProviderError, ProviderRequest, Quality, Style,
 };
-pub use ids::{ImageId, JobId, UserId};
+pub use ids::{ArchiveId, ImageId, JobId, UserId};
 pub use image::{Image, ImageFilter, Preset, Tag, Tags, Tier, Variant, Visibility};
+pub use leaving::{
+    AccountTask, AccountTasks, Archive, ArchiveStatus, Archives, Erasure, FileTree, Standing,
+    user_prefixes,
+};
 pub use limits::{Admission, DailyLimits, LimitReached};
 pub use ports::{
     Accounts, CheckoutPage, Claim, Download, FileUploads, Holder, Idempotency, ImageFiles,

@@ -65,3 +65,13 @@ impl FileUploads for MemoryFiles {
         Ok(())
     }
 }
+
+impl artforge_domain::FileTree for MemoryFiles {
+    async fn remove_under(&self, prefix: &str) -> Result<usize, StoreError> {
+        self.faults.store("remove_under")?;
+        let mut objects = self.lock();
+        let before = objects.len();
+        objects.retain(|key, _| !key.starts_with(prefix));
+        Ok(before - objects.len())
+    }
+}

@@ -14,12 +14,14 @@ mod files;
 mod provider;
 mod queue;
 mod store;
+mod tasks;
 
 pub use faults::Faults;
 pub use files::MemoryFiles;
 pub use provider::{FakePayments, FakeProvider};
 pub use queue::MemoryQueue;
 pub use store::MemoryStore;
+pub use tasks::MemoryTasks;
 
 #[cfg(test)]
 mod tests {
