@@ -161,3 +161,102 @@ mod tests {
         assert!(prefixes.iter().any(|p| image.starts_with(p)), "{image}");
     }
 }
+
+/// One file of a ZIP: the stored file at `key`, named `name` inside the archive.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ZipEntry {
+    pub key: String,
+    pub name: String,
+}
+
+/// Writing a ZIP of stored files into the bucket.
+pub trait Zipper: Send + Sync {
+    /// Streams the files of `entries` into one ZIP object at `key`, in memory bounded whatever
+    /// their number: the ZIP's size in bytes. Nothing is left at `key` when it fails.
+    fn zip(
+        &self,
+        key: &str,
+        entries: &[ZipEntry],
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
+}
+
+/// Characters of the prompt in an archive's file name.
+const NAME_CHARS: usize = 48;
+
+/// An image's file name in an archive: the prompt made a file name (lower-case ASCII letters
+/// and digits, other runs as one `-`, at most 48 characters), then the full image id, then the
+/// variant's extension: `a-lighthouse-at-dawn-01jf...q.jpeg`.
+pub fn archive_name(image: &crate::Image, variant: crate::Variant) -> String {
+    let mut slug = String::new();
+    for c in image.prompt.chars() {
+        if slug.len() >= NAME_CHARS {
+            break;
+        }
+        if c.is_ascii_alphanumeric() {
+            slug.push(c.to_ascii_lowercase());
+        } else if !slug.is_empty() && !slug.ends_with('-') {
+            slug.push('-');
+        }
+    }
+    let slug = slug.trim_end_matches('-');
+    let slug = if slug.is_empty() { "image" } else { slug };
+    let suffix = match variant {
+        crate::Variant::Preset => "",
+        crate::Variant::Original => "-original",
+        crate::Variant::Thumbnail => "-thumbnail",
+    };
+    format!(
+        "{slug}-{}{suffix}.{}",
+        image.id.to_string().to_lowercase(),
+        image.format(variant).ext()
+    )
+}
+
+#[cfg(test)]
+mod names {
+    use super::*;
+    use crate::{Preset, Variant};
+
+    fn image(prompt: &str) -> crate::Image {
+        crate::Image {
+            id: ImageId::new(),
+            owner: UserId::new(),
+            job: crate::JobId::new(),
+            prompt: prompt.into(),
+            tier: crate::Tier::V2,
+            style: crate::Style::Natural,
+            preset: Preset::Square,
+            quality: crate::Quality::Low,
+            width: 1080,
+            height: 1080,
+            tags: crate::Tags::default(),
+            visibility: crate::Visibility::Private,
+            likes: 0,
+            created_at: OffsetDateTime::UNIX_EPOCH,
+            original_format: crate::ImageFormat::Png,
+            variant_format: crate::ImageFormat::Jpeg,
+        }
+    }
+
+    #[test]
+    fn an_archived_file_is_named_from_the_prompt_and_holds_the_full_id() {
+        let i = image("A Lighthouse, at dawn!  ../../etc/passwd");
+        let id = i.id.to_string().to_lowercase();
+        assert_eq!(
+            archive_name(&i, Variant::Preset),
+            format!("a-lighthouse-at-dawn-etc-passwd-{id}.jpeg")
+        );
+        assert_eq!(
+            archive_name(&i, Variant::Original),
+            format!("a-lighthouse-at-dawn-etc-passwd-{id}-original.png")
+        );
+        let odd = image("日本の海 / ☃");
+        assert_eq!(
+            archive_name(&odd, Variant::Thumbnail),
+            format!("image-{}-thumbnail.jpeg", odd.id.to_string().to_lowercase())
+        );
+        let long = archive_name(&image(&"word ".repeat(40)), Variant::Preset);
+        assert!(long.len() <= NAME_CHARS + 1 + 26 + 5, "{long}");
+        assert!(!long.contains('/') && !long.contains(".."), "{long}");
+    }
+}

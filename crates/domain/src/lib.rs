@@ -35,7 +35,7 @@ pub use ids::{ArchiveId, ImageId, JobId, UserId};
 pub use image::{Image, ImageFilter, Preset, Tag, Tags, Tier, Variant, Visibility};
 pub use leaving::{
     AccountTask, AccountTasks, Archive, ArchiveStatus, Archives, Erasure, FileTree, Standing,
-    user_prefixes,
+    ZipEntry, Zipper, archive_name, user_prefixes,
 };
 pub use limits::{Admission, DailyLimits, LimitReached};
 pub use ports::{

@@ -75,3 +75,27 @@ impl artforge_domain::FileTree for MemoryFiles {
         Ok(before - objects.len())
     }
 }
+
+/// A "ZIP" in memory: the entries' names, one a line, each with its file's size; a missing
+/// file fails it, as a missing object fails the adapter.
+impl artforge_domain::Zipper for MemoryFiles {
+    async fn zip(
+        &self,
+        key: &str,
+        entries: &[artforge_domain::ZipEntry],
+    ) -> Result<u64, StoreError> {
+        self.faults.store("zip")?;
+        let mut objects = self.lock();
+        let mut manifest = String::new();
+        for entry in entries {
+            let (bytes, _) = objects.get(&entry.key).ok_or(StoreError::NotFound)?;
+            manifest.push_str(&format!("{} {}\n", entry.name, bytes.len()));
+        }
+        let size = manifest.len() as u64;
+        objects.insert(
+            key.to_owned(),
+            (manifest.into_bytes(), "application/zip".to_owned()),
+        );
+        Ok(size)
+    }
+}

@@ -43,6 +43,8 @@ pub enum ErrorCode {
     DailyQuotaExceeded,
     /// The service's daily generation budget is used up (503, `Retry-After` likewise).
     GenerationPaused,
+    /// More than 100 images asked for in one archive (422).
+    ArchiveTooLarge,
     Internal,
 }
 
@@ -65,6 +67,7 @@ impl ErrorCode {
             Self::ValidationFailed | Self::IdempotencyKeyReused | Self::ContentPolicyViolation => {
                 StatusCode::UNPROCESSABLE_ENTITY
             }
+            Self::ArchiveTooLarge => StatusCode::UNPROCESSABLE_ENTITY,
             Self::TooManyAttempts | Self::RateLimited | Self::DailyQuotaExceeded => {
                 StatusCode::TOO_MANY_REQUESTS
             }
@@ -100,6 +103,7 @@ impl ErrorCode {
             Self::ServiceUnavailable => "service_unavailable",
             Self::DailyQuotaExceeded => "daily_quota_exceeded",
             Self::GenerationPaused => "generation_paused",
+            Self::ArchiveTooLarge => "archive_too_large",
             Self::Internal => "internal",
         }
     }

@@ -3,6 +3,11 @@
 
 use std::{sync::Arc, time::Duration};
 
+#[cfg(feature = "zip")]
+mod zipping;
+#[cfg(feature = "zip")]
+pub use zipping::PART as ZIP_PART;
+
 use artforge_domain::{
     StoreError,
     ports::{Download, ImageFiles},

@@ -4,8 +4,11 @@
 //! (`src/usecases.rs`).
 
 mod api;
+mod archives;
 mod common;
 mod concurrency;
 mod events;
 mod faults;
 mod paging;
+mod rss;
+mod share;
