@@ -513,6 +513,7 @@ const GRANTS: &[Grant] = &[
             "PutItem",
             "UpdateItem",
             "DeleteItem",
+            "BatchWriteItem",
             "Query",
         ],
         partitions: &["USER#*"],

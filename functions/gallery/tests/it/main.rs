@@ -11,4 +11,5 @@ mod events;
 mod faults;
 mod paging;
 mod rss;
+mod search;
 mod share;
