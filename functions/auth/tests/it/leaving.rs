@@ -1,35 +1,17 @@
 //! DELETE /me and GET /me/export end to end over moto: the router built by the function's one
 //! wiring over a fresh table, bucket and account queue.
 
-use artforge_domain::{
-    Erasure, FileUploads, ImageFormat, ImageId, Images, JobId, Likes, Preset, Quality, Standing,
-    Style, Tags, Tier, UserId, Variant, Visibility,
-};
+use artforge_domain::{Erasure, Images, Likes, Preset, Standing, UserId, Variant, Visibility};
 use artforge_dynamo::DynamoStore;
 use http::StatusCode;
 use serde_json::json;
-use time::OffsetDateTime;
 
 use crate::common::{App, PASSWORD, SessionAnswer};
 
 fn image(owner: UserId, visibility: Visibility) -> artforge_domain::Image {
     artforge_domain::Image {
-        id: ImageId::new(),
-        owner,
-        job: JobId::new(),
-        prompt: "a lighthouse at dusk".into(),
-        tier: Tier::V2,
-        style: Style::Vivid,
-        preset: Preset::Square,
-        quality: Quality::Medium,
-        width: 1080,
-        height: 1080,
-        tags: Tags::default(),
         visibility,
-        likes: 0,
-        created_at: OffsetDateTime::now_utc(),
-        original_format: ImageFormat::Png,
-        variant_format: ImageFormat::Jpeg,
+        ..artforge_fakes::contract::image(owner, Preset::Square, &[])
     }
 }
 
