@@ -4,9 +4,12 @@
 //! (`src/usecases.rs`).
 
 mod api;
+mod archives;
 mod common;
 mod concurrency;
 mod events;
 mod faults;
 mod paging;
+mod rss;
 mod search;
+mod share;
