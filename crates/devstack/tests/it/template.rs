@@ -2,7 +2,7 @@
 //! them. These tests hold the two equal, so what is tested is what is deployed.
 
 use artforge_devstack::resources::{
-    GENERATION_DLQ, GENERATION_QUEUE, IMAGE_LIFECYCLE, LifecycleRule, QueueShape,
+    GENERATION_DLQ, GENERATION_QUEUE, IMAGE_CORS, IMAGE_LIFECYCLE, LifecycleRule, QueueShape,
 };
 use artforge_dynamo::schema::{KeyAttribute, TABLE};
 use serde_norway::Value;
@@ -443,6 +443,37 @@ fn the_image_bucket_expires_short_lived_files_as_the_local_stack_does() {
     );
 }
 
+#[test]
+fn the_image_bucket_lets_the_web_client_upload_and_read_as_the_local_stack_does() {
+    let template = template();
+    let rules = resource(&template, "ImagesBucket")["CorsConfiguration"]["CorsRules"]
+        .as_sequence()
+        .expect("CORS rules");
+    let [rule] = rules.as_slice() else {
+        panic!("one CORS rule: {rules:?}");
+    };
+    assert_eq!(text(&rule["Id"]), IMAGE_CORS.id);
+    let listed = |name: &str| -> Vec<String> {
+        rule[name]
+            .as_sequence()
+            .unwrap_or_else(|| panic!("{name}"))
+            .iter()
+            .map(text)
+            .collect()
+    };
+    assert_eq!(listed("AllowedMethods"), IMAGE_CORS.methods);
+    assert_eq!(listed("AllowedHeaders"), IMAGE_CORS.headers);
+    assert_eq!(text(&rule["MaxAge"]), IMAGE_CORS.max_age_secs.to_string());
+    assert_eq!(
+        format!("{:?}", rule["AllowedOrigins"]),
+        format!(
+            "{:?}",
+            template["Resources"]["HttpApi"]["Properties"]["CorsConfiguration"]["AllowOrigins"]
+        ),
+        "the origins the API allows"
+    );
+}
+
 /// What each function may do (docs/operations.md, "Permissions"): the DynamoDB actions on the
 /// table, the partition-key prefixes they are limited to, whether it may query `gsi1`, the S3
 /// actions on `images/*`, whether it sends to the queue, and which secrets it reads.
@@ -452,6 +483,10 @@ struct Grant {
     partitions: &'static [&'static str],
     index: bool,
     files: &'static [&'static str],
+    /// S3 actions on `uploads/*`.
+    uploads: &'static [&'static str],
+    /// `s3:ListBucket` on the bucket (a missing key reads as 404, not 403).
+    lists_bucket: bool,
     sends_jobs: bool,
     secrets: &'static [&'static str],
 }
@@ -474,6 +509,8 @@ const GRANTS: &[Grant] = &[
         partitions: &["USER#*", "EMAIL#*", "LOGIN#*", "RATE#*"],
         index: false,
         files: &[],
+        uploads: &[],
+        lists_bucket: false,
         sends_jobs: false,
         secrets: &[JWT],
     },
@@ -490,6 +527,8 @@ const GRANTS: &[Grant] = &[
         partitions: &["USER#*"],
         index: true,
         files: &["GetObject", "DeleteObject"],
+        uploads: &[],
+        lists_bucket: false,
         sends_jobs: false,
         secrets: &[JWT],
     },
@@ -499,6 +538,8 @@ const GRANTS: &[Grant] = &[
         partitions: &["USER#*", "SPEND", "RATE#*"],
         index: false,
         files: &["GetObject"],
+        uploads: &["PutObject", "GetObject"],
+        lists_bucket: true,
         sends_jobs: true,
         secrets: &[JWT],
     },
@@ -507,7 +548,9 @@ const GRANTS: &[Grant] = &[
         table_actions: &["GetItem", "PutItem", "UpdateItem"],
         partitions: &["USER#*"],
         index: false,
-        files: &["PutObject", "DeleteObject"],
+        files: &["PutObject", "DeleteObject", "GetObject"],
+        uploads: &["GetObject"],
+        lists_bucket: false,
         sends_jobs: false,
         secrets: &[OPENAI],
     },
@@ -517,6 +560,8 @@ const GRANTS: &[Grant] = &[
         partitions: &["USER#*", "PAYMENT#*", "RATE#*"],
         index: false,
         files: &[],
+        uploads: &[],
+        lists_bucket: false,
         sends_jobs: false,
         secrets: &[JWT, STRIPE],
     },
@@ -526,6 +571,8 @@ const GRANTS: &[Grant] = &[
         partitions: &["USER#*"],
         index: true,
         files: &["DeleteObject"],
+        uploads: &[],
+        lists_bucket: false,
         sends_jobs: true,
         secrets: &[],
     },
@@ -599,6 +646,7 @@ fn every_function_may_use_only_the_actions_keys_files_and_secrets_it_needs() {
         };
         let (mut table, mut index, mut files, mut queue, mut secrets) =
             (Vec::new(), false, Vec::new(), false, Vec::new());
+        let (mut uploads, mut lists) = (Vec::new(), false);
         for statement in statements(function, name) {
             let sid = text(&statement["Sid"]);
             assert_eq!(text(&statement["Effect"]), "Allow", "{name} {sid}");
@@ -636,6 +684,11 @@ fn every_function_may_use_only_the_actions_keys_files_and_secrets_it_needs() {
                     index = true;
                 }
                 [r] if r.contains("${ImagesBucket.Arn}/images/*") => files.extend(actions),
+                [r] if r.contains("${ImagesBucket.Arn}/uploads/*") => uploads.extend(actions),
+                [r] if r == "!GetAtt ImagesBucket.Arn" => {
+                    assert_eq!(actions, ["s3:ListBucket"], "{name} {sid}");
+                    lists = true;
+                }
                 [r] if r == "!GetAtt GenerationQueue.Arn" => {
                     assert_eq!(actions, ["sqs:SendMessage"], "{name} {sid}");
                     queue = true;
@@ -662,6 +715,11 @@ fn every_function_may_use_only_the_actions_keys_files_and_secrets_it_needs() {
         files.sort();
         expected.sort();
         assert_eq!(files, expected, "{name}: its S3 actions on images/");
+        let mut expected: Vec<String> = grant.uploads.iter().map(|a| format!("s3:{a}")).collect();
+        uploads.sort();
+        expected.sort();
+        assert_eq!(uploads, expected, "{name}: its S3 actions on uploads/");
+        assert_eq!(lists, grant.lists_bucket, "{name}: lists the bucket");
         assert_eq!(index, grant.index, "{name}: queries gsi1");
         assert_eq!(queue, grant.sends_jobs, "{name}: sends to the queue");
         secrets.sort_unstable();
