@@ -234,6 +234,8 @@ pub struct ImageFilter {
     pub tier: Option<Tier>,
     pub preset: Option<Preset>,
     pub tag: Option<Tag>,
+    /// Words of the prompt or tags (`q`).
+    pub search: Option<crate::Search>,
 }
 
 impl ImageFilter {
@@ -241,6 +243,7 @@ impl ImageFilter {
         self.tier.is_none_or(|t| t == image.tier)
             && self.preset.is_none_or(|p| p == image.preset)
             && self.tag.as_ref().is_none_or(|t| image.tags.contains(t))
+            && self.search.as_ref().is_none_or(|s| s.matches(image))
     }
 }
 

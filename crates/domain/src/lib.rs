@@ -13,6 +13,7 @@ pub mod image;
 pub mod limits;
 pub mod ports;
 pub mod rate;
+pub mod search;
 pub mod sets;
 pub mod throttle;
 pub mod validation;
@@ -42,6 +43,7 @@ pub use ports::{
 };
 pub use ports::{FileReads, Peeked, StuckJobs, Unfinished, UploadUrls};
 pub use rate::{ClientAddress, PaidLimits, PaidRequests, RateKey, RateLimit, Verdict};
+pub use search::Search;
 pub use sets::{Background, ImageFormat};
 pub use throttle::{Attempt, Backoff, Judgement};
 pub use validation::FieldError;

@@ -294,6 +294,14 @@ pub trait Images: Send + Sync {
         &self,
         page: PageRequest,
     ) -> impl Future<Output = Result<Page<Image>, StoreError>> + Send;
+
+    /// Public images of everyone whose prompt and tags match `search`, newest first; a page
+    /// is full unless they run out. Positions are those of [`Images::feed`].
+    fn search_feed(
+        &self,
+        search: &crate::Search,
+        page: PageRequest,
+    ) -> impl Future<Output = Result<Page<Image>, StoreError>> + Send;
 }
 
 /// Likes: one per user and image, with an exact count on the image.

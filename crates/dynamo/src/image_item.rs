@@ -5,6 +5,7 @@
 use artforge_domain::{
     Image, StoreError, Tags, Visibility,
     edit::{Lineage, SourceRef},
+    search,
 };
 use aws_sdk_dynamodb::types::AttributeValue;
 
@@ -28,6 +29,10 @@ pub(crate) fn image_item(image: &Image) -> Item {
     item.insert("width".into(), attrs::n(image.width));
     item.insert("height".into(), attrs::n(image.height));
     item.insert("tags".into(), tags_value(&image.tags));
+    item.insert(
+        "words".into(),
+        attrs::s(search::indexed_words(&image.prompt, &image.tags)),
+    );
     item.insert("visibility".into(), attrs::s(image.visibility.as_str()));
     item.insert("likes".into(), attrs::n(image.likes));
     item.insert("createdAt".into(), attrs::timestamp(image.created_at));

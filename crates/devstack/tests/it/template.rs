@@ -522,6 +522,7 @@ const GRANTS: &[Grant] = &[
             "PutItem",
             "UpdateItem",
             "DeleteItem",
+            "BatchWriteItem",
             "Query",
         ],
         partitions: &["USER#*"],
