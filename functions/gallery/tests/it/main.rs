@@ -8,5 +8,6 @@ mod common;
 mod concurrency;
 mod events;
 mod faults;
+mod lineage;
 mod paging;
 mod search;
