@@ -54,6 +54,10 @@ def suite(run_dir, name):
         "rust_ssim": mean([o["rust"]["ssim"] for o in outputs]),
         "sharp_ssim": mean([o["sharp"]["ssim"] for o in outputs]),
         "sharp_ssim_same_size": mean([o["sharp_ssim_at_rust_bytes"] for o in outputs]),
+        "rust_ssim_centred": mean([o["rust"]["ssim_centred"] for o in outputs]),
+        "sharp_ssim_centred_same_size": mean([o["sharp_ssim_centred_at_rust_bytes"] for o in outputs]),
+        "rust_ssim_thumbs": mean([q["thumb"]["rust"]["ssim"] for q in quality.values()]),
+        "sharp_ssim_thumbs": mean([q["thumb"]["sharp_ssim_at_rust_bytes"] for q in quality.values()]),
         "worst": min(outputs, key=lambda o: o["rust"]["ssim"] - o["sharp_ssim_at_rust_bytes"]),
         "quality": quality,
         "sharp_versions": (sharp[0].get("sharp"), sharp[0].get("vips")),
@@ -64,8 +68,8 @@ def suite(run_dir, name):
 
 def print_suite(s):
     r = lambda a, b: f"{a / b:.2f}x"
-    print(f"\n== {s['name']}: {s['rust_images'] // max(1, len(s['quality'])) if s['quality'] else 0} passes x "
-          f"{len(s['quality'])} jobs per side per round, {s['rounds']} rounds, best round of each side")
+    print(f"\n== {s['name']}: {int(s['rust_images']) // len(s['quality'])} passes x {len(s['quality'])} jobs "
+          f"per side per round, {s['rounds']} rounds, best round of each side")
     rows = [["", "Rust", "Sharp", "Rust/Sharp"],
             ["images per CPU-second", f"{s['rust_ipcs']:.1f}", f"{s['sharp_ipcs']:.1f}", r(s['rust_ipcs'], s['sharp_ipcs'])],
             ["images/s, pinned core, wall", f"{s['rust_ips']:.1f}", f"{s['sharp_ips']:.1f}", r(s['rust_ips'], s['sharp_ips'])],
@@ -73,7 +77,9 @@ def print_suite(s):
             ["bytes, all outputs, matched settings", s['rust_bytes'], s['sharp_bytes'], f"{s['rust_bytes'] / s['sharp_bytes']:.3f}"],
             ["bytes at the same setting (q85 / PNG level 6)", s['rust_bytes'], s['sharp_nominal_bytes'], f"{s['rust_bytes'] / s['sharp_nominal_bytes']:.3f}"],
             ["SSIM-Y, mean of all outputs, matched settings", f"{s['rust_ssim']:.4f}", f"{s['sharp_ssim']:.4f}", f"{s['rust_ssim'] - s['sharp_ssim']:+.4f}"],
-            ["SSIM-Y, Sharp interpolated to Rust's bytes", f"{s['rust_ssim']:.4f}", f"{s['sharp_ssim_same_size']:.4f}", f"{s['rust_ssim'] - s['sharp_ssim_same_size']:+.4f}"]]
+            ["SSIM-Y, Sharp interpolated to Rust's bytes", f"{s['rust_ssim']:.4f}", f"{s['sharp_ssim_same_size']:.4f}", f"{s['rust_ssim'] - s['sharp_ssim_same_size']:+.4f}"],
+            ["  the same against the exactly centred crop", f"{s['rust_ssim_centred']:.4f}", f"{s['sharp_ssim_centred_same_size']:.4f}", f"{s['rust_ssim_centred'] - s['sharp_ssim_centred_same_size']:+.4f}"],
+            ["  thumbnails only (reductions)", f"{s['rust_ssim_thumbs']:.4f}", f"{s['sharp_ssim_thumbs']:.4f}", f"{s['rust_ssim_thumbs'] - s['sharp_ssim_thumbs']:+.4f}"]]
     table(rows)
     st = s["stages"]
     print(f"Rust per image (CPU time of its thread, best round): decode {st['decode']:.2f} ms, resize {st['resize']:.2f} ms, encode {st['encode']:.2f} ms")
