@@ -167,6 +167,7 @@ fn bench_image(i: usize, owner: UserId, visibility: Visibility) -> Image {
         created_at: time::OffsetDateTime::now_utc(),
         original_format: ImageFormat::Png,
         variant_format: ImageFormat::Jpeg,
+        background: artforge_domain::Background::Auto,
         lineage: artforge_domain::edit::Lineage::default(),
     }
 }
