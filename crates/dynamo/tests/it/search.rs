@@ -1,6 +1,6 @@
 //! The feed's search index against moto (docs/decisions/0140-search-index.md): entries live in
 //! the owner's partition, one per stem of a public image, and follow every change of it; an
-//! entry left behind by an interrupted write is never shown.
+//! entry left behind by an interrupted write is never shown; erasing an account removes them.
 
 use std::collections::BTreeSet;
 
@@ -125,4 +125,25 @@ async fn an_entry_left_by_an_interrupted_write_is_skipped_and_removed_by_the_nex
         .await
         .expect("unpublished again");
     assert!(entries(&store).await.is_empty(), "the retry removed it");
+}
+
+#[tokio::test]
+async fn erasing_an_account_removes_its_index_entries_with_its_partition() {
+    use artforge_domain::Erasure;
+    let store = artforge_testkit::fresh_store().await;
+    let owner = account(&store, 0).await;
+    let mut made = image(owner, artforge_domain::Preset::Square, &["coast"]);
+    made.visibility = Visibility::Public;
+    store.add(&made).await.expect("added");
+    assert!(!entries(&store).await.is_empty(), "filed");
+    store.erase_rest(owner).await.expect("erased");
+    assert!(
+        entries(&store).await.is_empty(),
+        "no entry outlives its owner"
+    );
+    let found = store
+        .search_feed(&query("coast"), first_page())
+        .await
+        .expect("searched");
+    assert!(found.items.is_empty());
 }
