@@ -23,6 +23,8 @@ export class MaskPainter {
   private strokes: Stroke[] = [];
   private current: Stroke | null = null;
   private key = "";
+  /** Changes with every change of the mask, so an upload of it can be reused until then. */
+  version = 0;
 
   constructor() {
     this.canvas = h("canvas", { class: "mask-canvas", "data-testid": "mask-canvas", "aria-label": "Mask: paint over the parts to change" });
@@ -142,6 +144,7 @@ export class MaskPainter {
   }
 
   private redraw(): void {
+    this.version += 1;
     const ctx = this.canvas.getContext("2d");
     if (!ctx) return;
     ctx.clearRect(0, 0, this.canvas.width, this.canvas.height);

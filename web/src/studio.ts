@@ -140,6 +140,7 @@ export function studio(opts: { remix: Image | null; onChange: () => void }): Stu
   const drop = h("div", { class: "dropzone", "data-testid": "dropzone" }, "Drop images here, or paste one (Ctrl+V).");
   const maskBox = h("div", { class: "mask-box" });
   const painter = new MaskPainter();
+  let maskUpload: { version: number; id: string } | null = null;
   const edit = h(
     "details",
     { class: "edit-part", hidden: true, open: Boolean(opts.remix?.edited) },
@@ -309,9 +310,14 @@ export function studio(opts: { remix: Image | null; onChange: () => void }): Stu
         }
         out.sources = refs;
         if (painter.painted()) {
-          say("Sending the mask…");
-          const mask = await painter.toBlob();
-          out.mask = { upload: await sendUpload(mask) };
+          // The same strokes are the same upload: a retry then sends the same request (and
+          // Idempotency-Key), so it is never charged twice.
+          if (!maskUpload || maskUpload.version !== painter.version) {
+            say("Sending the mask…");
+            const version = painter.version;
+            maskUpload = { version, id: await sendUpload(await painter.toBlob()) };
+          }
+          out.mask = { upload: maskUpload.id };
         }
       }
       return out;

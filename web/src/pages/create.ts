@@ -226,7 +226,7 @@ export async function createPage(_: Record<string, string>, q: URLSearchParams):
       jobs.add(answer.job);
       jobs.el.querySelector<HTMLElement>(".job")?.scrollIntoView({ block: "nearest" });
     } catch (e) {
-      if (e instanceof Problem && e.code === "validation_failed") {
+      if (e instanceof Problem && e.errors.length) {
         const p = e.field("prompt");
         const t = e.errors.find((x) => x.field.startsWith("tags"))?.message;
         if (p) promptErr.textContent = p;
