@@ -49,7 +49,8 @@ export interface Image {
   background?: "auto" | "opaque" | "transparent";
   remixOf?: string | null;
   edited?: boolean;
-  /** The first source's id, for an edit. */
+  /** The first source of an edit (DESIGN §10 keeps it; the field's name is not in §2 yet). */
+  editedFrom?: SourceRef | null;
   sourceId?: string | null;
 }
 
@@ -117,7 +118,8 @@ export interface Tier {
   backgrounds?: string[];
   formats?: string[];
   customSize?: { min: number; max: number; maxRatio: number } | null;
-  edits?: { maxSources: number; mask: boolean; credits: number } | null;
+  /** `credits` per edited image, by quality id (or one number for every quality). */
+  edits?: { maxSources: number; mask: boolean; credits: Record<string, number> | number } | null;
 }
 
 export interface Preset {

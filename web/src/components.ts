@@ -138,8 +138,9 @@ export function visibilityButton(image: Image, onChange: (image: Image) => void)
  * the share page otherwise: the image page asks, and a foreign one answers 404 there). */
 export function lineage(image: Image): HTMLElement | null {
   const parts: HTMLElement[] = [];
-  if (image.edited) {
-    parts.push(h("span", { "data-testid": "edited-from" }, image.sourceId ? ["Edited from ", h("a", { href: `/history/${image.sourceId}` }, "this image")] : "Edited from an uploaded image"));
+  if (image.edited || image.editedFrom) {
+    const from = image.editedFrom && "image" in image.editedFrom ? image.editedFrom.image : image.sourceId;
+    parts.push(h("span", { "data-testid": "edited-from" }, from ? ["Edited from ", h("a", { href: `/history/${from}` }, "this image")] : "Edited from an uploaded image"));
   }
   if (image.remixOf) {
     parts.push(h("span", { "data-testid": "remixed-from" }, "Remixed from ", h("a", { href: `/history/${image.remixOf}` }, "this image")));

@@ -130,7 +130,9 @@ export async function createPage(_: Record<string, string>, q: URLSearchParams):
   const selectedQuality = () => form.querySelector<HTMLInputElement>("input[name=quality]:checked")?.value ?? tier.qualities[0]?.id ?? "";
   function paintPrice(): void {
     const editing = studioPart.editing();
-    const per = editing && tier.edits ? tier.edits.credits : (tier.qualities.find((x) => x.id === selectedQuality())?.credits ?? 0);
+    const plain = tier.qualities.find((x) => x.id === selectedQuality())?.credits ?? 0;
+    const edit = tier.edits?.credits;
+    const per = editing && edit !== undefined ? (typeof edit === "number" ? edit : (edit[selectedQuality()] ?? plain)) : plain;
     const n = Number(count.value) || 1;
     const cost = per * n;
     const balance = user()?.credits ?? 0;
