@@ -218,7 +218,10 @@ async function imageLoaded(img) {
 /** The grid has finished loading (and holds `count` thumbnails, if given). */
 async function gridLoaded(page, count) {
   await page.locator(".paged[aria-busy=false]").first().waitFor();
-  if (count !== undefined) await page.waitForFunction((n) => document.querySelectorAll(".grid .thumb").length === n, count, { timeout: 10_000 });
+  if (count === undefined) return;
+  await page.waitForFunction((n) => document.querySelectorAll(".grid .thumb").length === n, count, { timeout: 10_000 }).catch(async () => {
+    assert.fail(`${count} images in the grid on ${page.url()}, not ${await page.locator(".grid .thumb").count()}`);
+  });
 }
 
 const focused = (page) => page.evaluate(() => {
@@ -273,6 +276,15 @@ async function scenario(browser, w, has) {
   const page = await context.newPage();
   const nav = () => page.getByRole("navigation", { name: "Main" });
   const balance = (n) => page.getByTestId("balance").filter({ hasText: new RegExp(`^${n}$`) }).waitFor();
+  /** Clicks the submit button and answers the new job's entry on Create (by its id, so a wait
+   * never mistakes an earlier job's result for this one's). */
+  const submitJob = async (button) => {
+    const before = await page.locator(".jobs .job").count();
+    await button.click();
+    await page.waitForFunction((n) => document.querySelectorAll(".jobs .job").length > n, before);
+    const id = await page.locator(".jobs .job").first().getAttribute("data-job-id");
+    return { id, job: page.locator(`.jobs .job[data-job-id="${id}"]`) };
+  };
 
   // Home, signed out.
   await page.goto("/");
@@ -319,9 +331,8 @@ async function scenario(browser, w, has) {
   const prompt = `A lighthouse at dawn over a calm sea ${W}`;
   await page.getByLabel("Prompt", { exact: true }).fill(prompt);
   await page.getByLabel("Tags", { exact: true }).fill("sea dawn");
-  await page.getByRole("button", { name: /Create 3 images · 3 credits/ }).click();
-  await page.getByTestId("job-status").first().waitFor();
-  const cards = page.locator(".jobs .job").first().locator(".cards .card");
+  const first = await submitJob(page.getByRole("button", { name: /Create 3 images · 3 credits/ }));
+  const cards = first.job.locator(".cards .card");
   await cards.nth(2).waitFor({ timeout: 60_000 });
   assert.equal(await cards.count(), 3);
   for (const img of await cards.locator("img").all()) {
@@ -379,17 +390,17 @@ async function scenario(browser, w, has) {
   await page.locator("input[name=preset][value=landscape]").check();
   await page.getByLabel("Style", { exact: true }).selectOption("natural");
   await page.getByLabel("Prompt", { exact: true }).fill(`A quiet harbour at night ${W}`);
-  await page.getByRole("button", { name: /Create 1 image · 2 credits/ }).click();
+  const harbour = await submitJob(page.getByRole("button", { name: /Create 1 image · 2 credits/ }));
   credits -= 2;
-  await page.locator(".jobs .job").first().getByText("1 image is ready.").waitFor({ timeout: 60_000 });
-  const v3 = page.locator(".jobs .job").first().locator(".card img");
+  await harbour.job.getByText("1 image is ready.").waitFor({ timeout: 60_000 });
+  const v3 = harbour.job.locator(".card img");
   await imageLoaded(v3);
   step("V3, natural, landscape: one image");
 
   // A prompt the provider refuses: the job fails, the page says what to change, credits return.
   await page.getByLabel("Prompt", { exact: true }).fill("A storm at sea [fault:policy]");
-  await page.getByRole("button", { name: /Create 1 image · 2 credits/ }).click();
-  await page.getByText(/refused this prompt under its content policy\. Rephrase it/).waitFor({ timeout: 30_000 });
+  const refused = await submitJob(page.getByRole("button", { name: /Create 1 image · 2 credits/ }));
+  await refused.job.getByText(/refused this prompt under its content policy\. Rephrase it/).waitFor({ timeout: 30_000 });
   await balance(credits);
   await check(page, "create-refused");
   step("a refused prompt: told what to change, credits refunded");
@@ -398,11 +409,8 @@ async function scenario(browser, w, has) {
   await page.getByRole("radio", { name: /V2 fast/ }).check();
   await page.getByLabel("Images", { exact: true }).selectOption("1");
   await page.getByLabel("Prompt", { exact: true }).fill(`A slow sunrise over hills ${W} [fault:slow=4000]`);
-  const before = await page.locator(".jobs .job").count();
-  await page.getByRole("button", { name: /Create 1 image · 1 credit/ }).click();
+  const { id: slowId } = await submitJob(page.getByRole("button", { name: /Create 1 image · 1 credit/ }));
   credits -= 1;
-  await page.waitForFunction((n) => document.querySelectorAll(".jobs .job").length > n, before);
-  const slowId = await page.locator(".jobs .job").first().getAttribute("data-job-id");
   await page.reload();
   await page.locator(`.jobs .job[data-job-id="${slowId}"]`).waitFor();
   assert.match(await page.locator(`.jobs .job[data-job-id="${slowId}"] [data-testid=job-status]`).textContent(), /^(Queued|Drawing|Done)/);
@@ -481,7 +489,9 @@ async function scenario(browser, w, has) {
   await page.keyboard.press("Escape");
   await dialog.waitFor({ state: "detached" });
   const fourth = await page.locator(".grid .thumb").nth(3).getAttribute("data-image-id");
-  assert.equal(await page.evaluate(() => document.activeElement?.getAttribute("data-lightbox")), fourth, "focus returns to the image last shown");
+  await page.waitForFunction((id) => document.activeElement?.getAttribute("data-lightbox") === id, fourth, { timeout: 2000 }).catch(async () => {
+    assert.fail(`focus returns to the image last shown (${fourth}), not ${await focused(page)}`);
+  });
   step("lightbox: arrows, End, Escape; focus back on the grid");
 
   // Liked view: unliking removes the card and keeps focus in the list.
@@ -569,9 +579,9 @@ async function scenario(browser, w, has) {
     assert.equal(await page.getByLabel("Prompt", { exact: true }).inputValue(), prompt);
     assert.equal(await page.locator("input[name=preset][value=story]").isChecked(), true);
     await page.getByLabel("Prompt", { exact: true }).fill(`${prompt}, in winter`);
-    await page.getByRole("button", { name: /Create 1 image · 1 credit/ }).click();
+    const remix = await submitJob(page.getByRole("button", { name: /Create 1 image · 1 credit/ }));
     credits -= 1;
-    const remixed = page.locator(".jobs .job").first().locator(".card");
+    const remixed = remix.job.locator(".card");
     await remixed.first().waitFor({ timeout: 60_000 });
     await page.goto(`/history/${await remixed.first().getAttribute("data-image-id")}`);
     await page.getByTestId("remixed-from").waitFor();
@@ -661,8 +671,7 @@ async function scenario(browser, w, has) {
       }
       await check(page, "create-editing");
     } else await check(page, "create-studio");
-    await page.getByRole("button", { name: /^(Create|Edit) 1 image/ }).click();
-    const made = page.locator(".jobs .job").first();
+    const { job: made } = await submitJob(page.getByRole("button", { name: /^(Create|Edit) 1 image/ }));
     await made.locator(".card").first().waitFor({ timeout: 60_000 });
     const madeId = await made.locator(".card").first().getAttribute("data-image-id");
     await page.goto(`/history/${madeId}`);
@@ -719,6 +728,27 @@ async function scenario(browser, w, has) {
   assert.equal(await page.locator(`.grid .thumb[data-image-id="${victim}"]`).count(), 0);
   await check(page, "history-deleted");
   step("deleted an image: told, focus kept, gone");
+
+  // More than a page (12): the history's next page comes with scrolling (at one width: the
+  // paging is the same at both, and 10 more images cost time).
+  if (W === "phone") {
+    await nav().getByRole("link", { name: "Create" }).click();
+    for (const take of [1, 2]) {
+      await page.getByRole("radio", { name: /V2 fast/ }).check();
+      await page.locator("input[name=preset][value=square]").check();
+      await page.getByLabel("Images", { exact: true }).selectOption("5");
+      await page.getByLabel("Prompt", { exact: true }).fill(`A field of poppies, take ${take}`);
+      const { job } = await submitJob(page.getByRole("button", { name: /Create 5 images/ }));
+      await job.getByText("5 images are ready.").waitFor({ timeout: 60_000 });
+    }
+    await nav().getByRole("link", { name: "History" }).click();
+    await gridLoaded(page, 12);
+    const total = await page.request.get("/api/images?limit=100").then((r) => r.json()).then((j) => j.items.length);
+    await page.getByRole("button", { name: "Load more" }).scrollIntoViewIfNeeded();
+    await gridLoaded(page, total);
+    await page.getByRole("button", { name: "Load more" }).waitFor({ state: "hidden" });
+    step(`${total} images: the second page came with scrolling`);
+  }
 
   // Account: name, password, export.
   await page.getByRole("button", { name: /\(account menu\)$/ }).click();

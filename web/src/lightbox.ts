@@ -63,7 +63,8 @@ export function openLightbox(images: Image[], start: number, onClose: (shown: Im
   });
   dialog.addEventListener("close", () => {
     dialog.remove();
-    onClose(images[at] as Image);
+    // After the browser's own focus restore (to the opener), so ours wins.
+    setTimeout(() => onClose(images[at] as Image), 0);
   });
   paint();
   document.body.append(dialog);
