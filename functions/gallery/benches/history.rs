@@ -148,7 +148,7 @@ async fn main() {
     let presets = Preset::ALL;
     for i in 0..images {
         let preset = presets[i % presets.len()];
-        let (width, height) = preset.size();
+        let (width, height) = preset.size().unwrap_or((1024, 1024));
         let image = Image {
             id: ImageId::new(),
             owner,

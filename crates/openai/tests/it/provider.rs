@@ -27,7 +27,7 @@ fn config(base: &str) -> ProviderConfig {
 
 fn request(prompt: &str, count: u8, per_request: u8, size: &str) -> ProviderRequest {
     ProviderRequest {
-        model: "gpt-image-2.5-flare".into(),
+        model: "gpt-image-2.6-flare".into(),
         prompt: prompt.into(),
         size: size.into(),
         quality: "low".into(),

@@ -143,7 +143,7 @@ impl App {
 
 /// A new image of `owner` as `spec` says: a PNG original, JPEG variants.
 fn new_image(owner: UserId, spec: Spec) -> Image {
-    let (width, height) = spec.preset.size();
+    let (width, height) = spec.preset.size().unwrap_or((1024, 1024));
     Image {
         id: ImageId::new(),
         owner,

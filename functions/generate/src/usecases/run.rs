@@ -355,7 +355,12 @@ where
     ) -> Result<Image, ImageFailure> {
         let source = answer.map_err(ImageFailure::Provider)?;
         let pipeline = self.pipeline.clone();
-        let target = job.request.preset.size();
+        let target = self
+            .catalog
+            .preset(job.request.preset)
+            .map(|p| (p.width, p.height))
+            .or_else(|| job.request.preset.size())
+            .unwrap_or((1024, 1024));
         let (source, processed) = tokio::task::spawn_blocking(move || {
             let processed = pipeline.process(&source, target);
             (source, processed)
