@@ -121,18 +121,21 @@ async function features() {
   const catalog = await (await fetch(`${base}/api/models`)).json();
   const paths = spec.paths ?? {};
   const params = (path, method) => (paths[path]?.[method]?.parameters ?? []).map((p) => p.name);
-  const text = JSON.stringify(spec);
+  const schemas = spec.components?.schemas ?? {};
+  const body = Object.keys(schemas.GenerationBody?.properties ?? {});
+  const job = Object.keys(schemas.JobView?.properties ?? {});
+  // A catalogue may offer what the generation request does not take yet: both must say so.
   return {
     archive: Boolean(paths["/images/archive"]?.post),
     exportData: Boolean(paths["/me/export"]?.get),
     deleteAccount: Boolean(paths["/me"]?.delete),
     search: params("/feed", "get").includes("q") && params("/images", "get").includes("q"),
-    uploads: Boolean(paths["/uploads"]?.post) && catalog.tiers.some((t) => t.edits),
-    mask: catalog.tiers.some((t) => t.edits?.mask),
-    remix: text.includes("remixOf"),
-    previews: text.includes("previews"),
-    customSize: catalog.tiers.some((t) => t.customSize),
-    transparency: catalog.tiers.some((t) => (t.backgrounds ?? []).includes("transparent")),
+    uploads: Boolean(paths["/uploads"]?.post) && body.includes("sources") && catalog.tiers.some((t) => t.edits),
+    mask: body.includes("mask") && catalog.tiers.some((t) => t.edits?.mask),
+    remix: body.includes("remixOf"),
+    previews: job.includes("previews"),
+    customSize: body.includes("width") && catalog.tiers.some((t) => t.customSize),
+    transparency: body.includes("background") && catalog.tiers.some((t) => (t.backgrounds ?? []).includes("transparent")),
   };
 }
 

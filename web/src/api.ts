@@ -262,9 +262,4 @@ export function money(amount: number, currency: string): string {
   }
 }
 
-/** A preset's aspect ratio, reduced: 1080x1920 -> "9:16". */
-export function ratio(width: number, height: number): string {
-  const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
-  const d = gcd(width, height);
-  return `${width / d}:${height / d}`;
-}
+export { ratio } from "./pure/sizes";

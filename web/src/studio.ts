@@ -293,8 +293,9 @@ export function studio(opts: { remix: Image | null; onChange: () => void }): Stu
           format.focus();
           return null;
         }
-        if (tier?.backgrounds?.length) out.background = background.value;
-        if (tier?.formats?.length) out.format = format.value;
+        // Only what differs from the defaults (DESIGN §10: `auto`, `jpeg`) is sent.
+        if (tier?.backgrounds?.length && background.value && background.value !== "auto") out.background = background.value;
+        if (tier?.formats?.length && format.value && format.value !== "jpeg") out.format = format.value;
       }
       if (!edit.hidden && sources.length) {
         const refs: SourceRef[] = [];

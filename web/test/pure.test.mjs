@@ -3,7 +3,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { splitTags, tagsProblem } from "../.test-build/pure/tags.js";
 import { Backoff } from "../.test-build/pure/backoff.js";
-import { customSizeProblems, outline, srcset } from "../.test-build/pure/sizes.js";
+import { customSizeProblems, outline, ratio, srcset } from "../.test-build/pure/sizes.js";
 import { jobProgress, finished } from "../.test-build/pure/jobs.js";
 
 test("tags split the same on commas and white space, lower-cased and distinct", () => {
@@ -77,4 +77,13 @@ test("a job's progress moves with its status and its partial images", () => {
   assert.equal(jobProgress("succeeded", 0), 100);
   assert.equal(finished("failed"), true);
   assert.equal(finished("running"), false);
+});
+
+test("ratios read as people say them", () => {
+  assert.equal(ratio(1080, 1920), "9:16");
+  assert.equal(ratio(1000, 1500), "2:3");
+  assert.equal(ratio(1600, 900), "16:9");
+  assert.equal(ratio(1200, 627), "1.91:1", "not 400:209");
+  assert.equal(ratio(627, 1200), "1:1.91");
+  assert.equal(ratio(1000, 1000), "1:1");
 });

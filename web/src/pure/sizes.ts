@@ -40,3 +40,13 @@ export function srcset(urls: { thumbnail: string; image: string }, width: number
   if (tw >= width) return `${urls.image} ${width}w`;
   return `${urls.thumbnail} ${tw}w, ${urls.image} ${width}w`;
 }
+
+/** An aspect ratio as people say it: reduced (1080x1920 -> "9:16"), or to two decimals when
+ * the reduced terms are not small (1200x627 -> "1.91:1", not "400:209"). */
+export function ratio(width: number, height: number): string {
+  const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
+  const d = gcd(width, height) || 1;
+  const [w, h] = [width / d, height / d];
+  if (w <= 32 && h <= 32) return `${w}:${h}`;
+  return width >= height ? `${(width / height).toFixed(2).replace(/\.?0+$/, "")}:1` : `1:${(height / width).toFixed(2).replace(/\.?0+$/, "")}`;
+}
