@@ -295,6 +295,15 @@ async function scenario(browser, w, has) {
   await gridLoaded(page);
   await check(page, "home-signed-out");
 
+  // Signed out: a page that needs an account says so; an unknown path says so.
+  await page.goto("/create");
+  await page.getByRole("heading", { name: "Log in to continue" }).waitFor();
+  await check(page, "sign-in-needed");
+  await page.goto("/no/such/page");
+  await page.getByRole("heading", { name: "Page not found" }).waitFor();
+  await check(page, "not-found");
+  await page.goto("/");
+
   // Register: the page's own checks first, then the account.
   await page.getByRole("link", { name: "Sign up" }).click();
   await page.getByRole("heading", { name: "Create your account" }).waitFor();
