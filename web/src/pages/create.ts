@@ -94,7 +94,10 @@ export async function createPage(_: Record<string, string>, q: URLSearchParams):
     ),
   );
 
-  const studioPart = studio({ remix, onChange: () => paintPrice() });
+  // The studio part may change the price while it is built (a remix of an edit adds its source):
+  // the price is painted once the form exists, and on every change after that.
+  let built = false;
+  const studioPart = studio({ remix, onChange: () => built && paintPrice() });
 
   const tagsId = uid("tags");
   const tags = h("input", { id: tagsId, name: "tags", type: "text", placeholder: "sea, dawn", autocomplete: "off", value: draft.tags ?? "", "aria-describedby": `${tagsId}-hint ${tagsId}-err` });
@@ -170,6 +173,7 @@ export async function createPage(_: Record<string, string>, q: URLSearchParams):
   presetFieldset.addEventListener("change", () => studioPart.setTier(tier, selectedPreset()));
   qualityBox.addEventListener("change", paintPrice);
   count.addEventListener("change", paintPrice);
+  built = true;
   paintTier();
   // The balance changes under the form (a refund, a purchase in another tab): the price says so.
   let shown = false;
