@@ -16,7 +16,11 @@ const MAX_SOURCES = 16;
 interface Source {
   key: string;
   name: string;
+  /** Shown in the list of sources. */
   url: string;
+  /** The file the edit uses, shown under the mask: an image's original (as the provider made
+   * it: the API compares the mask with its pixels), or the upload itself. */
+  full: string;
   width: number;
   height: number;
   image?: string;
@@ -166,7 +170,7 @@ export function studio(opts: { remix: Image | null; onChange: () => void }): Stu
     );
     const first = sources[0];
     if (first && tier?.edits?.mask) {
-      painter.show(first.url, first.width, first.height, first.key);
+      painter.show(first.full, first.width, first.height, first.key);
       mount(maskBox, painter.el);
     } else {
       painter.reset();
@@ -201,7 +205,7 @@ export function studio(opts: { remix: Image | null; onChange: () => void }): Stu
       const url = URL.createObjectURL(file);
       try {
         const px = await pixelSize(url);
-        sources.push({ key: uid("src"), name: file.name || "pasted image", url, ...px, file });
+        sources.push({ key: uid("src"), name: file.name || "pasted image", url, full: url, ...px, file });
         sourceNote.textContent = `Added ${file.name || "the pasted image"} (${px.width}×${px.height}).`;
       } catch {
         URL.revokeObjectURL(url);
@@ -210,9 +214,14 @@ export function studio(opts: { remix: Image | null; onChange: () => void }): Stu
     }
     paintSources();
   };
-  const addImage = (image: Image) => {
+  const addImage = async (image: Image) => {
     if (sources.length >= maxSources() || sources.some((s) => s.image === image.id)) return;
-    sources.push({ key: uid("src"), name: image.prompt, url: image.urls.thumbnail, width: image.width, height: image.height, image: image.id });
+    // An edit starts from the image's original, whose pixels (not the sized image's) a mask
+    // must have; an <img> reads them without CORS.
+    const full = image.urls.original ?? image.urls.image;
+    const px = await pixelSize(full).catch(() => ({ width: image.width, height: image.height }));
+    if (sources.length >= maxSources() || sources.some((s) => s.image === image.id)) return;
+    sources.push({ key: uid("src"), name: image.prompt, url: image.urls.thumbnail, full, ...px, image: image.id });
     sourceNote.textContent = `Added “${image.prompt}”.`;
     paintSources();
   };
@@ -245,7 +254,7 @@ export function studio(opts: { remix: Image | null; onChange: () => void }): Stu
   };
   document.addEventListener("paste", onPaste);
   fromGallery.addEventListener("click", () => pickFromGallery(addImage, fromGallery));
-  if (opts.remix?.edited) addImage(opts.remix);
+  if (opts.remix?.edited) void addImage(opts.remix);
 
   return {
     size,
@@ -335,7 +344,7 @@ export function studio(opts: { remix: Image | null; onChange: () => void }): Stu
 }
 
 /** A dialog listing the person's images; choosing one adds it as a source. */
-function pickFromGallery(choose: (image: Image) => void, opener: HTMLElement): void {
+function pickFromGallery(choose: (image: Image) => Promise<void>, opener: HTMLElement): void {
   const list = h("ul", { class: "grid picker", "aria-label": "Your images" });
   const state = h("div", null, spinner("Loading…"));
   const close = h("button", { type: "button", class: "btn", onclick: () => dialog.close() }, "Done");
@@ -352,8 +361,8 @@ function pickFromGallery(choose: (image: Image) => void, opener: HTMLElement): v
         const pick = h("button", { type: "button", class: "pick", "aria-label": `Use “${image.prompt}”` },
           h("img", { src: image.urls.thumbnail, alt: "", width: 192, height: Math.round((192 * image.height) / image.width) }));
         pick.addEventListener("click", () => {
-          choose(image);
           pick.setAttribute("aria-pressed", "true");
+          void choose(image);
         });
         list.append(h("li", null, pick));
       }
