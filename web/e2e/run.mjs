@@ -672,6 +672,12 @@ async function scenario(browser, w, has) {
         await page.getByTestId("mask-status").filter({ hasText: "Mask cleared." }).waitFor();
         await page.locator("#mask-brush").fill("60");
         await stroke(0.5);
+        // The keyboard paints as well: Space down, arrows, Space up.
+        await canvas.focus();
+        await page.keyboard.press("Space");
+        for (let i = 0; i < 4; i++) await page.keyboard.press("ArrowRight");
+        await page.keyboard.press("Space");
+        await page.getByTestId("mask-status").filter({ hasText: "2 strokes painted." }).waitFor();
         const painted = await canvas.evaluate((c) => {
           const d = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
           let n = 0;

@@ -2,6 +2,8 @@
 // in the source's own pixels and drawn on a canvas of that size (shown scaled), so the exported
 // PNG has the source's pixel size, as the API requires (422 `mask_mismatch` otherwise): opaque
 // where the image stays, transparent where it is painted (where the model may change it).
+// The keyboard paints too: on the focused canvas the arrows move a ring, Space puts the brush
+// down (a dot) and up again, and moving while it is down draws.
 
 import { h } from "./dom";
 
@@ -23,12 +25,21 @@ export class MaskPainter {
   private strokes: Stroke[] = [];
   private current: Stroke | null = null;
   private key = "";
+  private readonly ring: HTMLElement;
+  private cursor: [number, number] = [0, 0];
   /** Changes with every change of the mask, so an upload of it can be reused until then. */
   version = 0;
 
   constructor() {
-    this.canvas = h("canvas", { class: "mask-canvas", "data-testid": "mask-canvas", "aria-label": "Mask: paint over the parts to change" });
-    this.canvas.setAttribute("role", "img");
+    this.canvas = h("canvas", {
+      class: "mask-canvas",
+      "data-testid": "mask-canvas",
+      tabindex: "0",
+      role: "application",
+      "aria-label": "Mask: paint over the parts to change",
+      "aria-describedby": "mask-keys",
+    });
+    this.ring = h("span", { class: "mask-ring", "aria-hidden": "true" });
     this.picture = h("img", { alt: "", class: "mask-picture" });
     this.brush = h("input", { type: "range", min: 4, max: 200, value: 40, id: "mask-brush", "aria-describedby": "mask-brush-value" });
     const brushValue = h("output", { id: "mask-brush-value", for: "mask-brush" }, "40 px");
@@ -49,7 +60,8 @@ export class MaskPainter {
       { class: "mask" },
       h("legend", null, "Mask (optional)"),
       h("p", { class: "hint" }, "Paint over what should change; without a mask the whole image may change."),
-      h("div", { class: "mask-stage" }, this.picture, this.canvas),
+      h("div", { class: "mask-stage" }, this.picture, this.canvas, this.ring),
+      h("p", { class: "hint", id: "mask-keys" }, "Keyboard: arrows move the brush, Space puts it down and lifts it."),
       h("div", { class: "row wrap" },
         h("label", { for: "mask-brush" }, "Brush"), this.brush, brushValue,
         this.eraser, this.undoButton, this.clearButton),
@@ -59,6 +71,13 @@ export class MaskPainter {
     this.canvas.addEventListener("pointermove", (e) => this.move(e));
     for (const end of ["pointerup", "pointercancel", "pointerleave"]) this.canvas.addEventListener(end, () => this.up());
     this.canvas.addEventListener("contextmenu", (e) => e.preventDefault());
+    this.canvas.addEventListener("keydown", (e) => this.onKey(e));
+    this.canvas.addEventListener("focus", () => this.placeRing());
+    this.canvas.addEventListener("blur", () => {
+      this.ring.hidden = true;
+      this.up();
+    });
+    this.ring.hidden = true;
     this.redraw();
   }
 
@@ -71,6 +90,7 @@ export class MaskPainter {
     this.picture.height = height;
     this.canvas.width = width;
     this.canvas.height = height;
+    this.cursor = [width / 2, height / 2];
     this.strokes = [];
     this.redraw();
   }
@@ -102,6 +122,46 @@ export class MaskPainter {
     ctx.globalCompositeOperation = "destination-out";
     ctx.drawImage(this.canvas, 0, 0);
     return new Promise((ok, fail) => out.toBlob((b) => (b ? ok(b) : fail(new Error("no PNG"))), "image/png"));
+  }
+
+  /** Arrows move the brush (a tenth of the brush at a time with Shift, else half of it);
+   * Space puts it down (painting a dot) or lifts it. */
+  private onKey(e: KeyboardEvent): void {
+    const step = this.size() / (e.shiftKey ? 10 : 2);
+    const moves: Record<string, [number, number]> = { ArrowLeft: [-step, 0], ArrowRight: [step, 0], ArrowUp: [0, -step], ArrowDown: [0, step] };
+    const move = moves[e.key];
+    if (move) {
+      e.preventDefault();
+      const [x, y] = this.cursor;
+      this.cursor = [Math.min(Math.max(x + move[0], 0), this.canvas.width), Math.min(Math.max(y + move[1], 0), this.canvas.height)];
+      this.placeRing();
+      if (this.current) {
+        this.current.points.push(this.cursor);
+        this.redraw();
+      }
+    } else if (e.key === " " || e.key === "Enter") {
+      e.preventDefault();
+      if (this.current) this.up();
+      else {
+        this.current = { size: this.size(), erase: this.eraser.getAttribute("aria-pressed") === "true", points: [this.cursor] };
+        this.strokes.push(this.current);
+        this.redraw();
+        this.say("Brush down: the arrows paint; Space lifts it.");
+      }
+    }
+  }
+
+  /** The keyboard's brush, drawn as a ring over the canvas (never into it). */
+  private placeRing(): void {
+    const [x, y] = this.cursor;
+    const w = Math.max(1, this.canvas.width);
+    const hh = Math.max(1, this.canvas.height);
+    const size = this.size();
+    this.ring.hidden = false;
+    this.ring.style.left = `${(100 * x) / w}%`;
+    this.ring.style.top = `${(100 * y) / hh}%`;
+    this.ring.style.width = `${(100 * size) / w}%`;
+    this.ring.style.height = `${(100 * size) / hh}%`;
   }
 
   private say(text: string): void {
