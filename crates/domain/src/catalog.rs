@@ -240,6 +240,8 @@ pub struct RawGeneration {
     pub quality: Option<String>,
     pub count: Option<u64>,
     pub tags: Option<Vec<String>>,
+    /// Sources, mask and remix (`crate::edit`), checked by the generate function's use case.
+    pub inputs: crate::edit::RawInputs,
 }
 
 impl Catalog {

@@ -178,6 +178,8 @@ pub struct Job {
     pub error: Option<JobError>,
     pub created_at: OffsetDateTime,
     pub updated_at: OffsetDateTime,
+    /// An edit's files and a remixed image, when the job has them (DESIGN §10).
+    pub inputs: crate::edit::JobInputs,
 }
 
 impl Job {
@@ -203,6 +205,7 @@ impl Job {
             created_at: now,
             updated_at: now,
             request,
+            inputs: crate::edit::JobInputs::default(),
         })
     }
 

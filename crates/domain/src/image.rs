@@ -162,6 +162,8 @@ pub struct Image {
     pub original_format: ImageFormat,
     /// The format of the preset variant and the thumbnail.
     pub variant_format: ImageFormat,
+    /// The source it was edited from and the image it remixes, if any.
+    pub lineage: crate::edit::Lineage,
 }
 
 impl Image {
@@ -232,6 +234,8 @@ pub struct ImageFilter {
     pub tier: Option<Tier>,
     pub preset: Option<Preset>,
     pub tag: Option<Tag>,
+    /// Words of the prompt or tags (`q`).
+    pub search: Option<crate::Search>,
 }
 
 impl ImageFilter {
@@ -239,6 +243,7 @@ impl ImageFilter {
         self.tier.is_none_or(|t| t == image.tier)
             && self.preset.is_none_or(|p| p == image.preset)
             && self.tag.as_ref().is_none_or(|t| image.tags.contains(t))
+            && self.search.as_ref().is_none_or(|s| s.matches(image))
     }
 }
 

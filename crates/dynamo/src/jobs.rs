@@ -106,6 +106,7 @@ fn job_item(job: &Job) -> Item {
         item.insert("errorCode".into(), attrs::s(error.code.as_str()));
         item.insert("errorMessage".into(), attrs::s(&error.message));
     }
+    crate::inputs::write(&job.inputs, &mut item);
     if !job.status.is_final() {
         // Listed for the sweeper until finished (stuck.rs).
         item.extend(stuck::index_entry(job));
@@ -151,6 +152,7 @@ pub(crate) fn job_from_item(item: &Item) -> Result<Job, StoreError> {
         error,
         created_at: attrs::get_time(item, "createdAt")?,
         updated_at: attrs::get_time(item, "updatedAt")?,
+        inputs: crate::inputs::read(item)?,
     })
 }
 

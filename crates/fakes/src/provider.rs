@@ -11,7 +11,7 @@ use std::{
 
 use artforge_domain::{
     CheckoutPage, ImageProvider, Pack, PaymentError, Payments, ProviderError, ProviderRequest,
-    SessionState, User,
+    SessionState, User, edit::EditFiles,
 };
 
 use crate::Faults;
@@ -26,6 +26,7 @@ pub struct FakeProvider {
     image: Arc<Vec<u8>>,
     script: Arc<Mutex<VecDeque<Answer>>>,
     requests: Arc<Mutex<Vec<ProviderRequest>>>,
+    edits: Arc<Mutex<Vec<EditFiles>>>,
 }
 
 impl FakeProvider {
@@ -35,6 +36,7 @@ impl FakeProvider {
             image: Arc::new(image),
             script: Arc::default(),
             requests: Arc::default(),
+            edits: Arc::default(),
         }
     }
 
@@ -45,6 +47,14 @@ impl FakeProvider {
             .unwrap_or_else(PoisonError::into_inner)
             .push_back(answer);
         self
+    }
+
+    /// The files of every edit asked for so far (its request is in [`FakeProvider::requests`]).
+    pub fn edits(&self) -> Vec<EditFiles> {
+        self.edits
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 
     /// Every request made so far.
@@ -72,6 +82,15 @@ impl ImageProvider for FakeProvider {
                 .map(|_| Ok(self.image.as_ref().clone()))
                 .collect())
         })
+    }
+
+    /// Recorded, then answered from the same script as generations.
+    async fn edit(&self, request: &ProviderRequest, files: &EditFiles) -> Answer {
+        self.edits
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(files.clone());
+        self.generate(request).await
     }
 }
 

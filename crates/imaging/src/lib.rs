@@ -16,10 +16,12 @@ mod decode;
 mod encode;
 mod error;
 mod format;
+mod probe;
 mod resize;
 
 pub use error::{EncodeError, PipelineError, ResizeFailure};
 pub use format::ImageFormat;
+pub use probe::{PROBE_BYTES, probe};
 
 /// How renditions are made. Fields are plain data; [`Pipeline::new`] brings them into range.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, HashSet};
 
 use artforge_domain::{
     Background, Catalog, Image, ImageFiles, ImageFormat, ImageId, Job, JobErrorCode, JobStatus,
-    Preset, Quality, Style, Tier,
+    Preset, Quality, Style, Tier, edit::SourceRef,
 };
 use artforge_http::{
     ApiError,
@@ -161,6 +161,29 @@ pub struct RequestView {
     pub quality: Quality,
     pub count: u8,
     pub tags: Vec<String>,
+    /// An edit's sources as asked for (empty for a generation); the first is the one edited.
+    pub sources: Vec<SourceView>,
+    /// Whether the edit has a mask.
+    pub mask: bool,
+    /// The image remixed, or null.
+    pub remix_of: Option<String>,
+}
+
+/// A source as it was asked for: `{"image": id}` or `{"upload": id}`.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum SourceView {
+    Image(String),
+    Upload(String),
+}
+
+impl From<SourceRef> for SourceView {
+    fn from(source: SourceRef) -> Self {
+        match source {
+            SourceRef::Image(id) => Self::Image(id.to_string()),
+            SourceRef::Upload(id) => Self::Upload(id.to_string()),
+        }
+    }
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -215,6 +238,14 @@ pub async fn job_view<F: ImageFiles>(
             quality: r.quality,
             count: r.count,
             tags: r.tags.iter().map(|t| t.as_str().to_owned()).collect(),
+            sources: job
+                .inputs
+                .edit
+                .iter()
+                .flat_map(|e| e.refs.iter().copied().map(SourceView::from))
+                .collect(),
+            mask: job.inputs.edit.as_ref().is_some_and(|e| e.mask.is_some()),
+            remix_of: job.inputs.remix_of.map(|id| id.to_string()),
         },
         cost: job.cost.get(),
         refunded: job.refunded.get(),

@@ -485,6 +485,7 @@ const GRANTS: &[Grant] = &[
             "PutItem",
             "UpdateItem",
             "DeleteItem",
+            "BatchWriteItem",
             "Query",
         ],
         partitions: &["USER#*"],

@@ -14,10 +14,14 @@
 //! chosen here; the store only writes them atomically.
 
 pub mod fail;
+pub mod inputs;
 pub mod run;
 pub mod submit;
 pub mod sweep;
+pub mod uploads;
 
+#[cfg(test)]
+mod edit_tests;
 #[cfg(test)]
 mod sweep_tests;
 #[cfg(test)]

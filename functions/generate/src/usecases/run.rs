@@ -25,9 +25,11 @@
 use std::{sync::Arc, time::Duration};
 
 use artforge_domain::{
-    Catalog, Claim, FileUploads, Holder, Image, ImageFiles, ImageFormat, ImageId, ImageProvider,
-    Job, JobError, JobErrorCode, JobId, JobStatus, Jobs, ProviderError, StoreError, Tags, UserId,
-    Variant, Visibility, image::object_key,
+    Catalog, Claim, FileReads, FileUploads, Holder, Image, ImageFiles, ImageFormat, ImageId,
+    ImageProvider, Job, JobError, JobErrorCode, JobId, JobStatus, Jobs, ProviderError, StoreError,
+    Tags, UserId, Variant, Visibility,
+    edit::{Edit, EditFiles},
+    image::object_key,
 };
 use artforge_imaging::{Pipeline, PipelineError};
 use time::OffsetDateTime;
@@ -122,6 +124,9 @@ fn observe_provider_error(error: &ProviderError) {
     artforge_metrics::provider_error(kind, operational);
 }
 
+/// The largest file an edit sends: the provider takes images under 50 MB.
+const MAX_SOURCE_BYTES: u64 = 50 * 1000 * 1000;
+
 /// What a claimed job becomes with `delivered` of its images made: `succeeded` with any image,
 /// else `failed` with the first failure's error; what was not delivered is refunded.
 pub fn finished(
@@ -186,7 +191,7 @@ impl<J, P, F> JobRunner<J, P, F>
 where
     J: Jobs,
     P: ImageProvider,
-    F: FileUploads + ImageFiles,
+    F: FileUploads + ImageFiles + FileReads,
 {
     /// Claims and runs one job.
     pub async fn run(&self, owner: UserId, id: JobId) -> Outcome {
@@ -308,8 +313,18 @@ where
                 false,
             );
         };
+        let edit = match &job.inputs.edit {
+            None => None,
+            Some(edit) => match self.edit_files(edit).await {
+                Ok(files) => Some(files),
+                Err(error) => return (Vec::new(), Some(error), false),
+            },
+        };
         let started = std::time::Instant::now();
-        let answered = self.provider.generate(&request).await;
+        let answered = match &edit {
+            None => self.provider.generate(&request).await,
+            Some(files) => self.provider.edit(&request, files).await,
+        };
         artforge_metrics::provider_call(started.elapsed());
         let answers = match answered {
             Ok(answers) => answers,
@@ -343,6 +358,43 @@ where
             }
         }
         (images, first_error, stranded)
+    }
+
+    /// The bytes of an edit's files. A file gone since the job was submitted (an image
+    /// deleted, an upload expired) fails the job, refunded.
+    async fn edit_files(&self, edit: &Edit) -> Result<EditFiles, JobError> {
+        let gone = || {
+            JobError::new(
+                JobErrorCode::GenerationFailed,
+                "a source image or the mask is gone; your credits were refunded",
+            )
+        };
+        let unreadable = || {
+            JobError::new(
+                JobErrorCode::GenerationFailed,
+                "the source images could not be read; your credits were refunded",
+            )
+        };
+        let read = |key: String| async move {
+            match self.files.peek(&key, MAX_SOURCE_BYTES).await {
+                Ok(Some(peeked)) if peeked.is_whole() => Ok(peeked.head),
+                Ok(_) => Err(gone()),
+                Err(e) => {
+                    warn!(error = %e, "reading an edit's file failed");
+                    Err(unreadable())
+                }
+            }
+        };
+        let sources =
+            futures::future::try_join_all(edit.sources.iter().map(|file| async {
+                Ok::<_, JobError>((file.format, read(file.key.clone()).await?))
+            }))
+            .await?;
+        let mask = match &edit.mask {
+            None => None,
+            Some(file) => Some(read(file.key.clone()).await?),
+        };
+        Ok(EditFiles { sources, mask })
     }
 
     /// One image: renditions on a blocking thread, three uploads at once. On a storage
@@ -386,6 +438,7 @@ where
             created_at: OffsetDateTime::now_utc(),
             original_format: processed.source_format,
             variant_format: processed.format,
+            lineage: job.inputs.lineage(),
         };
         let uploads = futures::future::try_join3(
             self.files.put(
