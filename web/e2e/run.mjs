@@ -652,6 +652,16 @@ async function scenario(browser, w, has) {
       await page.getByTestId("source").nth(2).waitFor();
       await page.getByRole("button", { name: "Remove pasted.jpg" }).click();
       assert.equal(await page.getByTestId("source").count(), 2);
+      // And one of the gallery's, as a reference.
+      await page.getByRole("button", { name: "From your images" }).click();
+      const picker = page.getByRole("dialog", { name: "Choose from your images" });
+      await picker.getByRole("button", { name: /^Use “/ }).first().waitFor();
+      await check(page, "create-pick-source");
+      await picker.getByRole("button", { name: /^Use “/ }).first().click();
+      await page.getByTestId("source").nth(2).waitFor();
+      await picker.getByRole("button", { name: "Done" }).click();
+      await picker.waitFor({ state: "detached" });
+      assert.equal(await focused(page), "button|From your images", "focus back on the opener");
       if (has.mask) {
         const canvas = page.getByTestId("mask-canvas");
         const stroke = async (y) => {
@@ -701,7 +711,7 @@ async function scenario(browser, w, has) {
     await page.getByText(`${width}×${height}`).first().waitFor();
     if (has.uploads) await page.getByTestId("edited-from").waitFor();
     await check(page, "detail-studio");
-    step(`studio: ${[has.customSize && "custom 1600×900", has.transparency && "transparent", has.uploads && "an edit from uploads (picker, drop, paste)", has.mask && "with a painted mask"].filter(Boolean).join(", ")}`);
+    step(`studio: ${[has.customSize && "custom 1600×900", has.transparency && "transparent", has.uploads && "an edit from uploads (file picker, drop, paste) and a gallery image", has.mask && "with a painted mask"].filter(Boolean).join(", ")}`);
   } else step("skipped: the studio's create options (not in this server's catalogue)");
 
   // A failed page of the grid is not retried in a loop: one request, then "Try again".
