@@ -578,6 +578,15 @@ async function scenario(browser, w, has) {
     await check(visitor, "home-search");
     step("the hero search found it in the public feed");
   } else step("skipped: hero search (no q on /feed in this server)");
+  if (has.remix) {
+    // "Remix" on a feed card opens Create filled in with it.
+    await page.goto("/");
+    await page.locator(`.grid .thumb[data-image-id="${likedId}"]`).getByRole("link", { name: /^Remix/ }).click();
+    await page.getByTestId("remix-note").waitFor();
+    assert.equal(await page.getByLabel("Prompt", { exact: true }).inputValue(), prompt);
+    step("Remix on a feed card: Create filled in");
+    await page.goto(`/history/${likedId}`);
+  }
   await page.getByRole("button", { name: /Make private \(now public\)/ }).click();
   await page.getByText("Make the image public to share it.").waitFor();
   expectConsoleError(/status of 404/);
