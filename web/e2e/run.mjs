@@ -422,12 +422,23 @@ async function scenario(browser, w, has) {
   // A slow job survives a reload: it comes back from GET /generations and finishes.
   await page.getByRole("radio", { name: /V2 fast/ }).check();
   await page.getByLabel("Images", { exact: true }).selectOption("1");
-  await page.getByLabel("Prompt", { exact: true }).fill(`A slow sunrise over hills ${W} [fault:slow=4000]`);
+  await page.getByLabel("Prompt", { exact: true }).fill(`A slow sunrise over hills ${W} [fault:slow=5000]`);
   const { id: slowId } = await submitJob(page.getByRole("button", { name: /Create 1 image · 1 credit/ }));
   credits -= 1;
   await page.reload();
   await page.locator(`.jobs .job[data-job-id="${slowId}"]`).waitFor();
   assert.match(await page.locator(`.jobs .job[data-job-id="${slowId}"] [data-testid=job-status]`).textContent(), /^(Queued|Drawing|Done)/);
+  // Its polls fail for a while: the page says it keeps trying, backs off, and goes on after.
+  let failedPolls = 0;
+  b.tolerate = [/ERR_FAILED/, /\/api\/generations\//];
+  await page.route(`**/api/generations/${slowId}`, (route) => {
+    failedPolls += 1;
+    return route.abort("failed");
+  });
+  await page.locator(".poll-state").getByText(/Trying again in \d+ s\./).waitFor();
+  for (let i = 0; i < 100 && failedPolls < 2; i++) await page.waitForTimeout(100);
+  assert.ok(failedPolls >= 2, `polling goes on after a failed poll (${failedPolls} failed)`);
+  await page.unroute(`**/api/generations/${slowId}`);
   if (has.previews) {
     await page.locator(`.jobs .job[data-job-id="${slowId}"] [data-testid=preview]`).waitFor({ timeout: 30_000 }).then(
       () => step("a partial preview appeared while the job ran"),
@@ -435,7 +446,9 @@ async function scenario(browser, w, has) {
     );
   }
   await page.locator(`.jobs .job[data-job-id="${slowId}"]`).getByText("1 image is ready.").waitFor({ timeout: 60_000 });
-  step("a running job survived a reload and finished");
+  b.tolerate = []; // after the job's end: a failed poll's events may come late
+  assert.equal(await page.locator(".poll-state").textContent(), "", "the connection note goes once polls answer");
+  step(`a running job survived a reload and ${failedPolls} failed polls, and finished`);
 
   // Session expiry mid-task: the cookie goes, the next action says so; what was typed stays.
   await page.getByLabel("Prompt", { exact: true }).fill(`A kept draft ${W}`);
