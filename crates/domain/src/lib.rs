@@ -10,6 +10,7 @@ pub mod edit;
 pub mod generation;
 pub mod ids;
 pub mod image;
+pub mod lifecycle;
 pub mod limits;
 pub mod ports;
 pub mod rate;
@@ -29,11 +30,12 @@ pub use credits::{
     Settlement, Wallet, settle,
 };
 pub use generation::{
-    GenerationRequest, IdempotencyKey, Job, JobError, JobErrorCode, JobStatus, Prompt,
+    GenerationRequest, IdempotencyKey, ImageSpec, Job, JobError, JobErrorCode, JobStatus, Prompt,
     ProviderError, ProviderRequest, Quality, Style,
 };
 pub use ids::{ImageId, JobId, UploadId, UserId};
 pub use image::{Image, ImageFilter, Preset, Tag, Tags, Tier, Variant, Visibility};
+pub use lifecycle::{ListedModel, ModelNotice, ModelNotices, ProviderModels, Standing};
 pub use limits::{Admission, DailyLimits, LimitReached};
 pub use ports::{
     Accounts, CheckoutPage, Claim, Download, FileUploads, Holder, Idempotency, ImageFiles,

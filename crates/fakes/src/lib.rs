@@ -11,12 +11,14 @@
 pub mod contract;
 mod faults;
 mod files;
+mod models;
 mod provider;
 mod queue;
 mod store;
 
 pub use faults::Faults;
 pub use files::MemoryFiles;
+pub use models::FakeModels;
 pub use provider::{FakePayments, FakeProvider};
 pub use queue::MemoryQueue;
 pub use store::MemoryStore;

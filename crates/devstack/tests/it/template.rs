@@ -395,6 +395,8 @@ fn the_sweeper_runs_every_five_minutes_after_the_queue_would_redeliver_with_only
             "dynamodb:Query",
             "dynamodb:UpdateItem",
             "s3:DeleteObject",
+            // The provider's key, for the model-lifecycle check's GET /v1/models.
+            "secretsmanager:GetSecretValue",
             "sqs:SendMessage",
         ]
     );
@@ -497,7 +499,7 @@ const GRANTS: &[Grant] = &[
     Grant {
         function: "GenerateFunction",
         table_actions: &["GetItem", "BatchGetItem", "PutItem", "UpdateItem", "Query"],
-        partitions: &["USER#*", "SPEND", "RATE#*"],
+        partitions: &["USER#*", "SPEND", "RATE#*", "MODEL#*"],
         index: false,
         files: &["GetObject"],
         sends_jobs: true,
@@ -524,11 +526,11 @@ const GRANTS: &[Grant] = &[
     Grant {
         function: "GenerateSweeperFunction",
         table_actions: &["GetItem", "PutItem", "UpdateItem", "ConditionCheckItem"],
-        partitions: &["USER#*"],
+        partitions: &["USER#*", "MODEL#*"],
         index: true,
         files: &["DeleteObject"],
         sends_jobs: true,
-        secrets: &[],
+        secrets: &[OPENAI],
     },
 ];
 
