@@ -30,8 +30,8 @@ help:
 	@echo "make fuzz-smoke  each fuzz target for $(FUZZ_SMOKE_SECONDS) s on its seed corpus (part of make test)"
 	@echo "make fuzz    each fuzz target for FUZZ_SECONDS (default $(FUZZ_SECONDS)) s, growing a local corpus"
 	@echo "make bench   the benchmarks (tokens, passwords, history pages, the worker per image, the pipeline)"
-	@echo "make bench-pipeline  the image pipeline against Sharp, per core, side by side (needs node >= 20.9, npm)"
-	@echo "make bench-coldstart each function's init, first response and memory against a hello world, and zip sizes"
+	@echo "make bench-pipeline  the image pipeline against Sharp on a real corpus, judged: PASS or FAIL (needs node, npm, python3, rsvg-convert)"
+	@echo "make bench-coldstart each function's init, first response and memory against a hello world, and zip sizes; fails on a miss"
 	@echo "make deploy  sam build + sam deploy (--guided the first time)"
 
 $(VENV)/.installed: requirements-dev.txt
@@ -198,7 +198,7 @@ bench-pipeline:
 	CARGO="$(CARGO)" CARGO_FLAGS="$(CARGO_FLAGS)" scripts/bench-pipeline
 
 bench-coldstart: setup
-	PATH="$(abspath $(VENV))/bin:$$PATH" scripts/bench-coldstart
+	PATH="$(abspath $(VENV))/bin:$$PATH" scripts/bench-coldstart --check
 
 deploy: build
 	@if grep -q '^region' samconfig.toml; then $(VENV)/bin/sam deploy; else $(VENV)/bin/sam deploy --guided; fi
