@@ -847,7 +847,7 @@ async function scenario(browser, w, has) {
   if (has.deleteAccount) {
     await page.goto("/account");
     const del = page.getByRole("button", { name: "Delete my account" });
-    await page.getByLabel("Password", { exact: true }).fill(newPassword);
+    await page.getByRole("textbox", { name: "Password", exact: true }).fill(newPassword);
     assert.equal(await del.isDisabled(), true, "not before the words are typed");
     await page.getByLabel(/^Type “delete my account”/).fill("delete my account");
     await check(page, "account-delete");
