@@ -195,7 +195,8 @@ async function makeZip(ids: string[], box: HTMLElement, button: HTMLButtonElemen
       }
     }
     if (archive.status === "ready" && archive.url) {
-      const size = archive.bytes ? ` (${(archive.bytes / 1024 / 1024).toFixed(1)} MB)` : "";
+      const b = archive.bytes ?? 0;
+      const size = b >= 1024 * 1024 ? ` (${(b / 1024 / 1024).toFixed(1)} MB)` : b > 0 ? ` (${Math.max(1, Math.round(b / 1024))} KB)` : "";
       const link = h("a", { class: "btn btn-primary", href: archive.url, download: "", "data-external": "", "data-testid": "zip-link" }, `Download the ZIP${size}`);
       mount(box, status([`Your ZIP of ${archive.count} image${archive.count === 1 ? "" : "s"} is ready. `, link, " The link works for a few minutes; the ZIP is kept for a day."], "success"));
       link.focus();
