@@ -59,7 +59,6 @@ async fn main() {
             original_format: ImageFormat::Png,
             variant_format: ImageFormat::Jpeg,
             lineage: artforge_domain::edit::Lineage::default(),
-            lineage: artforge_domain::edit::Lineage::default(),
         };
         store.add(&image).await.expect("add");
     }

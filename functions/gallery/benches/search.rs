@@ -158,7 +158,7 @@ async fn main() {
     let made: Vec<Image> = (0..images)
         .map(|i| {
             let preset = Preset::ALL[i % Preset::ALL.len()];
-            let (width, height) = preset.size();
+            let (width, height) = preset.size().unwrap_or((1080, 1080));
             let (colour, animal, place) = (
                 COLOURS[i % 10],
                 ANIMALS[(i / 10) % 10],
@@ -183,6 +183,7 @@ async fn main() {
                 created_at: time::OffsetDateTime::now_utc(),
                 original_format: ImageFormat::Png,
                 variant_format: ImageFormat::Jpeg,
+                lineage: artforge_domain::edit::Lineage::default(),
             }
         })
         .collect();
@@ -204,6 +205,7 @@ async fn main() {
         },
         session: artforge_testkit::session_config(),
         public_base_url: "https://artforge.example".into(),
+        account_queue_url: "http://127.0.0.1:1/unused-queue".into(),
     };
     let router = gallery::App::build(config, &aws).router();
 
