@@ -214,8 +214,8 @@ pub fn app(
 /// otherwise (in AWS, an EventBridge schedule every 5 minutes).
 pub const LOCAL_SWEEP_INTERVAL: std::time::Duration = std::time::Duration::from_secs(30);
 
-/// Runs the sweeper every `every`, as the EventBridge schedule does in AWS, until the process
-/// ends. A failed sweep is logged and the next one tries again.
+/// Runs the sweeper and the model-lifecycle check every `every`, as the EventBridge schedule
+/// does in AWS, until the process ends. A failed sweep is logged and the next one tries again.
 pub fn run_sweeper(
     sweeper: Arc<generate::JobSweeper>,
     every: std::time::Duration,
@@ -228,6 +228,8 @@ pub fn run_sweeper(
             if let Err(e) = sweeper.sweep().await {
                 tracing::error!(error = %e, "the sweep failed; the next one tries again");
             }
+            // Logged by the check itself when it fails (the stand-in answers /v1/models).
+            let _report = sweeper.check_models().await;
         }
     })
 }

@@ -84,6 +84,47 @@ pub const IMAGE_LIFECYCLE: &[LifecycleRule] = &[
     },
 ];
 
+/// The image bucket's CORS rule as `template.yaml` deploys it: browsers `PUT` uploads to
+/// presigned URLs (with the signed `Content-Type`) and read presigned images (`GET`, e.g. to
+/// paint a mask over one). Deployed, the origins are the `CorsAllowedOrigins` parameter;
+/// locally any origin (the bucket is on loopback only), see [`IMAGE_CORS_LOCAL_ORIGINS`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CorsRule {
+    pub id: &'static str,
+    pub methods: &'static [&'static str],
+    pub headers: &'static [&'static str],
+    pub max_age_secs: i32,
+}
+
+pub const IMAGE_CORS: CorsRule = CorsRule {
+    id: "BrowserUploadsAndReads",
+    methods: &["GET", "PUT"],
+    headers: &["content-type"],
+    max_age_secs: 3000,
+};
+
+/// The origins the local bucket lets browsers in from.
+pub const IMAGE_CORS_LOCAL_ORIGINS: &[&str] = &["*"];
+
+/// [`IMAGE_CORS`] as S3 takes it, for `origins`.
+fn cors_configuration(
+    origins: &[&str],
+) -> Result<aws_sdk_s3::types::CorsConfiguration, aws_sdk_s3::error::BuildError> {
+    use aws_sdk_s3::types::{CorsConfiguration, CorsRule as Rule};
+    let rule = Rule::builder()
+        .id(IMAGE_CORS.id)
+        .set_allowed_origins(Some(origins.iter().map(|o| (*o).to_owned()).collect()))
+        .set_allowed_methods(Some(
+            IMAGE_CORS.methods.iter().map(|m| (*m).to_owned()).collect(),
+        ))
+        .set_allowed_headers(Some(
+            IMAGE_CORS.headers.iter().map(|h| (*h).to_owned()).collect(),
+        ))
+        .max_age_seconds(IMAGE_CORS.max_age_secs)
+        .build()?;
+    CorsConfiguration::builder().cors_rules(rule).build()
+}
+
 /// [`IMAGE_LIFECYCLE`] as S3 takes it.
 fn lifecycle_configuration()
 -> Result<aws_sdk_s3::types::BucketLifecycleConfiguration, aws_sdk_s3::error::BuildError> {
@@ -218,6 +259,14 @@ pub async fn provision(config: &SdkConfig, names: Names) -> Result<Provisioned, 
         .send()
         .await
         .map_err(other("bucket's lifecycle"))?;
+    s3.put_bucket_cors()
+        .bucket(&names.bucket)
+        .cors_configuration(
+            cors_configuration(IMAGE_CORS_LOCAL_ORIGINS).map_err(other("bucket's CORS"))?,
+        )
+        .send()
+        .await
+        .map_err(other("bucket's CORS"))?;
 
     let sqs = aws_sdk_sqs::Client::new(config);
     provision_queues(&sqs, names).await

@@ -33,6 +33,8 @@ macro_rules! keys {
 
 keys! {
     user(user: UserId) = "USER#";
+    /// What the model-lifecycle check found about one provider model.
+    model(id: &str) = "MODEL#";
     email_lock(email: &Email) = "EMAIL#";
     ledger_entry(id: &str) = LEDGER_PREFIX "LEDGER#";
     effect(effect_key: &str) = EFFECT_PREFIX "EFFECT#";

@@ -25,6 +25,8 @@ mod keys;
 pub mod ledger;
 mod likes;
 mod limits;
+mod models;
+mod output_item;
 mod purchases;
 mod rate;
 mod reads;

@@ -38,6 +38,7 @@ macro_rules! contract_tests {
             free_credits_spend_from_a_budget_of_their_own,
             payments_settle_at_increasing_versions_with_their_purchase_and_credits,
             unfinished_jobs_are_listed_oldest_first_until_finished,
+            model_notices_are_kept_per_model_and_replaced_by_each_check,
             closing_an_account_erases_its_partition_but_the_kept_records,
             archives_are_recorded_pending_and_finished_once,
             an_edits_inputs_and_its_images_lineage_are_kept,
@@ -396,6 +397,7 @@ pub fn image(owner: UserId, preset: Preset, tags: &[&str]) -> Image {
         created_at: NOW,
         original_format: ImageFormat::Png,
         variant_format: ImageFormat::Jpeg,
+        background: artforge_domain::Background::Auto,
         lineage: artforge_domain::edit::Lineage::default(),
     }
 }
@@ -713,6 +715,7 @@ pub fn job(owner: UserId, count: u8) -> Job {
         quality: Quality::Low,
         count,
         tags: Tags::default(),
+        output: artforge_domain::ImageSpec::of_preset(Preset::Story).expect("a named preset"),
     };
     Job::new(owner, request, Credits::new(1), NOW).expect("priced")
 }
@@ -1375,6 +1378,37 @@ pub async fn unfinished_jobs_are_listed_oldest_first_until_finished<
         ),
         [(recent.id, None, None)],
         "finished jobs leave the list"
+    );
+}
+
+/// The lifecycle check's findings are kept per provider model, the last one standing.
+pub async fn model_notices_are_kept_per_model_and_replaced_by_each_check<
+    S: artforge_domain::ModelNotices,
+>(
+    store: &S,
+) {
+    use artforge_domain::ModelNotice;
+    let model = format!("gpt-image-test-{}", ulid::Ulid::generate());
+    assert_eq!(store.notice(&model).await.expect("read"), None);
+    let first = ModelNotice {
+        model: model.clone(),
+        shutdown: Some(time::macros::date!(2027 - 05 - 04)),
+        listed: true,
+        checked_at: NOW,
+    };
+    store.record(&first).await.expect("recorded");
+    assert_eq!(store.notice(&model).await.expect("read"), Some(first));
+    let gone = ModelNotice {
+        model: model.clone(),
+        shutdown: None,
+        listed: false,
+        checked_at: NOW + time::Duration::minutes(5),
+    };
+    store.record(&gone).await.expect("recorded");
+    assert_eq!(store.notice(&model).await.expect("read"), Some(gone));
+    assert_eq!(
+        store.notice(&format!("{model}-other")).await.expect("read"),
+        None
     );
 }
 

@@ -11,6 +11,7 @@
 pub mod contract;
 mod faults;
 mod files;
+mod models;
 mod provider;
 mod queue;
 mod store;
@@ -18,6 +19,7 @@ mod tasks;
 
 pub use faults::Faults;
 pub use files::MemoryFiles;
+pub use models::FakeModels;
 pub use provider::{FakePayments, FakeProvider};
 pub use queue::MemoryQueue;
 pub use store::MemoryStore;

@@ -64,6 +64,8 @@ struct State {
 pub struct MemoryStore {
     state: Arc<Mutex<State>>,
     pub faults: Faults,
+    /// The model-lifecycle check's findings (module `models`).
+    pub(crate) notices: Arc<Mutex<HashMap<String, artforge_domain::ModelNotice>>>,
 }
 
 impl MemoryStore {

@@ -58,6 +58,7 @@ async fn main() {
             created_at: time::OffsetDateTime::now_utc(),
             original_format: ImageFormat::Png,
             variant_format: ImageFormat::Jpeg,
+            background: artforge_domain::Background::Auto,
             lineage: artforge_domain::edit::Lineage::default(),
         };
         store.add(&image).await.expect("add");

@@ -2,8 +2,8 @@
 //! them. These tests hold the two equal, so what is tested is what is deployed.
 
 use artforge_devstack::resources::{
-    ACCOUNT_DLQ, ACCOUNT_QUEUE, GENERATION_DLQ, GENERATION_QUEUE, IMAGE_LIFECYCLE, LifecycleRule,
-    QueueShape,
+    ACCOUNT_DLQ, ACCOUNT_QUEUE, GENERATION_DLQ, GENERATION_QUEUE, IMAGE_CORS, IMAGE_LIFECYCLE,
+    LifecycleRule, QueueShape,
 };
 use artforge_dynamo::schema::{KeyAttribute, TABLE};
 use serde_norway::Value;
@@ -404,6 +404,8 @@ fn the_sweeper_runs_every_five_minutes_after_the_queue_would_redeliver_with_only
             "dynamodb:Query",
             "dynamodb:UpdateItem",
             "s3:DeleteObject",
+            // The provider's key, for the model-lifecycle check's GET /v1/models.
+            "secretsmanager:GetSecretValue",
             "sqs:SendMessage",
         ]
     );
@@ -449,6 +451,37 @@ fn the_image_bucket_expires_short_lived_files_as_the_local_stack_does() {
             |r| matches!(r, LifecycleRule::Expire { prefix, .. } if "images/".starts_with(prefix))
         ),
         "images are kept until their owner deletes them"
+    );
+}
+
+#[test]
+fn the_image_bucket_lets_the_web_client_upload_and_read_as_the_local_stack_does() {
+    let template = template();
+    let rules = resource(&template, "ImagesBucket")["CorsConfiguration"]["CorsRules"]
+        .as_sequence()
+        .expect("CORS rules");
+    let [rule] = rules.as_slice() else {
+        panic!("one CORS rule: {rules:?}");
+    };
+    assert_eq!(text(&rule["Id"]), IMAGE_CORS.id);
+    let listed = |name: &str| -> Vec<String> {
+        rule[name]
+            .as_sequence()
+            .unwrap_or_else(|| panic!("{name}"))
+            .iter()
+            .map(text)
+            .collect()
+    };
+    assert_eq!(listed("AllowedMethods"), IMAGE_CORS.methods);
+    assert_eq!(listed("AllowedHeaders"), IMAGE_CORS.headers);
+    assert_eq!(text(&rule["MaxAge"]), IMAGE_CORS.max_age_secs.to_string());
+    assert_eq!(
+        format!("{:?}", rule["AllowedOrigins"]),
+        format!(
+            "{:?}",
+            template["Resources"]["HttpApi"]["Properties"]["CorsConfiguration"]["AllowOrigins"]
+        ),
+        "the origins the API allows"
     );
 }
 
@@ -554,12 +587,12 @@ const GRANTS: &[Grant] = &[
     Grant {
         function: "GenerateFunction",
         table_actions: &["GetItem", "BatchGetItem", "PutItem", "UpdateItem", "Query"],
-        partitions: &["USER#*", "SPEND", "RATE#*"],
+        partitions: &["USER#*", "SPEND", "RATE#*", "MODEL#*"],
         index: false,
         files: &["GetObject"],
         sends_jobs: true,
-        folders: &[],
-        lists: &[],
+        folders: &[("uploads", &["PutObject", "GetObject"])],
+        lists: &["*"],
         sends_tasks: false,
         secrets: &[JWT],
     },
@@ -568,9 +601,9 @@ const GRANTS: &[Grant] = &[
         table_actions: &["GetItem", "PutItem", "UpdateItem"],
         partitions: &["USER#*"],
         index: false,
-        files: &["PutObject", "DeleteObject"],
+        files: &["PutObject", "DeleteObject", "GetObject"],
         sends_jobs: false,
-        folders: &[],
+        folders: &[("uploads", &["GetObject"])],
         lists: &[],
         sends_tasks: false,
         secrets: &[OPENAI],
@@ -590,14 +623,14 @@ const GRANTS: &[Grant] = &[
     Grant {
         function: "GenerateSweeperFunction",
         table_actions: &["GetItem", "PutItem", "UpdateItem", "ConditionCheckItem"],
-        partitions: &["USER#*"],
+        partitions: &["USER#*", "MODEL#*"],
         index: true,
         files: &["DeleteObject"],
         sends_jobs: true,
         folders: &[],
         lists: &[],
         sends_tasks: false,
-        secrets: &[],
+        secrets: &[OPENAI],
     },
 ];
 
@@ -709,12 +742,15 @@ fn every_function_may_use_only_the_actions_keys_files_and_secrets_it_needs() {
                 }
                 [r] if r == "!GetAtt ImagesBucket.Arn" => {
                     assert_eq!(actions, ["s3:ListBucket"], "{name} {sid}");
+                    // Listing by prefix (s3:prefix); without a condition, the whole bucket,
+                    // written "*" in GRANTS (the generate API, so that a missing upload reads
+                    // as 404 rather than 403 on HeadObject).
                     let condition = &statement["Condition"]["StringLike"]["s3:prefix"];
-                    assert!(
-                        !condition.is_null(),
-                        "{name} {sid}: listing is limited by prefix"
-                    );
-                    lists.extend(listed(condition));
+                    if condition.is_null() {
+                        lists.push("*".to_owned());
+                    } else {
+                        lists.extend(listed(condition));
+                    }
                 }
                 [r] if r == "!GetAtt AccountQueue.Arn" => {
                     assert_eq!(actions, ["sqs:SendMessage"], "{name} {sid}");

@@ -169,6 +169,7 @@ fn new_image(owner: UserId, spec: Spec) -> Image {
         created_at: OffsetDateTime::now_utc(),
         original_format: ImageFormat::Png,
         variant_format: ImageFormat::Jpeg,
+        background: artforge_domain::Background::Auto,
         lineage: artforge_domain::edit::Lineage::default(),
     }
 }

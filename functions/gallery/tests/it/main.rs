@@ -9,6 +9,7 @@ mod common;
 mod concurrency;
 mod events;
 mod faults;
+mod lineage;
 mod paging;
 mod rss;
 mod search;

@@ -26,8 +26,8 @@ use std::{sync::Arc, time::Duration};
 
 use artforge_domain::{
     Catalog, Claim, FileReads, FileUploads, Holder, Image, ImageFiles, ImageFormat, ImageId,
-    ImageProvider, Job, JobError, JobErrorCode, JobId, JobStatus, Jobs, ProviderError, StoreError,
-    Tags, UserId, Variant, Visibility,
+    ImageProvider, ImageSpec, Job, JobError, JobErrorCode, JobId, JobStatus, Jobs, ProviderError,
+    StoreError, Tags, UserId, Variant, Visibility,
     edit::{Edit, EditFiles},
     image::object_key,
 };
@@ -103,6 +103,10 @@ pub fn provider_error(error: &ProviderError) -> JobError {
             JobErrorCode::ProviderUnavailable,
             "the image provider is unavailable right now; your credits were refunded, try again later",
         ),
+        ProviderError::ModelRetired(_) => JobError::new(
+            JobErrorCode::ModelRetired,
+            "the image provider has retired this model; your credits were refunded, choose another model",
+        ),
         ProviderError::Rejected { .. } | ProviderError::BadAnswer(_) => JobError::new(
             JobErrorCode::GenerationFailed,
             "the image provider could not make this image; your credits were refunded",
@@ -116,6 +120,8 @@ fn observe_provider_error(error: &ProviderError) {
     let (kind, operational) = match error {
         ProviderError::ContentPolicy(_) => ("content_policy", false),
         ProviderError::Rejected { .. } => ("rejected", false),
+        // Operational: the configured model is gone, an operator must switch it.
+        ProviderError::ModelRetired(_) => ("model_retired", true),
         ProviderError::QuotaExceeded(_) => ("quota_exceeded", true),
         ProviderError::Unavailable(_) => ("unavailable", true),
         ProviderError::DeadlineExceeded => ("deadline_exceeded", true),
@@ -158,22 +164,40 @@ pub fn finished(
 }
 
 /// Every key a slot's files may have: the original in any format, the renditions in `format`
-/// (the pipeline's).
+/// (the pipeline's default) and in the format the job asked for.
 pub fn slot_keys(job: &Job, slot: ImageId, format: ImageFormat) -> Vec<String> {
     let preset = job.request.preset;
     let mut keys: Vec<String> = ImageFormat::ALL
         .iter()
         .map(|f| object_key(job.owner, slot, preset, Variant::Original, *f))
         .collect();
-    keys.push(object_key(job.owner, slot, preset, Variant::Preset, format));
-    keys.push(object_key(
-        job.owner,
-        slot,
-        preset,
-        Variant::Thumbnail,
-        format,
-    ));
+    let mut formats = vec![format];
+    if job.request.output.format != format {
+        formats.push(job.request.output.format);
+    }
+    for format in formats {
+        for variant in [Variant::Preset, Variant::Thumbnail] {
+            keys.push(object_key(job.owner, slot, preset, variant, format));
+        }
+    }
     keys
+}
+
+/// The renditions of `source` that `output` asks for: its exact pixels, in its format, with
+/// alpha kept for a transparent background.
+fn render(
+    pipeline: &Pipeline,
+    source: &[u8],
+    output: &ImageSpec,
+) -> Result<artforge_imaging::Processed, PipelineError> {
+    pipeline.process_with(
+        source,
+        (output.width, output.height),
+        artforge_imaging::Output {
+            format: output.format,
+            keep_alpha: output.keeps_alpha(),
+        },
+    )
 }
 
 /// Everything running a job takes, built once.
@@ -419,14 +443,9 @@ where
     ) -> Result<Image, ImageFailure> {
         let source = answer.map_err(ImageFailure::Provider)?;
         let pipeline = self.pipeline.clone();
-        let target = self
-            .catalog
-            .preset(job.request.preset)
-            .map(|p| (p.width, p.height))
-            .or_else(|| job.request.preset.size())
-            .unwrap_or((1024, 1024));
+        let output = job.request.output;
         let (source, processed) = tokio::task::spawn_blocking(move || {
-            let processed = pipeline.process(&source, target);
+            let processed = render(&pipeline, &source, &output);
             (source, processed)
         })
         .await
@@ -450,6 +469,7 @@ where
             created_at: OffsetDateTime::now_utc(),
             original_format: processed.source_format,
             variant_format: processed.format,
+            background: output.background,
             lineage: job.inputs.lineage(),
         };
         let uploads = futures::future::try_join3(
