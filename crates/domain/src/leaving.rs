@@ -236,6 +236,7 @@ mod names {
             original_format: crate::ImageFormat::Png,
             variant_format: crate::ImageFormat::Jpeg,
             lineage: crate::edit::Lineage::default(),
+            background: crate::Background::Auto,
         }
     }
 
