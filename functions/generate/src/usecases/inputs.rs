@@ -53,10 +53,12 @@ async fn inspect<F: FileReads>(files: &F, key: &str) -> Result<Option<StoredFile
         return Ok(None);
     };
     let mut probed = probe(&peeked.head);
-    if probed.is_none() && !peeked.is_whole() && peeked.size <= MAX_UPLOAD_BYTES {
-        if let Some(whole) = files.peek(key, MAX_UPLOAD_BYTES).await? {
-            probed = probe(&whole.head);
-        }
+    if probed.is_none()
+        && !peeked.is_whole()
+        && peeked.size <= MAX_UPLOAD_BYTES
+        && let Some(whole) = files.peek(key, MAX_UPLOAD_BYTES).await?
+    {
+        probed = probe(&whole.head);
     }
     Ok(Some(StoredFile {
         size: peeked.size,
