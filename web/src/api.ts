@@ -44,6 +44,36 @@ export interface Image {
   jobId: string | null;
   urls: { image: string; thumbnail: string; original: string | null };
   share: ShareLinks | null;
+  /** The studio's fields (DESIGN §10); absent from servers before it. */
+  format?: "jpeg" | "webp" | "png";
+  background?: "auto" | "opaque" | "transparent";
+  remixOf?: string | null;
+  edited?: boolean;
+  /** The first source of an edit (DESIGN §10 keeps it; the field's name is not in §2 yet). */
+  editedFrom?: SourceRef | null;
+  sourceId?: string | null;
+}
+
+/** A source of an edit: an own or public image, or an upload. */
+export type SourceRef = { image: string } | { upload: string };
+
+/** `POST /uploads`: a presigned upload, sent exactly as it says. */
+export interface Upload {
+  id: string;
+  url: string;
+  method: "POST" | "PUT";
+  fields?: Record<string, string>;
+  headers?: Record<string, string>;
+  expiresAt: string;
+}
+
+/** `GET /images/archive/{id}`. */
+export interface Archive {
+  id: string;
+  status: "pending" | "ready" | "failed";
+  url?: string | null;
+  count: number;
+  bytes?: number | null;
 }
 
 export interface Job {
@@ -57,10 +87,15 @@ export interface Job {
     quality: string;
     count: number;
     tags: string[];
+    width?: number;
+    height?: number;
+    sources?: SourceRef[];
+    remixOf?: string | null;
   };
   cost: number;
   refunded: number;
   images: Image[];
+  previews?: { index: number; url: string }[];
   error: { code: string; message: string } | null;
   createdAt: string;
   updatedAt: string;
@@ -79,6 +114,12 @@ export interface Tier {
   maxImages: number;
   qualities: Quality[];
   styles: { id: string; name: string }[];
+  /** The studio's options (DESIGN §10); absent from servers before it. */
+  backgrounds?: string[];
+  formats?: string[];
+  customSize?: { min: number; max: number; maxRatio: number } | null;
+  /** `credits` per edited image, by quality id (or one number for every quality). */
+  edits?: { maxSources: number; mask: boolean; credits: Record<string, number> | number } | null;
 }
 
 export interface Preset {
@@ -221,9 +262,4 @@ export function money(amount: number, currency: string): string {
   }
 }
 
-/** A preset's aspect ratio, reduced: 1080x1920 -> "9:16". */
-export function ratio(width: number, height: number): string {
-  const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
-  const d = gcd(width, height);
-  return `${width / d}:${height / d}`;
-}
+export { ratio } from "./pure/sizes";

@@ -26,6 +26,14 @@ export function explain(error: unknown): Child {
     case "unauthorized":
     case "token_expired":
       return ["Your session has ended. ", h("a", { href: `/login?next=${encodeURIComponent(location.pathname + location.search)}` }, "Log in"), " again."];
+    case "upload_invalid":
+      return `An image could not be used: ${error.errors[0]?.message ?? error.detail}. Use a PNG, JPEG or WebP image up to 20 MB and 4096 px a side; nothing was charged.`;
+    case "mask_mismatch":
+      return "The mask does not fit the image being edited (it must have the same pixel size). Clear it and paint it again; nothing was charged.";
+    case "archive_too_large":
+      return "A ZIP holds at most 100 images. Select fewer and try again.";
+    case "account_deleted":
+      return "This account has been deleted.";
     case "not_found":
       return "This does not exist (any more), or it is not yours.";
     case "network":

@@ -5,7 +5,8 @@ import { api } from "./api";
 import { h, mount, spinner, status } from "./dom";
 import { explain } from "./errors";
 import { navigate, route, start, type Page } from "./router";
-import { refresh, signedOut, subscribe, user } from "./session";
+import { onExpired, refresh, signedOut, subscribe, user } from "./session";
+import { accountPage, goodbyePage } from "./pages/account";
 import { homePage } from "./pages/home";
 import { createPage } from "./pages/create";
 import { historyPage } from "./pages/history";
@@ -17,10 +18,12 @@ import { sharePage } from "./pages/share";
 const app = document.getElementById("app") as HTMLElement;
 const nav = h("nav", { class: "nav", "aria-label": "Main" });
 const main = h("main", { id: "main", tabindex: "-1" });
+const banner = h("div", { class: "session-banner", "data-testid": "session-banner" });
 mount(
   app,
   h("a", { class: "skip", href: "#main" }, "Skip to content"),
   h("header", { class: "topbar" }, nav),
+  banner,
   main,
   h("footer", { class: "footer" }, h("p", null, "Artforge: images sized for the platform you post to.")),
 );
@@ -29,8 +32,11 @@ function menu(): HTMLElement {
   const me = user();
   if (!me) return h("div", { class: "row" }, h("a", { class: "btn btn-ghost", href: "/login" }, "Log in"), h("a", { class: "btn btn-primary", href: "/register" }, "Sign up"));
   const items = h("ul", { class: "menu-items", id: "user-menu", role: "menu", hidden: true });
-  const toggle = h("button", { type: "button", class: "btn btn-ghost menu-toggle", "aria-haspopup": "menu", "aria-expanded": "false", "aria-controls": "user-menu" }, h("span", { class: "avatar", "aria-hidden": "true" }, (me.name ?? me.email).slice(0, 1).toUpperCase()), h("span", { class: "menu-name" }, me.name ?? me.email));
-  toggle.setAttribute("aria-label", `Account menu for ${me.name ?? me.email}`);
+  // Named by what it shows (axe: label-content-name-mismatch): "Eve Tester (account menu)".
+  const toggle = h("button", { type: "button", class: "btn btn-ghost menu-toggle", "aria-haspopup": "menu", "aria-expanded": "false", "aria-controls": "user-menu" },
+    h("span", { class: "avatar", "aria-hidden": "true" }, (me.name ?? me.email).slice(0, 1).toUpperCase()),
+    h("span", { class: "menu-name" }, me.name ?? me.email),
+    h("span", { class: "sr-only" }, " (account menu)"));
   const close = (focus = false) => {
     items.hidden = true;
     toggle.setAttribute("aria-expanded", "false");
@@ -53,7 +59,7 @@ function menu(): HTMLElement {
       navigate("/");
     }
   });
-  mount(items, entry("Profile", "/history"), entry("Liked", "/liked"), entry("Buy credits", "/credits"), h("li", { role: "none" }, logout));
+  mount(items, entry("Profile", "/history"), entry("Liked", "/liked"), entry("Buy credits", "/credits"), entry("Account", "/account"), h("li", { role: "none" }, logout));
   const box = h("div", { class: "menu" }, toggle, items);
   box.addEventListener("keydown", (event) => {
     const all = [...items.querySelectorAll<HTMLElement>("[role=menuitem]")];
@@ -73,7 +79,7 @@ function menu(): HTMLElement {
   return h(
     "div",
     { class: "row" },
-    h("a", { class: "credits-pill", href: "/credits", "aria-label": `Credits: ${me.credits}. Buy credits` }, h("span", { "aria-hidden": "true" }, "◆ "), h("span", { "data-testid": "balance" }, String(me.credits)), h("span", { class: "sr-only-mobile" }, " credits")),
+    h("a", { class: "credits-pill", href: "/credits", title: "Your credits: buy more" }, h("span", { "aria-hidden": "true" }, "◆ "), h("span", { "data-testid": "balance" }, String(me.credits)), h("span", { class: "sr-only-mobile" }, " credits")),
     box,
   );
 }
@@ -87,6 +93,19 @@ function paintNav(): void {
   );
 }
 subscribe(paintNav);
+
+// A session that ends mid-task (expired, or revoked elsewhere) is said plainly, once, with the
+// way back; Create keeps what was typed (its draft), so logging in again loses nothing.
+onExpired(() => {
+  const next = encodeURIComponent(location.pathname + location.search);
+  mount(banner, h("div", { class: "notice notice-error", role: "alert" },
+    h("strong", null, "Your session has ended. "),
+    "It expired or was signed out elsewhere, so the last action was not done. What you typed on this page is kept. ",
+    h("a", { href: `/login?next=${next}` }, "Log in again"), " to go on."));
+});
+subscribe((u) => {
+  if (u) mount(banner);
+});
 
 let renderId = 0;
 async function render(page: Page, params: Record<string, string>, query: URLSearchParams): Promise<void> {
@@ -107,7 +126,9 @@ async function render(page: Page, params: Record<string, string>, query: URLSear
   }
   const heading = main.querySelector<HTMLElement>("h1");
   document.title = heading ? `${heading.textContent} · Artforge` : "Artforge";
-  if (history.state !== "initial") (heading ?? main).focus({ preventScroll: false });
+  // A page may name what should have focus (the notice after a delete); else its heading.
+  const target = main.querySelector<HTMLElement>("[data-focus]") ?? heading ?? main;
+  if (history.state !== "initial") target.focus({ preventScroll: false });
   window.scrollTo(0, 0);
 }
 
@@ -127,6 +148,8 @@ route("/credits/return", creditsReturnPage);
 route("/login", loginPage);
 route("/register", registerPage);
 route("/i/:id", sharePage);
+route("/account", accountPage);
+route("/goodbye", goodbyePage);
 
 paintNav();
 history.replaceState("initial", "");

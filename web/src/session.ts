@@ -57,4 +57,15 @@ export async function refresh(): Promise<User | null> {
   return current;
 }
 
-onUnauthorized(signedOut);
+const expiredListeners = new Set<() => void>();
+/** Called when the API answers 401 while the page thought someone was signed in: the session
+ * expired or was revoked (a password change or "log out everywhere") in the middle of a task. */
+export function onExpired(listener: () => void): void {
+  expiredListeners.add(listener);
+}
+
+onUnauthorized(() => {
+  const was = current !== null;
+  signedOut();
+  if (was) for (const l of expiredListeners) l();
+});

@@ -252,6 +252,13 @@ async fn page(State(stand_in): State<StandIn>, Path(id): Path<String>) -> Respon
         .unwrap_or("usd")
         .to_uppercase();
     let email = opened.session["customer_email"].as_str().unwrap_or("");
+    // Checkout's back link: the session's cancel URL (ours, from configuration), escaped for HTML.
+    let cancel = opened.session["cancel_url"]
+        .as_str()
+        .unwrap_or("/")
+        .replace('&', "&amp;")
+        .replace('"', "&quot;")
+        .replace('<', "&lt;");
     Html(format!(
         r#"<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
 <link rel="icon" href="data:,"><title>Test checkout</title></head><body style="font-family:system-ui;max-width:28rem;margin:4rem auto">
@@ -260,6 +267,7 @@ async fn page(State(stand_in): State<StandIn>, Path(id): Path<String>) -> Respon
 <form method="post" action="/stripe/checkout/{id}/pay"><button type="submit" id="pay">Pay</button></form>
 <form method="post" action="/stripe/checkout/{id}/pay?webhook=none"><button type="submit" id="pay-lost-webhook">Pay, and lose the webhook</button></form>
 <p>The second button pays without delivering <code>checkout.session.completed</code>, as if the webhook were lost: the credits then come from the return page.</p>
+<p><a id="cancel" href="{cancel}">Cancel and go back</a></p>
 </body></html>"#,
         amount / 100,
         amount % 100

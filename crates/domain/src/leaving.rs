@@ -237,6 +237,7 @@ mod names {
             variant_format: crate::ImageFormat::Jpeg,
             background: crate::Background::Auto,
             lineage: crate::edit::Lineage::default(),
+            background: crate::Background::Auto,
         }
     }
 

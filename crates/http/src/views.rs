@@ -65,9 +65,13 @@ fn encode(text: &str) -> String {
     form_urlencoded::byte_serialize(text.as_bytes()).collect()
 }
 
-/// Share links for a public image: its page on the web client, and the networks' share intents.
+/// Share links for a public image: its share page (which links on to the web client), and the
+/// networks' share intents.
 pub fn share_links(base: &str, image: &Image) -> ShareLinks {
-    let page = format!("{base}/i/{}", image.id);
+    // The link people copy is the share page the API renders (Open Graph and Twitter card
+    // tags, DESIGN §2 `GET /i/{id}` under `/api`), so a chat or a network that fetches it
+    // shows the picture; the page links on to the web client's own `/i/{id}`.
+    let page = format!("{base}/api/i/{}", image.id);
     let url = encode(&page);
     let text = encode(&image.prompt.chars().take(200).collect::<String>());
     ShareLinks {
@@ -201,7 +205,7 @@ mod tests {
                 .is_some_and(|u| u.ends_with("/original.png"))
         );
         let share = theirs.share.expect("share links");
-        assert_eq!(share.page, format!("{BASE}/i/{}", public.id));
+        assert_eq!(share.page, format!("{BASE}/api/i/{}", public.id));
         assert!(
             share
                 .x

@@ -44,6 +44,8 @@ fn once(
     let decoded_at = thread_cpu();
     let preset = pipeline.cover(&decoded, job.target)?;
     let thumbnail = pipeline.thumbnail(&decoded, &preset)?;
+    // As `process_with` does: the source's bytes and pixels are freed before encoding.
+    drop((decoded, source));
     let resized_at = thread_cpu();
     let renditions = (
         pipeline.encode_as(&preset, job.format)?,

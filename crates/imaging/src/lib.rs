@@ -186,10 +186,14 @@ impl Pipeline {
         let decoded = self.decode_with(source, output.keep_alpha)?;
         let preset = self.cover(&decoded, target)?;
         let thumbnail = self.thumbnail(&decoded, &preset)?;
+        let (source_format, source_width, source_height) =
+            (decoded.format, decoded.frame.width, decoded.frame.height);
+        // The source's pixels are not needed for encoding: freed first, they lower the peak.
+        drop(decoded);
         Ok(Processed {
-            source_format: decoded.format,
-            source_width: decoded.frame.width,
-            source_height: decoded.frame.height,
+            source_format,
+            source_width,
+            source_height,
             preset: self.encode_as(&preset, output.format)?,
             thumbnail: self.encode_as(&thumbnail, output.format)?,
             format: output.format,

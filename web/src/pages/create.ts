@@ -1,49 +1,61 @@
-import { api, get, Problem, ratio, type Catalog, type Job, type Tier } from "../api";
+import { api, get, Problem, ratio, type Catalog, type Image, type Job, type Tier } from "../api";
 import { h, mount, status, uid } from "../dom";
-import { imageCard, requireSignIn } from "../components";
+import { requireSignIn } from "../components";
 import { explain } from "../errors";
-import { setCredits, user } from "../session";
+import { jobsPanel } from "../jobs";
+import { outline } from "../pure/sizes";
+import { splitTags, tagsProblem } from "../pure/tags";
+import { setCredits, subscribe, user } from "../session";
 import { Submission } from "../submission";
+import { studio } from "../studio";
 
-const POLL_MS = 1000;
-const POLL_LIMIT_MS = 5 * 60 * 1000;
-
+/** What was typed, kept for the tab's life: a reload or a session that ended mid-task loses nothing. */
+const DRAFT = "artforge.create.draft";
 
 /** The preset's outline at its ratio (CSSOM, not a style attribute: the CSP has no inline styles). */
-function shape(width: number, height: number): HTMLElement {
+export function shape(width: number, height: number): HTMLElement {
   const el = h("span", { class: "shape" });
   el.style.width = `${width}px`;
   el.style.height = `${height}px`;
   return el;
 }
 
-function parseTags(text: string): string[] {
-  return text
-    .split(/[,\s]+/)
-    .map((t) => t.trim().toLowerCase())
-    .filter(Boolean);
+/** The image a "Remix" link names: own (with every setting) or public. */
+async function remixSource(id: string): Promise<Image | null> {
+  try {
+    return await get<Image>(`/images/${encodeURIComponent(id)}`);
+  } catch {
+    return get<Image>(`/public/images/${encodeURIComponent(id)}`).catch(() => null);
+  }
 }
 
 export async function createPage(_: Record<string, string>, q: URLSearchParams): Promise<Node> {
   const gate = requireSignIn("create images");
   if (gate) return gate;
-  const catalog = await get<Catalog>("/models");
-  const firstTier = catalog.tiers[0] as Tier;
+  const remixId = q.get("remix");
+  const [catalog, remix] = await Promise.all([get<Catalog>("/models"), remixId ? remixSource(remixId) : Promise.resolve(null)]);
+  const firstTier = (catalog.tiers.find((t) => t.id === remix?.model) ?? catalog.tiers[0]) as Tier;
   let tier: Tier = firstTier;
+  let draft: { prompt?: string; tags?: string } = {};
+  try {
+    draft = JSON.parse(sessionStorage.getItem(DRAFT) ?? "{}") as typeof draft;
+  } catch {
+    draft = {};
+  }
 
   const promptId = uid("prompt");
-  const prompt = h("textarea", { id: promptId, name: "prompt", rows: 3, maxlength: 1000, required: true, "aria-describedby": `${promptId}-err` }, q.get("prompt") ?? "");
+  const prompt = h("textarea", { id: promptId, name: "prompt", rows: 3, maxlength: 1000, required: true, "aria-describedby": `${promptId}-err` }, remix?.prompt ?? q.get("prompt") ?? draft.prompt ?? "");
   const promptErr = h("p", { id: `${promptId}-err`, class: "field-error" });
 
   const tierFieldset = h(
     "fieldset",
     { class: "choices" },
     h("legend", null, "Model"),
-    catalog.tiers.map((t, i) =>
+    catalog.tiers.map((t) =>
       h(
         "label",
         { class: "choice" },
-        h("input", { type: "radio", name: "model", value: t.id, checked: i === 0 }),
+        h("input", { type: "radio", name: "model", value: t.id, checked: t.id === firstTier.id }),
         h("span", { class: "choice-body" }, h("strong", null, t.name), h("span", { class: "hint" }, `${t.description} Up to ${t.maxImages} image${t.maxImages > 1 ? "s" : ""}; ${t.qualities.map((x) => `${x.name.toLowerCase()} ${x.credits} credit${x.credits > 1 ? "s" : ""}`).join(", ")} per image.`)),
       ),
     ),
@@ -55,6 +67,11 @@ export async function createPage(_: Record<string, string>, q: URLSearchParams):
   const countId = uid("count");
   const count = h("select", { id: countId, name: "count" });
 
+  const wantPreset = remix?.preset ?? q.get("preset");
+  const customCard = h("label", { class: "preset-card", hidden: true },
+    h("input", { type: "radio", name: "preset", value: "custom", checked: wantPreset === "custom" }),
+    h("span", { class: "preset-shape", "aria-hidden": "true" }, shape(40, 40)),
+    h("span", { class: "preset-text" }, h("strong", null, "Custom"), h("span", null, "Your own pixels"), h("span", { class: "hint" }, "Width and height")));
   const presetFieldset = h(
     "fieldset",
     { class: "presets" },
@@ -64,58 +81,75 @@ export async function createPage(_: Record<string, string>, q: URLSearchParams):
       { class: "preset-grid" },
       catalog.presets.map((p, i) => {
         const r = ratio(p.width, p.height);
-        const [rw, rh] = r.split(":").map(Number) as [number, number];
-        const scale = 44 / Math.max(rw, rh);
+        const box = outline(p.width, p.height, 44);
         return h(
           "label",
           { class: "preset-card" },
-          h("input", { type: "radio", name: "preset", value: p.id, checked: q.get("preset") ? q.get("preset") === p.id : i === 0 }),
-          h("span", { class: "preset-shape", "aria-hidden": "true" }, shape(Math.round(rw * scale), Math.round(rh * scale))),
+          h("input", { type: "radio", name: "preset", value: p.id, checked: wantPreset && catalog.presets.some((x) => x.id === wantPreset) ? wantPreset === p.id : i === 0 }),
+          h("span", { class: "preset-shape", "aria-hidden": "true" }, shape(box.width, box.height)),
           h("span", { class: "preset-text" }, h("strong", null, p.name), h("span", null, `${r} · ${p.width}×${p.height}`), h("span", { class: "hint" }, p.platforms.join(", "))),
         );
       }),
+      customCard,
     ),
   );
 
+  // The studio part may change the price while it is built (a remix of an edit adds its source):
+  // the price is painted once the form exists, and on every change after that.
+  let built = false;
+  const studioPart = studio({ remix, onChange: () => built && paintPrice() });
+
   const tagsId = uid("tags");
-  const tags = h("input", { id: tagsId, name: "tags", type: "text", placeholder: "sea, dawn", autocomplete: "off", "aria-describedby": `${tagsId}-hint ${tagsId}-err` });
+  const tags = h("input", { id: tagsId, name: "tags", type: "text", placeholder: "sea, dawn", autocomplete: "off", value: draft.tags ?? "", "aria-describedby": `${tagsId}-hint ${tagsId}-err` });
   const tagsErr = h("p", { id: `${tagsId}-err`, class: "field-error" });
   const price = h("div", { class: "price", role: "status", "aria-live": "polite" });
   const submit = h("button", { type: "submit", class: "btn btn-primary btn-large" }, "Create");
   const formError = h("div", { class: "form-error" });
-  const result = h("section", { class: "result", "aria-label": "Result", "aria-live": "polite" });
+  const jobs = jobsPanel();
 
   const form = h(
     "form",
-    { class: "create-form panel", novalidate: true },
+    { class: "create-form panel", novalidate: true, "aria-label": "New images" },
+    remix ? h("p", { class: "notice", "data-testid": "remix-note" }, "Remixing ", h("a", { href: `/i/${remix.id}` }, `“${remix.prompt}”`), ": change anything, the new images keep the link to it.") : null,
     h("div", { class: "field" }, h("label", { for: promptId }, "Prompt"), prompt, promptErr),
     tierFieldset,
     h("div", { class: "row wrap fields" }, h("div", { class: "field" }, h("label", { for: styleId }, "Style"), style), h("div", { class: "field" }, h("label", { for: countId }, "Images"), count)),
     qualityBox,
     presetFieldset,
-    h("div", { class: "field" }, h("label", { for: tagsId }, "Tags"), tags, h("p", { id: `${tagsId}-hint`, class: "hint" }, "Optional: words to find the images by later, separated by commas."), tagsErr),
+    studioPart.size,
+    studioPart.look,
+    studioPart.edit,
+    h("div", { class: "field" }, h("label", { for: tagsId }, "Tags"), tags, h("p", { id: `${tagsId}-hint`, class: "hint" }, "Optional: words to find the images by later, separated by commas or spaces."), tagsErr),
     price,
     formError,
     submit,
   );
 
+  const saveDraft = () => sessionStorage.setItem(DRAFT, JSON.stringify({ prompt: prompt.value, tags: tags.value }));
+  prompt.addEventListener("input", saveDraft);
+  tags.addEventListener("input", saveDraft);
+
+  const selectedPreset = () => form.querySelector<HTMLInputElement>("input[name=preset]:checked")?.value ?? catalog.presets[0]?.id ?? "";
   const selectedQuality = () => form.querySelector<HTMLInputElement>("input[name=quality]:checked")?.value ?? tier.qualities[0]?.id ?? "";
   function paintPrice(): void {
-    const per = tier.qualities.find((x) => x.id === selectedQuality())?.credits ?? 0;
+    const editing = studioPart.editing();
+    const plain = tier.qualities.find((x) => x.id === selectedQuality())?.credits ?? 0;
+    const edit = tier.edits?.credits;
+    const per = editing && edit !== undefined ? (typeof edit === "number" ? edit : (edit[selectedQuality()] ?? plain)) : plain;
     const n = Number(count.value) || 1;
     const cost = per * n;
     const balance = user()?.credits ?? 0;
-    submit.textContent = `Create ${n} image${n > 1 ? "s" : ""} · ${cost} credit${cost === 1 ? "" : "s"}`;
+    submit.textContent = `${editing ? "Edit" : "Create"} ${n} image${n > 1 ? "s" : ""} · ${cost} credit${cost === 1 ? "" : "s"}`;
     mount(
       price,
-      h("span", null, "Price: ", h("strong", { "data-testid": "price" }, `${cost} credit${cost === 1 ? "" : "s"}`), ` (${per} per image). You have ${balance}.`),
+      h("span", null, "Price: ", h("strong", { "data-testid": "price" }, `${cost} credit${cost === 1 ? "" : "s"}`), ` (${per} per image${editing ? ", an edit" : ""}). You have ${balance}.`),
       cost > balance ? h("span", { class: "warn" }, " Not enough credits: ", h("a", { href: "/credits" }, "buy credits"), ".") : null,
     );
   }
   function paintTier(): void {
-    const keepStyle = style.value;
+    const keepStyle = style.value || remix?.style || "";
     mount(style, tier.styles.map((s) => h("option", { value: s.id, selected: s.id === keepStyle }, s.name)));
-    const keepQuality = selectedQuality();
+    const keepQuality = selectedQuality() || remix?.quality || "";
     mount(
       qualityBox,
       h("legend", null, "Quality"),
@@ -126,6 +160,9 @@ export async function createPage(_: Record<string, string>, q: URLSearchParams):
     const keepCount = Math.min(Number(count.value) || 1, tier.maxImages);
     mount(count, Array.from({ length: tier.maxImages }, (_, i) => h("option", { value: i + 1, selected: i + 1 === keepCount }, String(i + 1))));
     count.disabled = tier.maxImages === 1;
+    customCard.hidden = !tier.customSize;
+    if (customCard.hidden && selectedPreset() === "custom") form.querySelector<HTMLInputElement>("input[name=preset]")?.click();
+    studioPart.setTier(tier, selectedPreset());
     paintPrice();
   }
   tierFieldset.addEventListener("change", () => {
@@ -133,9 +170,19 @@ export async function createPage(_: Record<string, string>, q: URLSearchParams):
     tier = catalog.tiers.find((t) => t.id === id) ?? firstTier;
     paintTier();
   });
+  presetFieldset.addEventListener("change", () => studioPart.setTier(tier, selectedPreset()));
   qualityBox.addEventListener("change", paintPrice);
   count.addEventListener("change", paintPrice);
+  built = true;
   paintTier();
+  // The balance changes under the form (a refund, a purchase in another tab): the price says so.
+  let shown = false;
+  const unsubscribe = subscribe(() => {
+    if (form.isConnected) {
+      shown = true;
+      paintPrice();
+    } else if (shown) unsubscribe(); // the page was left
+  });
 
   // One key for every retry of one request, so a retry after a lost answer is never charged twice.
   const submission = new Submission();
@@ -144,35 +191,53 @@ export async function createPage(_: Record<string, string>, q: URLSearchParams):
     mount(promptErr);
     mount(tagsErr);
     mount(formError);
+    prompt.removeAttribute("aria-invalid");
+    tags.removeAttribute("aria-invalid");
     if (!prompt.value.trim()) {
       promptErr.textContent = "Describe the image you want.";
       prompt.setAttribute("aria-invalid", "true");
       prompt.focus();
       return;
     }
-    prompt.removeAttribute("aria-invalid");
+    const tagList = splitTags(tags.value);
+    const tagError = tagsProblem(tagList);
+    if (tagError) {
+      tagsErr.textContent = tagError;
+      tags.setAttribute("aria-invalid", "true");
+      tags.focus();
+      return;
+    }
+    const preset = selectedPreset();
     submit.disabled = true;
-    const body = {
-      prompt: prompt.value.trim(),
-      model: tier.id,
-      style: style.value,
-      preset: form.querySelector<HTMLInputElement>("input[name=preset]:checked")?.value,
-      quality: selectedQuality(),
-      count: Number(count.value) || 1,
-      tags: parseTags(tags.value),
-    };
     try {
+      const extra = await studioPart.fields(preset, (text) => mount(formError, status(text, "info")));
+      if (extra === null) return; // the studio part said what to fix, and focused it
+      const body = {
+        prompt: prompt.value.trim(),
+        model: tier.id,
+        style: style.value,
+        preset,
+        quality: selectedQuality(),
+        count: Number(count.value) || 1,
+        tags: tagList,
+        ...(remix ? { remixOf: remix.id } : {}),
+        ...extra,
+      };
+      mount(formError);
       const answer = await api<{ job: Job; credits: number }>("POST", "/generations", body, { "idempotency-key": submission.keyFor(body) });
       submission.accepted();
+      sessionStorage.removeItem(DRAFT);
       setCredits(answer.credits);
       paintPrice();
-      await follow(answer.job, result);
+      jobs.add(answer.job);
+      jobs.el.querySelector<HTMLElement>(".job")?.scrollIntoView({ block: "nearest" });
     } catch (e) {
-      if (e instanceof Problem && e.code === "validation_failed") {
+      if (e instanceof Problem && e.errors.length) {
         const p = e.field("prompt");
         const t = e.errors.find((x) => x.field.startsWith("tags"))?.message;
         if (p) promptErr.textContent = p;
         if (t) tagsErr.textContent = t;
+        studioPart.showErrors(e);
       }
       mount(formError, status(explain(e), "error"));
     } finally {
@@ -180,52 +245,5 @@ export async function createPage(_: Record<string, string>, q: URLSearchParams):
     }
   });
 
-  return h("div", { class: "create" }, h("h1", { tabindex: "-1" }, "Create"), form, result);
-}
-
-const STEPS: Job["status"][] = ["queued", "running", "succeeded"];
-const LABEL: Record<Job["status"], string> = { queued: "Queued", running: "Drawing your images", succeeded: "Done", failed: "Failed" };
-
-/** Polls the job until it finishes, showing where it is, then its images. */
-async function follow(job: Job, into: HTMLElement): Promise<void> {
-  const started = Date.now();
-  const progress = h("progress", { max: STEPS.length, value: 1, "aria-label": "Job progress" });
-  const text = h("p", { class: "job-status", "data-testid": "job-status" });
-  mount(into, h("h2", null, "Your images"), h("div", { class: "panel" }, progress, text));
-  let current = job;
-  for (;;) {
-    const step = Math.max(STEPS.indexOf(current.status), 0) + 1;
-    progress.value = step;
-    text.textContent = `${LABEL[current.status]}: ${current.request.count} × ${current.request.preset}, ${current.cost} credit${current.cost === 1 ? "" : "s"}.`;
-    if (current.status === "succeeded" || current.status === "failed") break;
-    if (Date.now() - started > POLL_LIMIT_MS) {
-      mount(into, h("h2", null, "Your images"), status(["This is taking longer than usual. The images will be in your ", h("a", { href: "/history" }, "history"), " when they are done."], "info"));
-      return;
-    }
-    await new Promise((r) => setTimeout(r, POLL_MS));
-    try {
-      current = await get<Job>(`/generations/${current.id}`);
-    } catch (e) {
-      mount(into, h("h2", null, "Your images"), status(explain(e), "error"));
-      return;
-    }
-  }
-  const notes = [];
-  if (current.status === "failed") {
-    const problem = new Problem(0, current.error?.code ?? "generation_failed", current.error?.message ?? "");
-    notes.push(status(explain(problem), "error"));
-  } else if (current.refunded > 0) {
-    notes.push(status(`${current.images.length} of ${current.request.count} images were made; ${current.refunded} credit${current.refunded === 1 ? " was" : "s were"} refunded.`, "info"));
-  }
-  if (current.refunded > 0) {
-    const me = await get<{ credits: number }>("/me").catch(() => null);
-    if (me) setCredits(me.credits);
-  }
-  mount(
-    into,
-    h("h2", null, "Your images"),
-    notes,
-    current.images.length ? status(`${current.images.length} image${current.images.length > 1 ? "s are" : " is"} ready.`, "success") : null,
-    h("div", { class: "cards" }, current.images.map(imageCard)),
-  );
+  return h("div", { class: "create" }, h("h1", { tabindex: "-1" }, "Create"), h("div", { class: "create-layout" }, form, jobs.el));
 }

@@ -33,7 +33,7 @@ export async function creditsPage(_: Record<string, string>, q: URLSearchParams)
   setCredits(credits.balance);
   const buyError = h("div");
   const packCards = packs.items.map((p) => {
-    const button = h("button", { type: "button", class: "btn btn-primary", "aria-label": `Buy ${p.credits} credits for ${money(p.amount, p.currency)}` }, `Buy for ${money(p.amount, p.currency)}`);
+    const button = h("button", { type: "button", class: "btn btn-primary" }, `Buy ${p.credits} credits for ${money(p.amount, p.currency)}`);
     button.addEventListener("click", async () => {
       button.disabled = true;
       mount(buyError, spinner("Opening checkout…"));

@@ -1,7 +1,9 @@
 import { api, downloadUrl, get, Problem, type Image } from "../api";
 import { h, mount, status, uid } from "../dom";
-import { badge, likeButton, requireSignIn, shareBox, visibilityButton } from "../components";
+import { badge, likeButton, lineage, requireSignIn, responsiveImage, shareBox, visibilityButton } from "../components";
 import { explain } from "../errors";
+import { openLightbox } from "../lightbox";
+import { splitTags, tagsProblem } from "../pure/tags";
 import { navigate } from "../router";
 
 /** `/history/:id`: one image: the preset-sized image, the original, tags, sharing, delete. */
@@ -23,14 +25,23 @@ export async function detailPage(params: Record<string, string>): Promise<Node> 
     { class: "field", "aria-label": "Edit tags" },
     h("label", { for: tagsId }, "Tags"),
     h("div", { class: "row" }, tagsInput, h("button", { type: "submit", class: "btn" }, "Save tags")),
-    h("p", { id: `${tagsId}-hint`, class: "hint" }, "Up to 10, separated by commas: letters, digits, - and _."),
+    h("p", { id: `${tagsId}-hint`, class: "hint" }, "Up to 10, separated by commas or spaces: letters, digits, - and _."),
     tagsErr,
     tagsNote,
   );
   tagsForm.addEventListener("submit", async (event) => {
     event.preventDefault();
     tagsErr.textContent = "";
-    const tags = tagsInput.value.split(",").map((t) => t.trim()).filter(Boolean);
+    tagsNote.textContent = "";
+    tagsInput.removeAttribute("aria-invalid");
+    const tags = splitTags(tagsInput.value);
+    const problem = tagsProblem(tags);
+    if (problem) {
+      tagsErr.textContent = problem;
+      tagsInput.setAttribute("aria-invalid", "true");
+      tagsInput.focus();
+      return;
+    }
     try {
       Object.assign(image, await api<Image>("PATCH", `/images/${image.id}`, { tags }));
       tagsInput.value = image.tags.join(", ");
@@ -76,13 +87,17 @@ export async function detailPage(params: Record<string, string>): Promise<Node> 
     );
   askDelete();
 
+  const picture = responsiveImage(image, "(min-width: 900px) 60vw, 100vw", "eager");
+  const enlarge = h("button", { type: "button", class: "enlarge-large", "aria-label": `Enlarge: ${image.prompt}` }, picture);
+  enlarge.addEventListener("click", () => openLightbox([image], 0, () => enlarge.focus()));
+
   return h(
     "article",
     { class: "detail" },
     h(
       "div",
       { class: "detail-media" },
-      h("img", { src: image.urls.image, alt: image.prompt, width: image.width, height: image.height }),
+      enlarge,
       image.urls.original ? h("p", null, h("a", { href: image.urls.original, target: "_blank", rel: "noopener", "data-external": "" }, "Open the original (as the model made it)")) : null,
     ),
     h(
@@ -92,10 +107,12 @@ export async function detailPage(params: Record<string, string>): Promise<Node> 
       h("h1", { tabindex: "-1", class: "prompt-title" }, image.prompt),
       h("div", { class: "row wrap" }, badge(image.model.toUpperCase()), badge(image.preset), badge(`${image.width}×${image.height}`), badge(image.quality), vis),
       h("p", { class: "hint" }, `Made ${new Date(image.createdAt).toLocaleString()}`),
+      lineage(image),
       h("div", { class: "row wrap actions" },
         h("a", { class: "btn", href: downloadUrl(image.id, "preset"), download: "", "data-testid": "download" }, "Download"),
         h("a", { class: "btn", href: downloadUrl(image.id, "original"), download: "" }, "Download original"),
         likeButton(image),
+        h("a", { class: "btn", href: `/create?remix=${encodeURIComponent(image.id)}` }, "Remix"),
         own ? visibilityButton(image, () => { vis.textContent = image.visibility; share.repaint?.(); }) : null,
       ),
       tagList,

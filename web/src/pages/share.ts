@@ -1,6 +1,6 @@
 import { get, type Image } from "../api";
 import { h } from "../dom";
-import { badge, likeButton, shareBox } from "../components";
+import { badge, likeButton, lineage, responsiveImage, shareBox } from "../components";
 import { user } from "../session";
 
 /** `/i/:id`: the page share links point at; public images only, no session needed. */
@@ -9,16 +9,17 @@ export async function sharePage(params: Record<string, string>): Promise<Node> {
   return h(
     "article",
     { class: "detail" },
-    h("div", { class: "detail-media" }, h("img", { src: image.urls.image, alt: image.prompt, width: image.width, height: image.height })),
+    h("div", { class: "detail-media" }, responsiveImage(image, "(min-width: 900px) 60vw, 100vw", "eager")),
     h(
       "div",
       { class: "detail-side panel" },
       h("h1", { tabindex: "-1", class: "prompt-title" }, image.prompt),
       h("div", { class: "row wrap" }, badge(image.model.toUpperCase()), badge(image.preset), badge(`${image.width}×${image.height}`)),
+      lineage(image),
       user() ? likeButton(image) : h("p", null, `♥ ${image.likes} · `, h("a", { href: "/register" }, "Sign up"), " to like and make your own."),
       h("h2", null, "Share"),
       shareBox(image),
-      h("p", null, h("a", { class: "btn btn-primary", href: "/create" }, "Make your own")),
+      h("p", { class: "row wrap" }, h("a", { class: "btn btn-primary", href: `/create?remix=${encodeURIComponent(image.id)}` }, "Remix"), h("a", { class: "btn", href: "/create" }, "Make your own")),
     ),
   );
 }

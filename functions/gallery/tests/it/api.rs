@@ -269,7 +269,7 @@ async fn tags_and_visibility_change_and_bad_values_are_named() {
     assert_eq!(answer.json["tags"], json!(["sunset", "beach"]));
     assert_eq!(answer.json["visibility"], "public");
     let share = &answer.json["share"];
-    assert_eq!(share["page"], format!("{BASE_URL}/i/{}", image.id));
+    assert_eq!(share["page"], format!("{BASE_URL}/api/i/{}", image.id));
     for network in ["x", "facebook", "pinterest", "reddit"] {
         let link = share[network].as_str().expect("link");
         assert!(
