@@ -11,6 +11,7 @@ pub mod ids;
 pub mod image;
 pub mod limits;
 pub mod ports;
+pub mod preview;
 pub mod rate;
 pub mod sets;
 pub mod throttle;
@@ -40,6 +41,7 @@ pub use ports::{
     QueueError, RateLimits, Remembered, SessionState, Sessions, Settled, StoreError, SubmitRefusal,
 };
 pub use ports::{StuckJobs, Unfinished};
+pub use preview::{PartialImage, Partials};
 pub use rate::{ClientAddress, PaidLimits, PaidRequests, RateKey, RateLimit, Verdict};
 pub use sets::{Background, ImageFormat};
 pub use throttle::{Attempt, Backoff, Judgement};
