@@ -18,7 +18,10 @@ use artforge_domain::{
     ports::{ImageProvider, Jobs},
 };
 use artforge_imaging::{Pipeline, PipelineConfig};
-use generate::usecases::run::{JobRunner, Outcome};
+use generate::usecases::{
+    previews::PreviewPolicy,
+    run::{JobRunner, Outcome},
+};
 
 const JOBS: usize = 12;
 const IMAGES: u8 = 5;
@@ -98,6 +101,7 @@ async fn bench() {
         catalog: catalog.clone(),
         pipeline,
         lease: Duration::from_secs(150),
+        previews: PreviewPolicy::off(),
     };
     let (user, _) = artforge_testkit::signed_in_user(&store).await;
     store

@@ -5,6 +5,7 @@
 //!   and refund it at once if it cannot be queued;
 //! - [`run`]: claim a queued job, have the provider make its images, make and store their
 //!   renditions, and finish the job with the refund of what was not delivered;
+//! - [`previews`]: store and list the partial images the provider streams while a job runs;
 //! - [`fail`]: fail a job that will never finish (a dead letter, an unqueued job), with a full
 //!   refund, once;
 //! - [`sweep`]: on a schedule, send a stuck queued job to the queue again once, then fail and
@@ -14,10 +15,13 @@
 //! chosen here; the store only writes them atomically.
 
 pub mod fail;
+pub mod previews;
 pub mod run;
 pub mod submit;
 pub mod sweep;
 
+#[cfg(test)]
+mod previews_tests;
 #[cfg(test)]
 mod sweep_tests;
 #[cfg(test)]
