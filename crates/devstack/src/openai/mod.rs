@@ -270,22 +270,26 @@ async fn generations(
             Some("unsupported_parameter"),
             "Unsupported parameter: 'stream' is not supported with this model.",
         ),
-        Ok(Some(partials)) => stream::answer(
-            stream::Kind::Generation,
-            prompt,
-            &asked,
-            partials,
-            directives.slow_ms,
-        )
-        .unwrap_or_else(|e| {
-            error(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "server_error",
-                None,
-                None,
-                &format!("the stand-in could not encode the picture: {e}"),
-            )
-        }),
+        Ok(Some(partials)) => {
+            // Drawing and encoding three pictures is CPU work: off the server's threads.
+            let (prompt, slow_ms) = (prompt.to_owned(), directives.slow_ms);
+            let drawn = tokio::task::spawn_blocking(move || {
+                stream::answer(stream::Kind::Generation, &prompt, &asked, partials, slow_ms)
+                    .map_err(|e| e.to_string())
+            })
+            .await
+            .map_err(|e| e.to_string())
+            .and_then(|answer| answer);
+            drawn.unwrap_or_else(|e| {
+                error(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "server_error",
+                    None,
+                    None,
+                    &format!("the stand-in could not encode the picture: {e}"),
+                )
+            })
+        }
         Ok(None) => answer_images(&stand_in, &headers, prompt, &asked, &directives),
     }
 }

@@ -6,5 +6,6 @@ mod api;
 mod common;
 mod events;
 mod faults;
+mod previews;
 mod sweeper;
 mod worker;
