@@ -452,6 +452,8 @@ struct Grant {
     partitions: &'static [&'static str],
     index: bool,
     files: &'static [&'static str],
+    /// The S3 actions on `previews/*` (live previews of running jobs).
+    previews: &'static [&'static str],
     sends_jobs: bool,
     secrets: &'static [&'static str],
 }
@@ -474,6 +476,7 @@ const GRANTS: &[Grant] = &[
         partitions: &["USER#*", "EMAIL#*", "LOGIN#*", "RATE#*"],
         index: false,
         files: &[],
+        previews: &[],
         sends_jobs: false,
         secrets: &[JWT],
     },
@@ -490,6 +493,7 @@ const GRANTS: &[Grant] = &[
         partitions: &["USER#*"],
         index: true,
         files: &["GetObject", "DeleteObject"],
+        previews: &[],
         sends_jobs: false,
         secrets: &[JWT],
     },
@@ -499,6 +503,7 @@ const GRANTS: &[Grant] = &[
         partitions: &["USER#*", "SPEND", "RATE#*"],
         index: false,
         files: &["GetObject"],
+        previews: &["GetObject"],
         sends_jobs: true,
         secrets: &[JWT],
     },
@@ -508,6 +513,7 @@ const GRANTS: &[Grant] = &[
         partitions: &["USER#*"],
         index: false,
         files: &["PutObject", "DeleteObject"],
+        previews: &["PutObject", "DeleteObject"],
         sends_jobs: false,
         secrets: &[OPENAI],
     },
@@ -517,6 +523,7 @@ const GRANTS: &[Grant] = &[
         partitions: &["USER#*", "PAYMENT#*", "RATE#*"],
         index: false,
         files: &[],
+        previews: &[],
         sends_jobs: false,
         secrets: &[JWT, STRIPE],
     },
@@ -526,6 +533,7 @@ const GRANTS: &[Grant] = &[
         partitions: &["USER#*"],
         index: true,
         files: &["DeleteObject"],
+        previews: &["DeleteObject"],
         sends_jobs: true,
         secrets: &[],
     },
@@ -599,6 +607,7 @@ fn every_function_may_use_only_the_actions_keys_files_and_secrets_it_needs() {
         };
         let (mut table, mut index, mut files, mut queue, mut secrets) =
             (Vec::new(), false, Vec::new(), false, Vec::new());
+        let mut previews = Vec::new();
         for statement in statements(function, name) {
             let sid = text(&statement["Sid"]);
             assert_eq!(text(&statement["Effect"]), "Allow", "{name} {sid}");
@@ -636,6 +645,7 @@ fn every_function_may_use_only_the_actions_keys_files_and_secrets_it_needs() {
                     index = true;
                 }
                 [r] if r.contains("${ImagesBucket.Arn}/images/*") => files.extend(actions),
+                [r] if r.contains("${ImagesBucket.Arn}/previews/*") => previews.extend(actions),
                 [r] if r == "!GetAtt GenerationQueue.Arn" => {
                     assert_eq!(actions, ["sqs:SendMessage"], "{name} {sid}");
                     queue = true;
@@ -662,6 +672,11 @@ fn every_function_may_use_only_the_actions_keys_files_and_secrets_it_needs() {
         files.sort();
         expected.sort();
         assert_eq!(files, expected, "{name}: its S3 actions on images/");
+        let mut expected: Vec<String> =
+            grant.previews.iter().map(|a| format!("s3:{a}")).collect();
+        previews.sort();
+        expected.sort();
+        assert_eq!(previews, expected, "{name}: its S3 actions on previews/");
         assert_eq!(index, grant.index, "{name}: queries gsi1");
         assert_eq!(queue, grant.sends_jobs, "{name}: sends to the queue");
         secrets.sort_unstable();
