@@ -64,6 +64,137 @@ pub struct TierSpec {
     pub styles: Vec<StyleSpec>,
     /// Per preset, the provider size to ask for (`WxH`), nearest in aspect to the preset.
     pub provider_sizes: BTreeMap<Preset, String>,
+    /// The backgrounds a request may ask for; the first is the default.
+    pub backgrounds: Vec<Background>,
+    /// The formats of the sized image and thumbnail a request may ask for; the first is the
+    /// default (for a transparent background, the first that keeps alpha).
+    pub formats: Vec<ImageFormat>,
+    /// The limits of `preset: "custom"`; a tier without them takes no custom size.
+    #[serde(default)]
+    pub custom_size: Option<CustomSize>,
+    /// What an edit of this tier takes and costs; a tier without it makes no edits.
+    #[serde(default)]
+    pub edits: Option<EditsSpec>,
+    /// The custom sizes the provider model takes; without it, the provider is asked for the
+    /// size of `providerSizes` nearest in aspect, and the pipeline crops the rest.
+    #[serde(default)]
+    pub provider_custom_size: Option<ProviderCustomSize>,
+}
+
+/// The pixels `preset: "custom"` may ask for: each side `min` to `max`, the longer side at most
+/// `maxRatio` times the shorter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CustomSize {
+    pub min: u32,
+    pub max: u32,
+    pub max_ratio: u32,
+}
+
+/// What an edit takes (sources, a mask) and costs per image, by quality.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct EditsSpec {
+    /// The most source images one edit takes.
+    pub max_sources: u8,
+    /// Whether an edit takes a mask (for its first source).
+    pub mask: bool,
+    /// Credits per edited image, for every quality of the tier.
+    pub credits: BTreeMap<Quality, Credits>,
+}
+
+/// The custom sizes a provider model takes: both sides multiples of `multiple`, at most `max`,
+/// the longer at most `maxRatio` times the shorter. Asked sizes have a longer side of at least
+/// `minLongerSide` (smaller targets are made from a larger picture, not an upscaled one).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ProviderCustomSize {
+    pub multiple: u32,
+    pub max: u32,
+    pub max_ratio: u32,
+    pub min_longer_side: u32,
+}
+
+/// The most source images an edit may take (the provider's limit).
+pub const MAX_EDIT_SOURCES: u8 = 16;
+
+/// The largest side of any image the service makes or asks for.
+pub const MAX_SIDE: u32 = 3840;
+
+impl TierSpec {
+    /// The studio's part of a tier: backgrounds, formats, custom sizes, edits.
+    fn check_studio(&self) -> Result<(), String> {
+        let id = self.id;
+        if self.backgrounds.is_empty() || self.formats.is_empty() {
+            return Err(format!("tier {id} needs a background and a format"));
+        }
+        if has_duplicates(&self.backgrounds) || has_duplicates(&self.formats) {
+            return Err(format!("tier {id}: a background or format is listed twice"));
+        }
+        if self.backgrounds.contains(&Background::Transparent)
+            && !self.formats.iter().any(|f| f.has_alpha())
+        {
+            return Err(format!(
+                "tier {id}: a transparent background needs a format with alpha (png or webp)"
+            ));
+        }
+        if let Some(c) = self.custom_size
+            && (c.min < 16 || c.min > c.max || c.max > MAX_SIDE || c.max_ratio < 1)
+        {
+            return Err(format!(
+                "tier {id}: customSize needs 16 <= min <= max <= {MAX_SIDE} and maxRatio >= 1"
+            ));
+        }
+        if let Some(p) = self.provider_custom_size
+            && (p.multiple == 0
+                || p.max > MAX_SIDE
+                || p.max < p.multiple
+                || p.max_ratio < 1
+                || p.min_longer_side > p.max)
+        {
+            return Err(format!(
+                "tier {id}: providerCustomSize needs 0 < multiple <= max <= {MAX_SIDE}, \
+                 maxRatio >= 1 and minLongerSide <= max"
+            ));
+        }
+        if let Some(edits) = &self.edits {
+            if !(1..=MAX_EDIT_SOURCES).contains(&edits.max_sources) {
+                return Err(format!(
+                    "tier {id}: an edit takes 1 to {MAX_EDIT_SOURCES} sources"
+                ));
+            }
+            let priced = self
+                .qualities
+                .iter()
+                .all(|q| edits.credits.contains_key(&q.id));
+            let known = edits
+                .credits
+                .keys()
+                .all(|q| self.qualities.iter().any(|s| s.id == *q));
+            if !priced || !known {
+                return Err(format!(
+                    "tier {id}: edits are priced for exactly the tier's qualities"
+                ));
+            }
+            if edits
+                .credits
+                .values()
+                .any(|c| !(1..=MAX_CREDITS_PER_IMAGE).contains(&c.get()))
+            {
+                return Err(format!(
+                    "tier {id}: an edited image costs 1 to {MAX_CREDITS_PER_IMAGE} credits"
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn has_duplicates<T: PartialEq>(items: &[T]) -> bool {
+    items
+        .iter()
+        .enumerate()
+        .any(|(i, item)| items[..i].contains(item))
 }
 
 /// A size preset as clients show it.
@@ -109,6 +240,8 @@ pub struct RawGeneration {
     pub quality: Option<String>,
     pub count: Option<u64>,
     pub tags: Option<Vec<String>>,
+    /// Sources, mask and remix (`crate::edit`), checked by the generate function's use case.
+    pub inputs: crate::edit::RawInputs,
 }
 
 impl Catalog {
@@ -127,18 +260,21 @@ impl Catalog {
                 return invalid(format!("tier {tier} must be listed exactly once"));
             }
         }
-        for preset in Preset::ALL {
-            let Some(spec) = self.presets.iter().find(|p| p.id == *preset) else {
-                return invalid(format!("preset {preset} is missing"));
-            };
-            if (spec.width, spec.height) != preset.size() {
-                return invalid(format!(
-                    "preset {preset} is {}x{}, not {}x{}",
-                    preset.size().0,
-                    preset.size().1,
-                    spec.width,
-                    spec.height
-                ));
+        if self.presets.is_empty() {
+            return invalid("the catalogue offers no preset".into());
+        }
+        for (i, spec) in self.presets.iter().enumerate() {
+            let preset = spec.id;
+            if preset == Preset::Custom {
+                return invalid(
+                    "custom is not a listed preset: a tier's customSize offers it".into(),
+                );
+            }
+            if self.presets[..i].iter().any(|p| p.id == preset) {
+                return invalid(format!("preset {preset} is listed twice"));
+            }
+            if !(16..=MAX_SIDE).contains(&spec.width) || !(16..=MAX_SIDE).contains(&spec.height) {
+                return invalid(format!("preset {preset}: each side is 16 to {MAX_SIDE} px"));
             }
         }
         for tier in &self.tiers {
@@ -167,14 +303,22 @@ impl Catalog {
             if tier.qualities.iter().any(|q| q.provider_cost_micros == 0) {
                 return invalid(format!("tier {id}: every quality has a provider cost"));
             }
-            for preset in Preset::ALL {
-                let Some(size) = tier.provider_sizes.get(preset) else {
+            for preset in self.presets.iter().map(|p| p.id) {
+                let Some(size) = tier.provider_sizes.get(&preset) else {
                     return invalid(format!("tier {id} has no provider size for {preset}"));
                 };
                 if parse_size(size).is_none() {
                     return invalid(format!("tier {id}: {size} is not WIDTHxHEIGHT"));
                 }
             }
+            if let Some(size) = tier
+                .provider_sizes
+                .values()
+                .find(|s| parse_size(s).is_none())
+            {
+                return invalid(format!("tier {id}: {size} is not WIDTHxHEIGHT"));
+            }
+            tier.check_studio().map_err(CatalogError::Invalid)?;
         }
         Ok(())
     }
@@ -210,7 +354,7 @@ impl Catalog {
         .ok();
         let preset = match raw.preset.as_deref() {
             None => Err(FieldError::new("preset", "is required")),
-            Some(p) => Preset::parse(p, "preset"),
+            Some(p) => Preset::parse(p, "preset").and_then(|preset| self.offered(preset)),
         }
         .map_err(|e| errors.push(e))
         .ok();
@@ -279,6 +423,34 @@ impl Catalog {
             .qualities
             .iter()
             .find(|q| q.id == request.quality)
+    }
+
+    /// `preset` if this catalogue offers it; otherwise an error naming what it offers.
+    fn offered(&self, preset: Preset) -> Result<Preset, FieldError> {
+        if self.preset(preset).is_some() {
+            return Ok(preset);
+        }
+        let names: Vec<&str> = self.presets.iter().map(|p| p.id.as_str()).collect();
+        Err(FieldError::new(
+            "preset",
+            format!("must be one of {}", names.join(", ")),
+        ))
+    }
+
+    /// A listed preset's spec (never `custom`).
+    pub fn preset(&self, preset: Preset) -> Option<&PresetSpec> {
+        self.presets.iter().find(|p| p.id == preset)
+    }
+
+    /// Credits per edited image of `tier` at `quality`; `None` where the tier makes no edits
+    /// (or not at that quality).
+    pub fn edit_unit_price(&self, tier: Tier, quality: Quality) -> Option<Credits> {
+        self.tier(tier)?
+            .edits
+            .as_ref()?
+            .credits
+            .get(&quality)
+            .copied()
     }
 
     /// Credits per image of a request; `None` for a request this catalogue does not price.
@@ -396,8 +568,8 @@ mod tests {
         let aspect = |(w, h): (u32, u32)| f64::from(w) / f64::from(h);
         let c = shipped();
         for tier in &c.tiers {
-            for preset in Preset::ALL {
-                let want = aspect(preset.size());
+            for preset in c.presets.iter().map(|p| p.id) {
+                let want = aspect(preset.size().expect("a named preset"));
                 let nearest = supported
                     .iter()
                     .copied()
@@ -408,7 +580,7 @@ mod tests {
                             .total_cmp(&(aspect(*b) / want).ln().abs())
                     })
                     .expect("sizes");
-                let asked = parse_size(&tier.provider_sizes[preset]);
+                let asked = parse_size(&tier.provider_sizes[&preset]);
                 assert_eq!(asked, Some(nearest), "{} {preset}", tier.id);
             }
         }
@@ -506,7 +678,15 @@ mod tests {
             Catalog::from_json(&v.to_string()).is_err()
         };
         assert!(!broken(&|_| {}));
-        assert!(broken(&|v| v["presets"][0]["width"] = 1000.into()));
+        assert!(broken(&|v| v["presets"][0]["width"] = 5000.into()));
+        assert!(broken(&|v| v["presets"][1]["id"] = "square".into()));
+        assert!(broken(&|v| v["presets"][1]["id"] = "custom".into()));
+        assert!(broken(&|v| v["presets"] = serde_json::json!([])));
+        assert!(broken(&|v| {
+            v["tiers"][0]["providerSizes"]
+                .as_object_mut()
+                .map(|s| s.remove("x_post"));
+        }));
         assert!(broken(&|v| v["tiers"][1]["id"] = "v2".into()));
         assert!(broken(
             &|v| v["tiers"][0]["qualities"] = serde_json::json!([])
@@ -537,6 +717,112 @@ mod tests {
                 &|v| v["tiers"][1]["qualities"][1]["providerCostUsd"] = cost.into()
             ));
         }
+    }
+
+    #[test]
+    fn the_shipped_catalogue_defaults_to_the_gpt_image_2_6_family_with_the_new_presets() {
+        let c = shipped();
+        let model = |t| c.tier(t).map(|s| s.provider_model.as_str());
+        assert_eq!(model(Tier::V2), Some("gpt-image-2.6-flare"));
+        assert_eq!(model(Tier::V3), Some("gpt-image-2.6-sunburst"));
+        let size = |p| c.preset(p).map(|s| (s.width, s.height));
+        assert_eq!(size(Preset::XPost), Some((1600, 900)));
+        assert_eq!(size(Preset::PinterestPin), Some((1000, 1500)));
+        assert_eq!(size(Preset::LinkedinPost), Some((1200, 627)));
+        assert_eq!(
+            size(Preset::Custom),
+            None,
+            "custom is offered by customSize"
+        );
+    }
+
+    #[test]
+    fn a_preset_the_catalogue_does_not_list_is_refused_naming_what_it_offers() {
+        let mut v: serde_json::Value =
+            serde_json::from_str(include_str!("../../../config/models.json")).expect("json");
+        if let Some(presets) = v["presets"].as_array_mut() {
+            presets.retain(|p| p["id"] != "x_post");
+        }
+        let c = Catalog::from_json(&v.to_string()).expect("fewer presets are fine");
+        let err = c.validate(raw("v2", "x_post")).expect_err("not offered");
+        assert_eq!(err[0].field, "preset");
+        assert!(!err[0].message.contains("x_post"), "{}", err[0].message);
+        assert!(shipped().validate(raw("v2", "x_post")).is_ok());
+    }
+
+    #[test]
+    fn edits_are_priced_per_tier_and_quality_from_the_catalogue() {
+        let c = shipped();
+        let price = |t, q| c.edit_unit_price(t, q).map(Credits::get);
+        assert_eq!(price(Tier::V2, Quality::Low), Some(2));
+        assert_eq!(price(Tier::V2, Quality::Medium), Some(2));
+        assert_eq!(price(Tier::V3, Quality::Medium), Some(3));
+        assert_eq!(price(Tier::V3, Quality::High), Some(4));
+        assert_eq!(price(Tier::V2, Quality::High), None, "v2 has no high");
+        let no_edits = |v: &mut serde_json::Value| {
+            v["tiers"][0].as_object_mut().map(|t| t.remove("edits"));
+        };
+        let mut v: serde_json::Value =
+            serde_json::from_str(include_str!("../../../config/models.json")).expect("json");
+        no_edits(&mut v);
+        let c = Catalog::from_json(&v.to_string()).expect("a tier may make no edits");
+        assert_eq!(c.edit_unit_price(Tier::V2, Quality::Low), None);
+    }
+
+    #[test]
+    fn a_studio_entry_that_breaks_a_rule_is_refused_at_load() {
+        let good: serde_json::Value =
+            serde_json::from_str(include_str!("../../../config/models.json")).expect("json");
+        let broken = |edit: &dyn Fn(&mut serde_json::Value)| {
+            let mut v = good.clone();
+            edit(&mut v);
+            Catalog::from_json(&v.to_string()).is_err()
+        };
+        let t = |v: &mut serde_json::Value, field: &str, value: serde_json::Value| {
+            v["tiers"][0][field] = value;
+        };
+        use serde_json::json;
+        assert!(broken(&|v| t(v, "backgrounds", json!([]))));
+        assert!(broken(&|v| t(v, "formats", json!([]))));
+        assert!(broken(&|v| t(v, "formats", json!(["jpeg", "jpeg"]))));
+        assert!(broken(&|v| t(v, "backgrounds", json!(["clear"]))));
+        // Transparent needs a format that keeps alpha.
+        assert!(broken(&|v| t(v, "formats", json!(["jpeg"]))));
+        assert!(!broken(&|v| {
+            t(v, "formats", json!(["jpeg"]));
+            t(v, "backgrounds", json!(["auto", "opaque"]));
+        }));
+        assert!(broken(&|v| t(
+            v,
+            "customSize",
+            json!({"min": 512, "max": 256, "maxRatio": 3})
+        )));
+        assert!(broken(&|v| t(
+            v,
+            "customSize",
+            json!({"min": 256, "max": 4096, "maxRatio": 3})
+        )));
+        assert!(broken(&|v| t(
+            v,
+            "customSize",
+            json!({"min": 256, "max": 3840, "maxRatio": 0})
+        )));
+        assert!(broken(&|v| t(
+            v,
+            "providerCustomSize",
+            json!({"multiple": 0, "max": 3840, "maxRatio": 3, "minLongerSide": 1024})
+        )));
+        assert!(broken(&|v| v["tiers"][0]["edits"]["maxSources"] = 17.into()));
+        assert!(broken(&|v| v["tiers"][0]["edits"]["maxSources"] = 0.into()));
+        assert!(broken(
+            &|v| v["tiers"][0]["edits"]["credits"] = json!({"low": 1})
+        ));
+        assert!(broken(
+            &|v| v["tiers"][0]["edits"]["credits"] = json!({"low": 1, "medium": 1, "high": 1})
+        ));
+        assert!(broken(
+            &|v| v["tiers"][0]["edits"]["credits"] = json!({"low": 0, "medium": 1})
+        ));
     }
 
     #[test]

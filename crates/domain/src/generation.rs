@@ -181,6 +181,8 @@ pub struct Job {
     pub previews: u8,
     pub created_at: OffsetDateTime,
     pub updated_at: OffsetDateTime,
+    /// An edit's files and a remixed image, when the job has them (DESIGN §10).
+    pub inputs: crate::edit::JobInputs,
 }
 
 impl Job {
@@ -207,6 +209,7 @@ impl Job {
             created_at: now,
             updated_at: now,
             request,
+            inputs: crate::edit::JobInputs::default(),
         })
     }
 

@@ -20,6 +20,11 @@ macro_rules! ulid_id {
             pub fn new() -> Self {
                 Self(Ulid::generate())
             }
+
+            /// When the id was made, in milliseconds since the Unix epoch (a ULID's time).
+            pub fn timestamp_ms(&self) -> u64 {
+                self.0.timestamp_ms()
+            }
         }
 
         impl Default for $name {
@@ -61,6 +66,10 @@ ulid_id!(
 ulid_id!(
     /// A finished image.
     ImageId
+);
+ulid_id!(
+    /// A file a user uploaded to edit (`uploads/<userId>/<uploadId>`).
+    UploadId
 );
 
 #[cfg(test)]

@@ -27,6 +27,14 @@ closed_set! {
         Story => "story",
         /// YouTube thumbnail, 1280x720.
         Landscape => "landscape",
+        /// X post, 1600x900.
+        XPost => "x_post",
+        /// Pinterest pin, 1000x1500.
+        PinterestPin => "pinterest_pin",
+        /// LinkedIn post, 1200x627.
+        LinkedinPost => "linkedin_post",
+        /// Any pixels within the tier's custom-size limits, given as `width` and `height`.
+        Custom => "custom",
     }
 }
 
@@ -39,13 +47,19 @@ closed_set! {
 }
 
 impl Preset {
-    /// The exact pixels of the finished image.
-    pub fn size(self) -> (u32, u32) {
+    /// The platform's standard pixels of a named preset; `None` for [`Preset::Custom`], whose
+    /// pixels each request gives. The catalogue names the presets it offers, and may give them
+    /// other pixels; a job records the pixels it was asked for.
+    pub fn size(self) -> Option<(u32, u32)> {
         match self {
-            Self::Square => (1080, 1080),
-            Self::Portrait => (1080, 1350),
-            Self::Story => (1080, 1920),
-            Self::Landscape => (1280, 720),
+            Self::Square => Some((1080, 1080)),
+            Self::Portrait => Some((1080, 1350)),
+            Self::Story => Some((1080, 1920)),
+            Self::Landscape => Some((1280, 720)),
+            Self::XPost => Some((1600, 900)),
+            Self::PinterestPin => Some((1000, 1500)),
+            Self::LinkedinPost => Some((1200, 627)),
+            Self::Custom => None,
         }
     }
 }
@@ -148,6 +162,8 @@ pub struct Image {
     pub original_format: ImageFormat,
     /// The format of the preset variant and the thumbnail.
     pub variant_format: ImageFormat,
+    /// The source it was edited from and the image it remixes, if any.
+    pub lineage: crate::edit::Lineage,
 }
 
 impl Image {
@@ -218,6 +234,8 @@ pub struct ImageFilter {
     pub tier: Option<Tier>,
     pub preset: Option<Preset>,
     pub tag: Option<Tag>,
+    /// Words of the prompt or tags (`q`).
+    pub search: Option<crate::Search>,
 }
 
 impl ImageFilter {
@@ -225,6 +243,7 @@ impl ImageFilter {
         self.tier.is_none_or(|t| t == image.tier)
             && self.preset.is_none_or(|p| p == image.preset)
             && self.tag.as_ref().is_none_or(|t| image.tags.contains(t))
+            && self.search.as_ref().is_none_or(|s| s.matches(image))
     }
 }
 
@@ -238,10 +257,14 @@ mod tests {
         assert_eq!(
             sizes,
             [
-                ("square", (1080, 1080)),
-                ("portrait", (1080, 1350)),
-                ("story", (1080, 1920)),
-                ("landscape", (1280, 720))
+                ("square", Some((1080, 1080))),
+                ("portrait", Some((1080, 1350))),
+                ("story", Some((1080, 1920))),
+                ("landscape", Some((1280, 720))),
+                ("x_post", Some((1600, 900))),
+                ("pinterest_pin", Some((1000, 1500))),
+                ("linkedin_post", Some((1200, 627))),
+                ("custom", None),
             ]
         );
     }

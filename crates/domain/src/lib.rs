@@ -6,6 +6,7 @@ pub mod account;
 pub mod billing;
 pub mod catalog;
 pub mod credits;
+pub mod edit;
 pub mod generation;
 pub mod ids;
 pub mod image;
@@ -13,6 +14,7 @@ pub mod limits;
 pub mod ports;
 pub mod preview;
 pub mod rate;
+pub mod search;
 pub mod sets;
 pub mod throttle;
 pub mod validation;
@@ -31,7 +33,7 @@ pub use generation::{
     GenerationRequest, IdempotencyKey, Job, JobError, JobErrorCode, JobStatus, Prompt,
     ProviderError, ProviderRequest, Quality, Style,
 };
-pub use ids::{ImageId, JobId, UserId};
+pub use ids::{ImageId, JobId, UploadId, UserId};
 pub use image::{Image, ImageFilter, Preset, Tag, Tags, Tier, Variant, Visibility};
 pub use limits::{Admission, DailyLimits, LimitReached};
 pub use ports::{
@@ -40,9 +42,10 @@ pub use ports::{
     NewAccount, Page, PageRequest, PaymentError, Payments, PurchaseSettlement, Purchases,
     QueueError, RateLimits, Remembered, SessionState, Sessions, Settled, StoreError, SubmitRefusal,
 };
-pub use ports::{StuckJobs, Unfinished};
+pub use ports::{FileReads, Peeked, StuckJobs, Unfinished, UploadUrls};
 pub use preview::{PartialImage, Partials};
 pub use rate::{ClientAddress, PaidLimits, PaidRequests, RateKey, RateLimit, Verdict};
+pub use search::Search;
 pub use sets::{Background, ImageFormat};
 pub use throttle::{Attempt, Backoff, Judgement};
 pub use validation::FieldError;

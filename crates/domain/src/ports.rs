@@ -294,6 +294,14 @@ pub trait Images: Send + Sync {
         &self,
         page: PageRequest,
     ) -> impl Future<Output = Result<Page<Image>, StoreError>> + Send;
+
+    /// Public images of everyone whose prompt and tags match `search`, newest first; a page
+    /// is full unless they run out. Positions are those of [`Images::feed`].
+    fn search_feed(
+        &self,
+        search: &crate::Search,
+        page: PageRequest,
+    ) -> impl Future<Output = Result<Page<Image>, StoreError>> + Send;
 }
 
 /// Likes: one per user and image, with an exact count on the image.
@@ -647,6 +655,24 @@ pub trait ImageProvider: Send + Sync {
     {
         self.generate(request)
     }
+
+    /// Edits `files.sources` (the first, under `files.mask` if any; the others are
+    /// references) as `request` says, answering as [`ImageProvider::generate`] does. A provider
+    /// that makes no edits refuses before sending.
+    fn edit(
+        &self,
+        request: &ProviderRequest,
+        files: &crate::edit::EditFiles,
+    ) -> impl Future<Output = Result<Vec<Result<Vec<u8>, ProviderError>>, ProviderError>> + Send
+    {
+        let _ = (request, files);
+        async {
+            Err(ProviderError::Rejected {
+                status: 0,
+                message: "not sent: this provider makes no edits".into(),
+            })
+        }
+    }
 }
 
 /// Writing image files (the worker).
@@ -657,4 +683,41 @@ pub trait FileUploads: Send + Sync {
         bytes: Vec<u8>,
         content_type: &str,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// The head of a stored file: its whole length, the type it was stored with, and its first
+/// bytes (all of them when it is no longer than asked).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Peeked {
+    pub size: u64,
+    pub content_type: Option<String>,
+    pub head: Vec<u8>,
+}
+
+impl Peeked {
+    /// Whether `head` is the whole file.
+    pub fn is_whole(&self) -> bool {
+        u64::try_from(self.head.len()).is_ok_and(|n| n >= self.size)
+    }
+}
+
+/// Reading stored files: uploads to check, sources to send to the provider.
+pub trait FileReads: Send + Sync {
+    /// Up to `limit` first bytes of `key`, with its length and type; `None` when absent.
+    fn peek(
+        &self,
+        key: &str,
+        limit: u64,
+    ) -> impl Future<Output = Result<Option<Peeked>, StoreError>> + Send;
+}
+
+/// Presigned uploads: a URL through which a client writes one file of the declared type and
+/// length under `key`, until `ttl` has passed.
+pub trait UploadUrls: Send + Sync {
+    fn presign_upload(
+        &self,
+        key: &str,
+        request: &crate::edit::UploadRequest,
+        ttl: std::time::Duration,
+    ) -> impl Future<Output = Result<crate::edit::PresignedUpload, StoreError>> + Send;
 }

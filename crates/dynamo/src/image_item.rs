@@ -2,7 +2,11 @@
 //! carries `gsi1` keys under `FEED`, so making it private takes it out of the feed in the same
 //! write. Shared by the image, like and job stores.
 
-use artforge_domain::{Image, StoreError, Tags, Visibility};
+use artforge_domain::{
+    Image, StoreError, Tags, Visibility,
+    edit::{Lineage, SourceRef},
+    search,
+};
 use aws_sdk_dynamodb::types::AttributeValue;
 
 use crate::{
@@ -25,12 +29,22 @@ pub(crate) fn image_item(image: &Image) -> Item {
     item.insert("width".into(), attrs::n(image.width));
     item.insert("height".into(), attrs::n(image.height));
     item.insert("tags".into(), tags_value(&image.tags));
+    item.insert(
+        "words".into(),
+        attrs::s(search::indexed_words(&image.prompt, &image.tags)),
+    );
     item.insert("visibility".into(), attrs::s(image.visibility.as_str()));
     item.insert("likes".into(), attrs::n(image.likes));
     item.insert("createdAt".into(), attrs::timestamp(image.created_at));
     // The formats keep the attribute names they had as file extensions, with the same values.
     item.insert("originalExt".into(), attrs::s(image.original_format.ext()));
     item.insert("variantExt".into(), attrs::s(image.variant_format.ext()));
+    if let Some(source) = image.lineage.edited_from {
+        item.insert("editedFrom".into(), attrs::s(source.to_text()));
+    }
+    if let Some(remixed) = image.lineage.remix_of {
+        item.insert("remixOf".into(), attrs::s(remixed.to_string()));
+    }
     if image.visibility == Visibility::Public {
         item.insert("gsi1pk".into(), attrs::s(keys::FEED));
         item.insert("gsi1sk".into(), attrs::s(keys::image(image.id)));
@@ -65,6 +79,18 @@ pub(crate) fn image_from_item(item: &Item) -> Result<Image, StoreError> {
         created_at: attrs::get_time(item, "createdAt")?,
         original_format: attrs::get_set(item, "originalExt")?,
         variant_format: attrs::get_set(item, "variantExt")?,
+        lineage: Lineage {
+            edited_from: match attrs::get_opt_s(item, "editedFrom")? {
+                None => None,
+                Some(text) => {
+                    Some(SourceRef::from_text(text).ok_or_else(|| corrupt("editedFrom"))?)
+                }
+            },
+            remix_of: match attrs::get_opt_s(item, "remixOf")? {
+                None => None,
+                Some(text) => Some(text.parse().map_err(|_| corrupt("remixOf"))?),
+            },
+        },
     })
 }
 

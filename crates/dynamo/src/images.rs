@@ -2,11 +2,11 @@
 //! feed and share look-ups through `gsi1`, tags and visibility, and the two steps of a delete
 //! (retire: hidden everywhere; forget: gone).
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
 use artforge_domain::{
-    Image, ImageFilter, ImageId, Page, PageRequest, StoreError, Tag, Tags, UserId, Visibility,
-    ports::Images,
+    Image, ImageFilter, ImageId, Page, PageRequest, Search, StoreError, Tag, Tags, UserId,
+    Visibility, ports::Images,
 };
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 use time::OffsetDateTime;
@@ -18,7 +18,7 @@ use crate::{
     image_item::{corrupt, image_from_item, image_item, live, tags_value},
     keys,
     rounds::{Filter, fill_page},
-    schema,
+    schema, search,
 };
 
 /// The filter as a DynamoDB filter expression, applied server-side; retired images never pass.
@@ -37,7 +37,11 @@ pub(crate) fn filter_expression(filter: &ImageFilter) -> Filter {
         parts.push("contains(tags, :tag)".into());
         values.insert(":tag".into(), attrs::s(tag.as_str()));
     }
-    (Some(parts.join(" AND ")), values)
+    let mut filter_values: Filter = (None, values);
+    if let Some(search) = &filter.search {
+        search::words_filter(search, &mut parts, &mut filter_values);
+    }
+    (Some(parts.join(" AND ")), filter_values.1)
 }
 
 impl DynamoStore {
@@ -69,6 +73,72 @@ impl DynamoStore {
             }
         }
         Ok(found)
+    }
+
+    /// A page of the public feed, filtered.
+    async fn feed_page(
+        &self,
+        filter: &ImageFilter,
+        page: PageRequest,
+    ) -> Result<Page<Image>, StoreError> {
+        let (items, next) = self
+            .image_page(
+                Some(schema::GSI1),
+                "gsi1pk = :feed",
+                &[(":feed", keys::FEED.to_owned())],
+                filter,
+                page.limit,
+                feed_position(page.after)?,
+            )
+            .await?;
+        let next = next.as_ref().map(search::position_of).transpose()?;
+        Ok(Page { items, next })
+    }
+
+    /// Writes `image`'s tags, visibility and words if its `rev` is still `rev`; `None` when
+    /// it is not (changed meanwhile, retired or gone).
+    async fn write_update(&self, image: &Image, rev: u64) -> Result<Option<Image>, StoreError> {
+        let mut expression =
+            "SET tags = :tags, visibility = :visibility, words = :words, rev = :next".to_owned();
+        let mut request = self
+            .update_at(attrs::key(keys::user(image.owner), keys::image(image.id)))
+            .condition_expression(
+                "attribute_exists(pk) AND attribute_not_exists(retiredAt) \
+                 AND (rev = :rev OR (attribute_not_exists(rev) AND :rev = :zero))",
+            )
+            .expression_attribute_values(":tags", tags_value(&image.tags))
+            .expression_attribute_values(":visibility", attrs::s(image.visibility.as_str()))
+            .expression_attribute_values(
+                ":words",
+                attrs::s(artforge_domain::search::indexed_words(
+                    &image.prompt,
+                    &image.tags,
+                )),
+            )
+            .expression_attribute_values(":rev", attrs::n(rev))
+            .expression_attribute_values(":next", attrs::n(rev + 1))
+            .expression_attribute_values(":zero", attrs::n(0))
+            .return_values(ReturnValue::AllNew);
+        match image.visibility {
+            Visibility::Public => {
+                expression.push_str(", gsi1pk = :feed, gsi1sk = :sk");
+                request = request
+                    .expression_attribute_values(":feed", attrs::s(keys::FEED))
+                    .expression_attribute_values(":sk", attrs::s(keys::image(image.id)));
+            }
+            Visibility::Private => expression.push_str(" REMOVE gsi1pk, gsi1sk"),
+        }
+        match request
+            .update_expression(expression)
+            .send()
+            .await
+            .refused()?
+        {
+            Ok(out) => Ok(Some(image_from_item(
+                out.attributes().ok_or(StoreError::NotFound)?,
+            )?)),
+            Err(_) => Ok(None),
+        }
     }
 
     /// A page of live images matching `filter` from one partition of the table or `gsi1`.
@@ -121,20 +191,22 @@ fn image_position(owner: UserId, after: Option<String>) -> Result<Option<Item>, 
 fn feed_position(after: Option<String>) -> Result<Option<Item>, StoreError> {
     after
         .map(|position| {
-            let (owner, image) = position.split_once('/').ok_or(StoreError::BadPosition)?;
-            if !image.starts_with(keys::IMAGE_PREFIX) {
-                return Err(StoreError::BadPosition);
-            }
-            let mut key = attrs::key(format!("USER#{owner}"), image);
+            let (owner, id) = search::feed_position(&position)?;
+            let mut key = attrs::key(keys::user(owner), keys::image(id));
             key.insert("gsi1pk".into(), attrs::s(keys::FEED));
-            key.insert("gsi1sk".into(), attrs::s(image));
+            key.insert("gsi1sk".into(), attrs::s(keys::image(id)));
             Ok(key)
         })
         .transpose()
 }
 
+/// Tries of an image change that finds the image changed meanwhile.
+const UPDATE_ATTEMPTS: usize = 3;
+
 impl Images for DynamoStore {
     async fn add(&self, image: &Image) -> Result<(), StoreError> {
+        // Filed before it exists: a public image is never missing from the index.
+        self.file(image, &search::filed_under(image)).await?;
         self.client()
             .put_item()
             .table_name(self.table())
@@ -217,46 +289,45 @@ impl Images for DynamoStore {
         tags: Option<&Tags>,
         visibility: Option<Visibility>,
     ) -> Result<Image, StoreError> {
-        let mut sets = Vec::new();
-        let mut removes = Vec::new();
-        let mut request = self
-            .update_at(attrs::key(keys::user(owner), keys::image(id)))
-            .condition_expression("attribute_exists(pk) AND attribute_not_exists(retiredAt)")
-            .return_values(ReturnValue::AllNew);
-        if let Some(tags) = tags {
-            sets.push("tags = :tags");
-            request = request.expression_attribute_values(":tags", tags_value(tags));
-        }
-        if let Some(visibility) = visibility {
-            sets.push("visibility = :visibility");
-            request =
-                request.expression_attribute_values(":visibility", attrs::s(visibility.as_str()));
-            match visibility {
-                Visibility::Public => {
-                    sets.extend(["gsi1pk = :feed", "gsi1sk = :sk"]);
-                    request = request
-                        .expression_attribute_values(":feed", attrs::s(keys::FEED))
-                        .expression_attribute_values(":sk", attrs::s(keys::image(id)));
-                }
-                Visibility::Private => removes.extend(["gsi1pk", "gsi1sk"]),
-            }
-        }
-        if sets.is_empty() {
+        if tags.is_none() && visibility.is_none() {
             return self.image(owner, id).await?.ok_or(StoreError::NotFound);
         }
-        let mut expression = format!("SET {}", sets.join(", "));
-        if !removes.is_empty() {
-            expression.push_str(&format!(" REMOVE {}", removes.join(", ")));
+        // Read, file the image as it will be, write it if nobody changed it meanwhile (its
+        // `rev`), then unfile what it no longer is: see `search`.
+        for attempt in 0..UPDATE_ATTEMPTS {
+            let Some(item) = self.image_item(owner, id).await? else {
+                if attempt > 0 {
+                    // Entries an attempt filed for an image deleted meanwhile.
+                    self.unfile(owner, id, &BTreeSet::new()).await?;
+                }
+                return Err(StoreError::NotFound);
+            };
+            let current = image_from_item(&item)?;
+            let rev: u64 = attrs::get_opt_n(&item, "rev")?.unwrap_or(0);
+            let mut next = current.clone();
+            if let Some(tags) = tags {
+                next.tags = tags.clone();
+            }
+            if let Some(visibility) = visibility {
+                next.visibility = visibility;
+            }
+            let filed = search::filed_under(&next);
+            self.file(&next, &filed).await?;
+            match self.write_update(&next, rev).await? {
+                Some(image) => {
+                    // A retried unpublish also finds what an interrupted one left.
+                    if current.visibility == Visibility::Public
+                        || !filed.is_empty()
+                        || visibility == Some(Visibility::Private)
+                    {
+                        self.unfile(owner, id, &search::filed_under(&image)).await?;
+                    }
+                    return Ok(image);
+                }
+                None => continue,
+            }
         }
-        match request
-            .update_expression(expression)
-            .send()
-            .await
-            .refused()?
-        {
-            Ok(out) => image_from_item(out.attributes().ok_or(StoreError::NotFound)?),
-            Err(_) => Err(StoreError::NotFound),
-        }
+        Err(StoreError::Contention)
     }
 
     async fn retire(&self, owner: UserId, id: ImageId) -> Result<Option<Image>, StoreError> {
@@ -272,10 +343,15 @@ impl Images for DynamoStore {
             .send()
             .await
             .refused()?;
-        match result {
-            Ok(out) => out.attributes().map(image_from_item).transpose(),
-            Err(_) => Ok(None),
+        let image = match result {
+            Ok(out) => out.attributes().map(image_from_item).transpose()?,
+            Err(_) => None,
+        };
+        if image.is_some() {
+            // Out of the search index once hidden; a retried delete finishes this too.
+            self.unfile(owner, id, &BTreeSet::new()).await?;
         }
+        Ok(image)
     }
 
     async fn forget(&self, owner: UserId, id: ImageId) -> Result<(), StoreError> {
@@ -308,24 +384,23 @@ impl Images for DynamoStore {
     }
 
     async fn feed(&self, page: PageRequest) -> Result<Page<Image>, StoreError> {
-        let (items, next) = self
-            .image_page(
-                Some(schema::GSI1),
-                "gsi1pk = :feed",
-                &[(":feed", keys::FEED.to_owned())],
-                &ImageFilter::default(),
-                page.limit,
-                feed_position(page.after)?,
-            )
-            .await?;
-        let next = next
-            .map(|item| -> Result<String, StoreError> {
-                let owner = get_s(&item, keys::PK)?
-                    .trim_start_matches("USER#")
-                    .to_owned();
-                Ok(format!("{owner}/{}", get_s(&item, keys::SK)?))
-            })
-            .transpose()?;
-        Ok(Page { items, next })
+        self.feed_page(&ImageFilter::default(), page).await
+    }
+
+    async fn search_feed(
+        &self,
+        search: &Search,
+        page: PageRequest,
+    ) -> Result<Page<Image>, StoreError> {
+        if let Some(stem) = search.stem() {
+            return self.search_index(search, &stem, page).await;
+        }
+        // No word long enough to name an index partition: a short prefix, which begins many
+        // words, so the feed filtered by it fills pages quickly.
+        let filter = ImageFilter {
+            search: Some(search.clone()),
+            ..ImageFilter::default()
+        };
+        self.feed_page(&filter, page).await
     }
 }

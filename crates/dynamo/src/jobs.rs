@@ -109,6 +109,7 @@ fn job_item(job: &Job) -> Item {
     if job.previews > 0 {
         item.insert("previews".into(), attrs::n(job.previews));
     }
+    crate::inputs::write(&job.inputs, &mut item);
     if !job.status.is_final() {
         // Listed for the sweeper until finished (stuck.rs).
         item.extend(stuck::index_entry(job));
@@ -155,6 +156,7 @@ pub(crate) fn job_from_item(item: &Item) -> Result<Job, StoreError> {
         previews: attrs::get_opt_n(item, "previews")?.unwrap_or(0),
         created_at: attrs::get_time(item, "createdAt")?,
         updated_at: attrs::get_time(item, "updatedAt")?,
+        inputs: crate::inputs::read(item)?,
     })
 }
 

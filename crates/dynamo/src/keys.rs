@@ -59,4 +59,20 @@ keys! {
     free_spend_day(day: time::Date) = "FREE#";
     /// An idempotency key of a user's job submissions.
     idempotency(key: &str) = "IDEMPOTENCY#";
+    /// A `gsi1` partition of the feed's search index: public images filed under one stem.
+    term(stem: &str) = "TERM#";
+}
+
+/// Sort keys of a public image's entries in the search index, in its owner's partition
+/// (`POSTING#<imageId>#<stem>`): one per stem, listed together by [`postings_of`].
+pub const POSTING_PREFIX: &str = "POSTING#";
+
+/// The sort key of `image`'s entry under `stem`.
+pub fn posting(image: ImageId, stem: &str) -> String {
+    format!("{POSTING_PREFIX}{image}#{stem}")
+}
+
+/// The prefix of every sort key of `image`'s entries.
+pub fn postings_of(image: ImageId) -> String {
+    format!("{POSTING_PREFIX}{image}#")
 }

@@ -8,7 +8,8 @@
 //!   transactions whose refused items are named, not numbered.
 //! - `reads`, `rounds`: reading items by key, in pages, in batches, and filtered pages.
 //! - One module per port: `accounts`, `sessions`, `throttle` (login attempts), `rate` (rate
-//!   windows), `images` (with the image item in `image_item`), `likes`, `jobs` (with the daily
+//!   windows), `images` (with the image item in `image_item` and the feed's search index in
+//!   `search`), `likes`, `jobs` (with the daily
 //!   `limits`), `purchases`, and `stuck` (the sweeper's index of unfinished jobs).
 
 mod accounts;
@@ -16,6 +17,7 @@ mod attrs;
 mod error;
 mod image_item;
 mod images;
+mod inputs;
 mod jobs;
 mod keys;
 pub mod ledger;
@@ -26,6 +28,7 @@ mod rate;
 mod reads;
 mod rounds;
 pub mod schema;
+mod search;
 mod sessions;
 mod stuck;
 mod throttle;

@@ -31,6 +31,7 @@ macro_rules! contract_tests {
             rate_windows_count_every_request_once,
             the_ledger_moves_credits_once_per_cause_and_never_below_zero,
             images_list_filtered_newest_first_in_full_pages,
+            search_matches_every_word_the_last_as_a_prefix_in_history_and_feed,
             likes_count_once_per_user_and_only_where_the_image_may_be_seen,
             a_submission_debits_its_job_once_within_its_limits,
             a_job_is_claimed_by_one_worker_and_finished_once,
@@ -38,6 +39,7 @@ macro_rules! contract_tests {
             free_credits_spend_from_a_budget_of_their_own,
             payments_settle_at_increasing_versions_with_their_purchase_and_credits,
             unfinished_jobs_are_listed_oldest_first_until_finished,
+            an_edits_inputs_and_its_images_lineage_are_kept,
         );
     };
     (@each $fresh:expr; $($name:ident),+ $(,)?) => {
@@ -385,14 +387,15 @@ pub fn image(owner: UserId, preset: Preset, tags: &[&str]) -> Image {
         style: Style::Natural,
         preset,
         quality: Quality::Low,
-        width: preset.size().0,
-        height: preset.size().1,
+        width: preset.size().map_or(1024, |s| s.0),
+        height: preset.size().map_or(1024, |s| s.1),
         tags: Tags::parse(tags).expect("tags"),
         visibility: Visibility::Private,
         likes: 0,
         created_at: NOW,
         original_format: ImageFormat::Png,
         variant_format: ImageFormat::Jpeg,
+        lineage: artforge_domain::edit::Lineage::default(),
     }
 }
 
@@ -481,6 +484,167 @@ pub async fn images_list_filtered_newest_first_in_full_pages<S: Accounts + Image
         found.iter().map(|i| i.id).collect::<Vec<_>>(),
         [ids[2], ids[0]]
     );
+}
+
+/// An image of `owner` with this prompt.
+fn prompted(owner: UserId, prompt: &str, tags: &[&str]) -> Image {
+    Image {
+        prompt: prompt.into(),
+        ..image(owner, Preset::Square, tags)
+    }
+}
+
+fn ids(page: &artforge_domain::Page<Image>) -> Vec<artforge_domain::ImageId> {
+    page.items.iter().map(|i| i.id).collect()
+}
+
+pub async fn search_matches_every_word_the_last_as_a_prefix_in_history_and_feed<
+    S: Accounts + Images,
+>(
+    store: &S,
+) {
+    let owner = account(store, 0).await;
+    let other = account(store, 0).await;
+    let prompts = [
+        ("A red Lighthouse at dawn", &["Mer"][..]),
+        ("a lighthouse in the STORM", &[][..]),
+        ("Café crème on a red table", &["still-life"][..]),
+        ("red lights of the city", &[][..]),
+        ("an old lighthouse, red and white", &["coast"][..]),
+    ];
+    let mut made = Vec::new();
+    for (prompt, tags) in prompts {
+        let image = prompted(owner, prompt, tags);
+        store.add(&image).await.expect("added");
+        made.push(image.id);
+    }
+    // Another user's image never shows in this user's history.
+    store
+        .add(&prompted(other, "red lighthouse", &[]))
+        .await
+        .expect("added");
+    let search = |q: &str| ImageFilter {
+        search: Some(artforge_domain::Search::parse(q, "q").expect("a query")),
+        ..ImageFilter::default()
+    };
+    let history = |q: &str, limit, after| {
+        let filter = search(q);
+        async move {
+            store
+                .images(owner, &filter, page(limit, after))
+                .await
+                .expect("a page")
+        }
+    };
+    let newest_first = |picked: &[usize]| {
+        let mut want: Vec<_> = picked.iter().map(|i| made[*i]).collect();
+        want.sort_by(|a, b| b.cmp(a));
+        want
+    };
+
+    // Every word, in any case and with or without accents; the last one as a prefix.
+    let first = history("RED light", 2, None).await;
+    assert_eq!(
+        ids(&first),
+        newest_first(&[0, 3, 4])[..2],
+        "a full first page"
+    );
+    let rest = history("RED light", 2, first.next).await;
+    assert_eq!(ids(&rest), newest_first(&[0, 3, 4])[2..], "the rest");
+    assert_eq!(rest.next, None);
+    assert_eq!(ids(&history("cafe CREME", 10, None).await), [made[2]]);
+    assert_eq!(ids(&history("crème café", 10, None).await), [made[2]]);
+    assert!(
+        history("ligh red", 10, None).await.items.is_empty(),
+        "only the last word is a prefix"
+    );
+    assert_eq!(
+        ids(&history("mer", 10, None).await),
+        [made[0]],
+        "tags are words too"
+    );
+    assert_eq!(ids(&history("life", 10, None).await), [made[2]]);
+    assert!(
+        history("lighthouse purple", 10, None)
+            .await
+            .items
+            .is_empty()
+    );
+    // Combined with the other filters.
+    let tagged = ImageFilter {
+        tag: Some(Tag::parse("coast").expect("a tag")),
+        ..search("red")
+    };
+    assert_eq!(
+        ids(&store
+            .images(owner, &tagged, page(10, None))
+            .await
+            .expect("a page")),
+        [made[4]]
+    );
+
+    // The feed finds public images only, and follows tags, visibility and deletes.
+    let feed = |q: &str, limit, after| {
+        let query = artforge_domain::Search::parse(q, "q").expect("a query");
+        async move {
+            store
+                .search_feed(&query, page(limit, after))
+                .await
+                .expect("a page")
+        }
+    };
+    assert!(
+        feed("lighthouse", 10, None).await.items.is_empty(),
+        "all private"
+    );
+    for i in [0, 1, 4] {
+        store
+            .update(owner, made[i], None, Some(Visibility::Public))
+            .await
+            .expect("published");
+    }
+    let first = feed("Lighthouse", 2, None).await;
+    assert_eq!(ids(&first), newest_first(&[0, 1, 4])[..2]);
+    let rest = feed("Lighthouse", 2, first.next).await;
+    assert_eq!(ids(&rest), newest_first(&[0, 1, 4])[2..]);
+    assert_eq!(rest.next, None);
+    assert_eq!(
+        ids(&feed("red lighth", 10, None).await),
+        newest_first(&[0, 4])
+    );
+    assert_eq!(
+        ids(&feed("st", 10, None).await),
+        [made[1]],
+        "a short prefix"
+    );
+    assert_eq!(ids(&feed("a storm", 10, None).await), [made[1]]);
+
+    let retagged = Tags::parse(&["harbour"]).expect("tags");
+    store
+        .update(owner, made[0], Some(&retagged), None)
+        .await
+        .expect("retagged");
+    assert!(
+        feed("mer", 10, None).await.items.is_empty(),
+        "the old tag is gone"
+    );
+    assert_eq!(ids(&feed("harb", 10, None).await), [made[0]]);
+    assert_eq!(ids(&history("harbour", 10, None).await), [made[0]]);
+
+    store
+        .update(owner, made[1], None, Some(Visibility::Private))
+        .await
+        .expect("unpublished");
+    assert!(
+        feed("storm", 10, None).await.items.is_empty(),
+        "private again"
+    );
+    assert_eq!(ids(&history("storm", 10, None).await), [made[1]]);
+
+    store.retire(owner, made[4]).await.expect("retired");
+    assert_eq!(ids(&feed("lighthouse", 10, None).await), [made[0]]);
+    assert_eq!(ids(&history("coast", 10, None).await), Vec::new());
+    store.forget(owner, made[4]).await.expect("forgotten");
 }
 
 pub async fn likes_count_once_per_user_and_only_where_the_image_may_be_seen<
@@ -1294,4 +1458,76 @@ pub async fn unfinished_jobs_are_listed_oldest_first_until_finished<
         [(recent.id, None, None)],
         "finished jobs leave the list"
     );
+}
+
+/// An edit job keeps its sources (in order, with what each refers to), its mask and the image
+/// it remixes; its images keep their lineage, in every read.
+pub async fn an_edits_inputs_and_its_images_lineage_are_kept<
+    S: Accounts + Ledger + Jobs + Images,
+>(
+    store: &S,
+) {
+    use artforge_domain::{
+        ImageId, UploadId,
+        edit::{Edit, JobInputs, Lineage, SourceFile, SourceRef},
+    };
+    let owner = account(store, 3).await;
+    let upload = SourceRef::Upload(UploadId::new());
+    let image = SourceRef::Image(ImageId::new());
+    let remixed = ImageId::new();
+    let mut job = job(owner, 1);
+    job.inputs = JobInputs {
+        edit: Some(Edit {
+            sources: vec![
+                SourceFile {
+                    key: format!("uploads/{owner}/1"),
+                    format: ImageFormat::Png,
+                },
+                SourceFile {
+                    key: format!("images/{owner}/2/original.webp"),
+                    format: ImageFormat::Webp,
+                },
+            ],
+            mask: Some(SourceFile {
+                key: format!("uploads/{owner}/3"),
+                format: ImageFormat::Png,
+            }),
+            first: upload,
+            refs: vec![upload, image],
+        }),
+        remix_of: Some(remixed),
+    };
+    store
+        .submit(&job, None, &admission(10), NOW)
+        .await
+        .expect("submitted");
+    let stored = store.job(owner, job.id).await.expect("read").expect("kept");
+    assert_eq!(stored.inputs, job.inputs, "the job's inputs");
+
+    let made = Image {
+        lineage: Lineage {
+            edited_from: Some(upload),
+            remix_of: Some(remixed),
+        },
+        ..image_of(owner)
+    };
+    store.add(&made).await.expect("added");
+    let read = store
+        .image(owner, made.id)
+        .await
+        .expect("read")
+        .expect("kept");
+    assert_eq!(read.lineage, made.lineage, "the image's lineage");
+    let plain = image_of(owner);
+    store.add(&plain).await.expect("added");
+    let read = store
+        .image(owner, plain.id)
+        .await
+        .expect("read")
+        .expect("kept");
+    assert_eq!(read.lineage, Lineage::default(), "no lineage is none");
+}
+
+fn image_of(owner: UserId) -> Image {
+    image(owner, Preset::Square, &[])
 }

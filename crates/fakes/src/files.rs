@@ -5,7 +5,10 @@ use std::{
     sync::{Arc, Mutex, PoisonError},
 };
 
-use artforge_domain::{Download, FileUploads, ImageFiles, StoreError};
+use artforge_domain::{
+    Download, FileReads, FileUploads, ImageFiles, Peeked, StoreError, UploadUrls,
+    edit::{PresignedUpload, UploadMethod, UploadRequest},
+};
 
 use crate::Faults;
 
@@ -63,5 +66,46 @@ impl FileUploads for MemoryFiles {
         self.lock()
             .insert(key.to_owned(), (bytes, content_type.to_owned()));
         Ok(())
+    }
+}
+
+impl FileReads for MemoryFiles {
+    async fn peek(&self, key: &str, limit: u64) -> Result<Option<Peeked>, StoreError> {
+        self.faults.store("peek")?;
+        Ok(self.lock().get(key).map(|(bytes, content_type)| {
+            let keep = usize::try_from(limit)
+                .unwrap_or(usize::MAX)
+                .min(bytes.len());
+            Peeked {
+                size: u64::try_from(bytes.len()).unwrap_or(u64::MAX),
+                content_type: Some(content_type.clone()),
+                head: bytes[..keep].to_vec(),
+            }
+        }))
+    }
+}
+
+impl UploadUrls for MemoryFiles {
+    /// `memory://<key>?put`, with the headers a presigned PUT signs.
+    async fn presign_upload(
+        &self,
+        key: &str,
+        request: &UploadRequest,
+        ttl: std::time::Duration,
+    ) -> Result<PresignedUpload, StoreError> {
+        self.faults.store("presign_upload")?;
+        Ok(PresignedUpload {
+            url: format!("memory://{key}?put"),
+            method: UploadMethod::Put,
+            headers: vec![
+                (
+                    "content-type".to_owned(),
+                    request.format.content_type().to_owned(),
+                ),
+                ("content-length".to_owned(), request.size.to_string()),
+            ],
+            expires_at: time::OffsetDateTime::now_utc()
+                + time::Duration::try_from(ttl).unwrap_or(time::Duration::ZERO),
+        })
     }
 }

@@ -12,7 +12,7 @@ use std::{
 
 use artforge_domain::{
     CheckoutPage, ImageProvider, Pack, PartialImage, Partials, PaymentError, Payments,
-    ProviderError, ProviderRequest, SessionState, User,
+    ProviderError, ProviderRequest, SessionState, User, edit::EditFiles,
 };
 
 use crate::Faults;
@@ -27,6 +27,7 @@ pub struct FakeProvider {
     image: Arc<Vec<u8>>,
     script: Arc<Mutex<VecDeque<Answer>>>,
     requests: Arc<Mutex<Vec<ProviderRequest>>>,
+    edits: Arc<Mutex<Vec<EditFiles>>>,
     stream: Option<Stream>,
     /// The partial images asked for, per call with previews.
     wanted: Arc<Mutex<Vec<u8>>>,
@@ -48,6 +49,7 @@ impl FakeProvider {
             requests: Arc::default(),
             stream: None,
             wanted: Arc::default(),
+            edits: Arc::default(),
         }
     }
 
@@ -78,6 +80,14 @@ impl FakeProvider {
             .unwrap_or_else(PoisonError::into_inner)
             .push_back(answer);
         self
+    }
+
+    /// The files of every edit asked for so far (its request is in [`FakeProvider::requests`]).
+    pub fn edits(&self) -> Vec<EditFiles> {
+        self.edits
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 
     /// Every request made so far.
@@ -127,6 +137,15 @@ impl ImageProvider for FakeProvider {
             }
             tokio::time::sleep(stream.pause).await;
         }
+        self.generate(request).await
+    }
+
+    /// Recorded, then answered from the same script as generations.
+    async fn edit(&self, request: &ProviderRequest, files: &EditFiles) -> Answer {
+        self.edits
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(files.clone());
         self.generate(request).await
     }
 }

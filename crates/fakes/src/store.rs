@@ -13,9 +13,9 @@ use artforge_domain::{
     Holder, Idempotency, IdempotencyKey, Image, ImageFilter, ImageId, Images, Job, JobId,
     JobStatus, Jobs, Lease, Ledger, LedgerEntry, LedgerOutcome, Likes, LimitReached, LoginThrottle,
     Movement, NewAccount, Page, PageRequest, PasswordHash, Payment, Purchase, PurchaseSettlement,
-    PurchaseStatus, Purchases, RateKey, RateLimits, Remembered, Sessions, Settled, Settlement,
-    StoreError, SubmitRefusal, Tag, Tags, User, UserId, Visibility, Wallet, limits::utc_day,
-    settle,
+    PurchaseStatus, Purchases, RateKey, RateLimits, Remembered, Search, Sessions, Settled,
+    Settlement, StoreError, SubmitRefusal, Tag, Tags, User, UserId, Visibility, Wallet,
+    limits::utc_day, settle,
 };
 use artforge_domain::{StuckJobs, Unfinished};
 use time::OffsetDateTime;
@@ -545,6 +545,25 @@ impl Images for MemoryStore {
             .collect();
         public.sort_by_key(|i| std::cmp::Reverse(i.id));
         page_of(public, &page, |i| i.id.to_string())
+    }
+
+    async fn search_feed(
+        &self,
+        search: &Search,
+        page: PageRequest,
+    ) -> Result<Page<Image>, StoreError> {
+        self.faults.store("search_feed")?;
+        let mut found: Vec<Image> = self
+            .lock()
+            .images
+            .values()
+            .filter(|(i, retired)| {
+                !retired && i.visibility == Visibility::Public && search.matches(i)
+            })
+            .map(|(i, _)| i.clone())
+            .collect();
+        found.sort_by_key(|i| std::cmp::Reverse(i.id));
+        page_of(found, &page, |i| i.id.to_string())
     }
 }
 

@@ -43,6 +43,11 @@ pub enum ErrorCode {
     DailyQuotaExceeded,
     /// The service's daily generation budget is used up (503, `Retry-After` likewise).
     GenerationPaused,
+    /// An upload cannot be used: missing, expired, too large, not an image of its type, too
+    /// many pixels (422, naming the field).
+    UploadInvalid,
+    /// An edit's mask is not the first source's pixel size (422, naming the field).
+    MaskMismatch,
     Internal,
 }
 
@@ -62,9 +67,11 @@ impl ErrorCode {
             Self::Conflict | Self::EmailTaken => StatusCode::CONFLICT,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            Self::ValidationFailed | Self::IdempotencyKeyReused | Self::ContentPolicyViolation => {
-                StatusCode::UNPROCESSABLE_ENTITY
-            }
+            Self::ValidationFailed
+            | Self::IdempotencyKeyReused
+            | Self::ContentPolicyViolation
+            | Self::UploadInvalid
+            | Self::MaskMismatch => StatusCode::UNPROCESSABLE_ENTITY,
             Self::TooManyAttempts | Self::RateLimited | Self::DailyQuotaExceeded => {
                 StatusCode::TOO_MANY_REQUESTS
             }
@@ -100,6 +107,8 @@ impl ErrorCode {
             Self::ServiceUnavailable => "service_unavailable",
             Self::DailyQuotaExceeded => "daily_quota_exceeded",
             Self::GenerationPaused => "generation_paused",
+            Self::UploadInvalid => "upload_invalid",
+            Self::MaskMismatch => "mask_mismatch",
             Self::Internal => "internal",
         }
     }
@@ -140,6 +149,15 @@ impl ApiError {
         Self {
             errors,
             ..Self::new(ErrorCode::ValidationFailed, detail)
+        }
+    }
+
+    /// A 422 of another code than `validation_failed` that names the fields it is about
+    /// (`upload_invalid`, `mask_mismatch`).
+    pub fn about_fields(code: ErrorCode, errors: Vec<FieldError>) -> Self {
+        Self {
+            code,
+            ..Self::validation(errors)
         }
     }
 

@@ -47,6 +47,13 @@ pub struct ImageView {
     pub urls: Urls,
     /// Share links, for public images.
     pub share: Option<ShareLinks>,
+    /// The image this one remixes (`remixOf` of its request), or null.
+    pub remix_of: Option<String>,
+    /// Whether it was made by editing sources (`sources` of its request).
+    pub edited: bool,
+    /// The image it was edited from (its job's first source), when that was an image; null for
+    /// an upload or a generated image.
+    pub edited_from: Option<String>,
 }
 
 fn encode(text: &str) -> String {
@@ -110,6 +117,13 @@ pub async fn view<F: ImageFiles>(
             original,
         },
         share: (image.visibility == Visibility::Public).then(|| share_links(base, image)),
+        remix_of: image.lineage.remix_of.map(|id| id.to_string()),
+        edited: image.lineage.edited(),
+        edited_from: image
+            .lineage
+            .edited_from
+            .and_then(|source| source.image())
+            .map(|id| id.to_string()),
     })
 }
 
@@ -185,6 +199,57 @@ mod tests {
             share
                 .x
                 .starts_with("https://x.com/intent/post?url=https%3A%2F%2F")
+        );
+    }
+
+    #[tokio::test]
+    async fn an_image_shows_what_it_remixes_and_the_image_it_was_edited_from_but_no_upload() {
+        use artforge_domain::{
+            ImageId, UploadId,
+            edit::{Lineage, SourceRef},
+        };
+        let files = MemoryFiles::new();
+        let owner = UserId::new();
+        let (remixed, source) = (ImageId::new(), ImageId::new());
+        let detail = Detail {
+            viewer: Some(owner),
+            liked_by_me: false,
+            with_original: false,
+        };
+        let from_image = Image {
+            lineage: Lineage {
+                edited_from: Some(SourceRef::Image(source)),
+                remix_of: Some(remixed),
+            },
+            ..image(owner, Preset::Square, &[])
+        };
+        let json = serde_json::to_value(
+            view(&files, BASE, &from_image, detail)
+                .await
+                .expect("a view"),
+        )
+        .expect("serialises");
+        assert_eq!(json["remixOf"], remixed.to_string());
+        assert_eq!(json["edited"], true);
+        assert_eq!(json["editedFrom"], source.to_string());
+
+        let from_upload = Image {
+            lineage: Lineage {
+                edited_from: Some(SourceRef::Upload(UploadId::new())),
+                remix_of: None,
+            },
+            ..image(owner, Preset::Square, &[])
+        };
+        let json = serde_json::to_value(
+            view(&files, BASE, &from_upload, detail)
+                .await
+                .expect("a view"),
+        )
+        .expect("serialises");
+        assert_eq!(json["edited"], true);
+        assert!(
+            json["editedFrom"].is_null() && json["remixOf"].is_null(),
+            "{json}"
         );
     }
 }

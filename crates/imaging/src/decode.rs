@@ -15,7 +15,11 @@ const WIDEST_PIXEL: u64 = 8;
 /// Headroom for decoders' working buffers on top of the output.
 const DECODER_SLACK: u64 = 64 * 1024 * 1024;
 
-pub(crate) fn decode(source: &[u8], max_pixels: u64) -> Result<Decoded, PipelineError> {
+pub(crate) fn decode(
+    source: &[u8],
+    max_pixels: u64,
+    keep_alpha: bool,
+) -> Result<Decoded, PipelineError> {
     let format = sniff(source).map_err(|detected| PipelineError::Unsupported { detected })?;
 
     let mut reader = ImageReader::with_format(Cursor::new(source), codec(format));
@@ -42,16 +46,46 @@ pub(crate) fn decode(source: &[u8], max_pixels: u64) -> Result<Decoded, Pipeline
     image.apply_orientation(orientation);
 
     let (width, height) = (image.width(), image.height());
-    let rgb = match image {
-        DynamicImage::ImageRgb8(rgb) => rgb.into_raw(),
-        DynamicImage::ImageRgba8(rgba) => flatten_onto_white(rgba.as_raw()),
-        other if other.color().has_alpha() => flatten_onto_white(other.to_rgba8().as_raw()),
-        other => other.to_rgb8().into_raw(),
+    let (rgb, alpha) = match image {
+        DynamicImage::ImageRgb8(rgb) => (rgb.into_raw(), false),
+        other if other.color().has_alpha() => {
+            let rgba = match other {
+                DynamicImage::ImageRgba8(rgba) => rgba.into_raw(),
+                other => other.to_rgba8().into_raw(),
+            };
+            if !keep_alpha {
+                (flatten_onto_white(&rgba), false)
+            } else if all_opaque(&rgba) {
+                (drop_alpha(&rgba), false)
+            } else {
+                (rgba, true)
+            }
+        }
+        other => (other.to_rgb8().into_raw(), false),
     };
     Ok(Decoded {
         format,
-        frame: Frame { width, height, rgb },
+        frame: Frame {
+            width,
+            height,
+            rgb,
+            alpha,
+        },
     })
+}
+
+/// True when every pixel's alpha is 255: such a source has nothing to keep, and RGB renditions
+/// are smaller and cheaper.
+fn all_opaque(rgba: &[u8]) -> bool {
+    rgba.chunks_exact(4).all(|px| px[3] == u8::MAX)
+}
+
+fn drop_alpha(rgba: &[u8]) -> Vec<u8> {
+    let mut rgb = Vec::with_capacity(rgba.len() / 4 * 3);
+    for px in rgba.chunks_exact(4) {
+        rgb.extend_from_slice(&px[..3]);
+    }
+    rgb
 }
 
 /// Composites RGBA8 onto an opaque white background: `c * a + 255 * (1 - a)`, rounded, in

@@ -29,23 +29,30 @@ pub(crate) fn jpeg(frame: &Frame, quality: u8) -> Result<Vec<u8>, EncodeError> {
     Ok(out)
 }
 
-/// 8-bit RGB PNG, fast compression (renditions are for display; the original is kept).
+/// 8-bit RGB or RGBA PNG, fast compression (renditions are for display; the original is
+/// kept).
 pub(crate) fn png(frame: &Frame) -> Result<Vec<u8>, EncodeError> {
+    let layout = if frame.alpha {
+        image::ExtendedColorType::Rgba8
+    } else {
+        image::ExtendedColorType::Rgb8
+    };
     let mut out = Vec::with_capacity(frame.rgb.len() / 2);
     PngEncoder::new_with_quality(&mut out, CompressionType::Fast, FilterType::Adaptive)
-        .write_image(
-            &frame.rgb,
-            frame.width,
-            frame.height,
-            image::ExtendedColorType::Rgb8,
-        )
+        .write_image(&frame.rgb, frame.width, frame.height, layout)
         .map_err(EncodeError::Png)?;
     Ok(out)
 }
 
-/// Lossy WebP at `quality`, libwebp's default method.
+/// Lossy WebP at `quality`, libwebp's default method; an RGBA frame keeps its alpha (libwebp
+/// compresses the alpha plane losslessly beside the lossy colour).
 pub(crate) fn webp(frame: &Frame, quality: u8) -> Result<Vec<u8>, EncodeError> {
-    let encoded = webp::Encoder::from_rgb(&frame.rgb, frame.width, frame.height)
+    let encoder = if frame.alpha {
+        webp::Encoder::from_rgba(&frame.rgb, frame.width, frame.height)
+    } else {
+        webp::Encoder::from_rgb(&frame.rgb, frame.width, frame.height)
+    };
+    let encoded = encoder
         .encode_simple(false, f32::from(quality))
         .map_err(EncodeError::WebP)?;
     Ok(encoded.to_vec())

@@ -3,7 +3,8 @@
 /// Why [`Pipeline`](crate::Pipeline) could not make the renditions.
 ///
 /// `Unsupported`, `Undecodable` and `TooLarge` are the source's fault (the provider sent
-/// something unusable); `Resize` and `Encode` are ours.
+/// something unusable); `InvalidTarget` and `AlphaNeedsPngOrWebp` the caller's; `Resize` and
+/// `Encode` are ours.
 #[derive(Debug, thiserror::Error)]
 pub enum PipelineError {
     /// The bytes are not a PNG, JPEG or WebP image (`detected` names what they are, if known).
@@ -32,6 +33,10 @@ pub enum PipelineError {
         height: u32,
         max_pixels: u64,
     },
+
+    /// Transparency was asked for in JPEG, which has no alpha channel.
+    #[error("keeping transparency needs PNG or WebP; JPEG has no alpha channel")]
+    AlphaNeedsPngOrWebp,
 
     /// Resizing failed. Sizes are checked first, so this is a bug here, not bad data.
     #[error("resizing failed")]

@@ -4,7 +4,8 @@
 //! [`Pipeline::process`] sniffs the source (PNG, JPEG or WebP), decodes it under a pixel limit,
 //! cover-resizes and centre-crops it to the preset's exact pixels in one resize, makes a
 //! thumbnail with the preset's aspect, and encodes both. The original bytes are stored as
-//! given, so nothing here re-encodes them.
+//! given, so nothing here re-encodes them. [`Pipeline::process_with`] picks the format per job
+//! and can keep the source's transparency (PNG, WebP).
 //!
 //! The steps are public too ([`Pipeline::decode`], [`Pipeline::cover`],
 //! [`Pipeline::thumbnail`], [`Pipeline::encode`]) so that one decode can feed several presets.
@@ -15,10 +16,12 @@ mod decode;
 mod encode;
 mod error;
 mod format;
+mod probe;
 mod resize;
 
 pub use error::{EncodeError, PipelineError, ResizeFailure};
 pub use format::ImageFormat;
+pub use probe::{PROBE_BYTES, probe};
 
 /// How renditions are made. Fields are plain data; [`Pipeline::new`] brings them into range.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,6 +57,16 @@ pub struct Rendition {
     pub height: u32,
 }
 
+/// How one job's renditions are made (the config holds quality and thumbnail size).
+///
+/// `keep_alpha` keeps a source's transparency in the preset and the thumbnail; it needs a
+/// format with alpha (PNG, WebP). Without it, transparency is flattened onto white.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Output {
+    pub format: ImageFormat,
+    pub keep_alpha: bool,
+}
+
 /// Everything [`Pipeline::process`] made from one source.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Processed {
@@ -66,15 +79,20 @@ pub struct Processed {
     pub thumbnail: Rendition,
     /// The format of `preset` and `thumbnail`.
     pub format: ImageFormat,
+    /// True when the renditions carry an alpha channel: only with [`Output::keep_alpha`] and a
+    /// source with at least one pixel that is not fully opaque.
+    pub has_alpha: bool,
 }
 
 /// Decoded, unencoded pixels: 8-bit RGB, row-major, no padding, alpha already flattened
-/// onto white.
+/// onto white; or 8-bit RGBA (straight, not premultiplied) when decoded to keep alpha
+/// ([`Pipeline::decode_with`]) from a source with transparency.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Frame {
     width: u32,
     height: u32,
     rgb: Vec<u8>,
+    alpha: bool,
 }
 
 impl Frame {
@@ -86,9 +104,15 @@ impl Frame {
         self.height
     }
 
-    /// `width * height * 3` bytes, R, G, B per pixel.
+    /// The pixels: `width * height * 3` bytes, R, G, B per pixel; or `width * height * 4`,
+    /// R, G, B, A, when [`Frame::has_alpha`].
     pub fn rgb(&self) -> &[u8] {
         &self.rgb
+    }
+
+    /// True when the pixels are RGBA.
+    pub fn has_alpha(&self) -> bool {
+        self.alpha
     }
 }
 
@@ -132,25 +156,57 @@ impl Pipeline {
     }
 
     /// Decodes `source` once and makes the preset variant at exactly `target` (width, height)
-    /// and its thumbnail, both encoded in the configured format.
+    /// and its thumbnail, both encoded in the configured format, transparency flattened onto
+    /// white: `process_with` with the configured format and `keep_alpha: false`.
     pub fn process(&self, source: &[u8], target: (u32, u32)) -> Result<Processed, PipelineError> {
-        let decoded = self.decode(source)?;
+        self.process_with(
+            source,
+            target,
+            Output {
+                format: self.config.format,
+                keep_alpha: false,
+            },
+        )
+    }
+
+    /// [`Pipeline::process`] in `output.format`, keeping the source's transparency when
+    /// `output.keep_alpha` (RGBA renditions, resized with premultiplied alpha). A source without
+    /// transparency (no alpha channel, or every pixel opaque) gives opaque renditions
+    /// (`has_alpha: false`). `keep_alpha` with JPEG is [`PipelineError::AlphaNeedsPngOrWebp`],
+    /// before anything is decoded.
+    pub fn process_with(
+        &self,
+        source: &[u8],
+        target: (u32, u32),
+        output: Output,
+    ) -> Result<Processed, PipelineError> {
+        if output.keep_alpha && output.format == ImageFormat::Jpeg {
+            return Err(PipelineError::AlphaNeedsPngOrWebp);
+        }
+        let decoded = self.decode_with(source, output.keep_alpha)?;
         let preset = self.cover(&decoded, target)?;
         let thumbnail = self.thumbnail(&decoded, &preset)?;
         Ok(Processed {
             source_format: decoded.format,
             source_width: decoded.frame.width,
             source_height: decoded.frame.height,
-            preset: self.encode(&preset)?,
-            thumbnail: self.encode(&thumbnail)?,
-            format: self.config.format,
+            preset: self.encode_as(&preset, output.format)?,
+            thumbnail: self.encode_as(&thumbnail, output.format)?,
+            format: output.format,
+            has_alpha: preset.alpha,
         })
     }
 
     /// Sniffs and decodes a source to RGB8. The header is checked against
     /// `max_source_pixels` before any pixel is decoded.
     pub fn decode(&self, source: &[u8]) -> Result<Decoded, PipelineError> {
-        decode::decode(source, self.config.max_source_pixels)
+        self.decode_with(source, false)
+    }
+
+    /// [`Pipeline::decode`], but with `keep_alpha` a source with transparency decodes to RGBA8
+    /// (a source whose every pixel is opaque still decodes to RGB8).
+    pub fn decode_with(&self, source: &[u8], keep_alpha: bool) -> Result<Decoded, PipelineError> {
+        decode::decode(source, self.config.max_source_pixels, keep_alpha)
     }
 
     /// Cover-resizes the source and crops the centre: the result is exactly `target`
@@ -171,7 +227,21 @@ impl Pipeline {
 
     /// Encodes a frame in the configured format and quality.
     pub fn encode(&self, frame: &Frame) -> Result<Rendition, PipelineError> {
-        let bytes = match self.config.format {
+        self.encode_as(frame, self.config.format)
+    }
+
+    /// Encodes a frame in `format` at the configured quality; an RGBA frame keeps its alpha
+    /// (PNG: RGBA8; WebP: lossy colour, lossless alpha), and in JPEG is
+    /// [`PipelineError::AlphaNeedsPngOrWebp`].
+    pub fn encode_as(
+        &self,
+        frame: &Frame,
+        format: ImageFormat,
+    ) -> Result<Rendition, PipelineError> {
+        if frame.alpha && format == ImageFormat::Jpeg {
+            return Err(PipelineError::AlphaNeedsPngOrWebp);
+        }
+        let bytes = match format {
             ImageFormat::Jpeg => encode::jpeg(frame, self.config.quality),
             ImageFormat::Png => encode::png(frame),
             ImageFormat::Webp => encode::webp(frame, self.config.quality),

@@ -86,9 +86,16 @@ pub(crate) fn thumbnail_size(preset: (u32, u32), longest: u32) -> (u32, u32) {
 }
 
 fn resize(source: &Frame, crop: CropBox, size: (u32, u32)) -> Result<Frame, PipelineError> {
-    let src = ImageRef::new(source.width, source.height, &source.rgb, PixelType::U8x3)
+    // RGBA is resized premultiplied (the options' default `mul_div_alpha`), so transparent
+    // pixels' colours do not bleed into the edges as dark fringes.
+    let pixel_type = if source.alpha {
+        PixelType::U8x4
+    } else {
+        PixelType::U8x3
+    };
+    let src = ImageRef::new(source.width, source.height, &source.rgb, pixel_type)
         .map_err(|e| PipelineError::Resize(ResizeFailure::Buffer(e)))?;
-    let mut dst = Image::new(size.0, size.1, PixelType::U8x3);
+    let mut dst = Image::new(size.0, size.1, pixel_type);
     let filter = if f64::from(size.0) > crop.width {
         ENLARGE
     } else {
@@ -104,6 +111,7 @@ fn resize(source: &Frame, crop: CropBox, size: (u32, u32)) -> Result<Frame, Pipe
         width: size.0,
         height: size.1,
         rgb: dst.into_vec(),
+        alpha: source.alpha,
     })
 }
 
@@ -144,6 +152,7 @@ mod tests {
                 width: source.0,
                 height: source.1,
                 rgb: vec![128; (source.0 * source.1 * 3) as usize],
+                alpha: false,
             };
             let covered = cover(&frame, target).expect("covers");
             assert_eq!((covered.width, covered.height), target);

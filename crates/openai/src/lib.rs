@@ -45,11 +45,19 @@ mod transport;
 
 use std::{fmt, sync::Arc, time::Duration};
 
-use artforge_domain::{Background, ImageProvider, Partials, ProviderError, ProviderRequest};
+use artforge_domain::{
+    Background, ImageProvider, Partials, ProviderError, ProviderRequest, edit::EditFiles,
+};
 use async_openai::{
     Client,
     config::OpenAIConfig,
-    types::images::{CreateImageRequest, Image, ImageModel, ImageSize, ImagesResponse},
+    types::{
+        InputSource,
+        images::{
+            CreateImageEditRequest, CreateImageRequest, Image, ImageEditInput, ImageInput,
+            ImageModel, ImageSize, ImagesResponse,
+        },
+    },
 };
 use backon::Retryable;
 use base64::Engine;
@@ -207,6 +215,19 @@ impl ImageProvider for OpenAiProvider {
         }
         self.inner.generate_streaming_first(request, partials).await
     }
+
+    #[tracing::instrument(
+        name = "provider_edit",
+        skip_all,
+        fields(model = %request.model, size = %request.size, count = request.count, sources = files.sources.len(), mask = files.mask.is_some())
+    )]
+    async fn edit(
+        &self,
+        request: &ProviderRequest,
+        files: &EditFiles,
+    ) -> Result<Vec<Result<Vec<u8>, ProviderError>>, ProviderError> {
+        self.inner.edit(request, files).await
+    }
 }
 
 impl Inner {
@@ -261,7 +282,7 @@ impl Inner {
             ..template.clone()
         };
         let client = &self.client;
-        let streamed = retried(1, deadline, || {
+        let streamed = with_retries(1, deadline, || {
             let ask = ask.clone();
             async move {
                 match client.images().generate_stream(ask).await {
@@ -322,6 +343,43 @@ impl Inner {
         Ok(images)
     }
 
+    /// An edit (`POST /images/edits`, multipart), asked for in turns as generations are.
+    async fn edit(
+        &self,
+        request: &ProviderRequest,
+        files: &EditFiles,
+    ) -> Result<Vec<Result<Vec<u8>, ProviderError>>, ProviderError> {
+        let deadline = Instant::now() + self.deadline;
+        let template = edit_request(request, files)?;
+        let count = usize::from(request.count);
+        let per_request = usize::from(request.images_per_request.clamp(1, MAX_N));
+        let mut images = Vec::with_capacity(count);
+        while images.len() < count {
+            let n = (count - images.len()).min(per_request);
+            let ask = CreateImageEditRequest {
+                n: u8::try_from(n).ok(),
+                ..template.clone()
+            };
+            let client = &self.client;
+            let answer = self
+                .retried(ask.n.unwrap_or(1), deadline, || {
+                    let ask = ask.clone();
+                    async move { client.images().edit(ask).await }
+                })
+                .await;
+            match answer {
+                Ok(answer) => images.extend(self.collect(&answer, n, deadline).await),
+                Err(error) if images.is_empty() => return Err(error),
+                Err(error) => {
+                    tracing::warn!(error = %error, delivered = images.len(), "a later turn failed");
+                    let missing = count - images.len();
+                    images.extend(fan_out(error, missing).into_iter().map(Err));
+                }
+            }
+        }
+        Ok(images)
+    }
+
     /// One request, retried until it succeeds, fails for good, or the deadline comes.
     async fn ask(
         &self,
@@ -329,10 +387,30 @@ impl Inner {
         deadline: Instant,
     ) -> Result<ImagesResponse, ProviderError> {
         let client = &self.client;
-        retried(request.n.unwrap_or(1), deadline, || async move {
-            let answer = client.images().generate(request.clone()).await;
-            answer.map_err(classify)
+        self.retried(request.n.unwrap_or(1), deadline, || async move {
+            client.images().generate(request.clone()).await
         })
+        .await
+    }
+
+    /// `call` (one request for `n` images), retried until it succeeds, fails for good, or the
+    /// deadline comes.
+    async fn retried<F, Fut>(
+        &self,
+        n: u8,
+        deadline: Instant,
+        call: F,
+    ) -> Result<ImagesResponse, ProviderError>
+    where
+        F: Fn() -> Fut,
+        Fut: std::future::Future<Output = Result<ImagesResponse, async_openai::error::OpenAIError>>,
+    {
+        let call = &call;
+        with_retries(
+            n,
+            deadline,
+            || async move { call().await.map_err(classify) },
+        )
         .await
     }
 
@@ -361,9 +439,9 @@ impl Inner {
     }
 }
 
-/// `attempt` (one request of `n` images), retried until it succeeds, fails for good, or the
-/// deadline comes.
-async fn retried<T, Fut>(
+/// `attempt` (one request of `n` images, a plain or a streamed one), retried until it
+/// succeeds, fails for good, or the deadline comes.
+async fn with_retries<T, Fut>(
     n: u8,
     deadline: Instant,
     mut attempt: impl FnMut() -> Fut,
@@ -409,6 +487,51 @@ fn image_request(request: &ProviderRequest) -> Result<CreateImageRequest, Provid
             other => known("background", other.as_str())?,
         },
         ..CreateImageRequest::default()
+    })
+}
+
+/// The edits API request for `request` over `files`, without `n`: one source as `image`,
+/// several as `image[]` (the first is the one edited), the mask as `mask`.
+fn edit_request(
+    request: &ProviderRequest,
+    files: &EditFiles,
+) -> Result<CreateImageEditRequest, ProviderError> {
+    let part = |name: String, bytes: &[u8]| ImageInput {
+        source: InputSource::VecU8 {
+            filename: name,
+            vec: bytes.to_vec(),
+        },
+    };
+    let mut inputs: Vec<ImageInput> = files
+        .sources
+        .iter()
+        .enumerate()
+        .map(|(i, (format, bytes))| part(format!("source-{i}.{}", format.ext()), bytes))
+        .collect();
+    let image = match inputs.len() {
+        0 => {
+            return Err(ProviderError::Rejected {
+                status: 0,
+                message: "not sent: an edit needs a source image".into(),
+            });
+        }
+        1 => ImageEditInput::Image(inputs.remove(0)),
+        _ => ImageEditInput::Images(inputs),
+    };
+    let generation = image_request(request)?;
+    Ok(CreateImageEditRequest {
+        image,
+        prompt: generation.prompt,
+        mask: files
+            .mask
+            .as_deref()
+            .map(|bytes| part("mask.png".into(), bytes)),
+        model: generation.model,
+        size: generation.size,
+        quality: generation.quality,
+        output_format: generation.output_format,
+        background: generation.background,
+        ..CreateImageEditRequest::default()
     })
 }
 

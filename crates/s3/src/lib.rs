@@ -5,7 +5,8 @@ use std::{sync::Arc, time::Duration};
 
 use artforge_domain::{
     StoreError,
-    ports::{Download, ImageFiles},
+    edit::{PresignedUpload, UploadMethod, UploadRequest},
+    ports::{Download, FileReads, ImageFiles, Peeked, UploadUrls},
 };
 use artforge_runtime::{ConfigError, Env};
 use aws_sdk_s3::{
@@ -184,9 +185,153 @@ impl artforge_domain::ports::FileUploads for S3Files {
     }
 }
 
+impl FileReads for S3Files {
+    async fn peek(&self, key: &str, limit: u64) -> Result<Option<Peeked>, StoreError> {
+        let head = self
+            .client
+            .head_object()
+            .bucket(self.bucket.as_ref())
+            .key(key)
+            .send()
+            .await;
+        let head = match head {
+            Ok(head) => head,
+            Err(e) if e.as_service_error().is_some_and(|e| e.is_not_found()) => return Ok(None),
+            Err(e) => return Err(unavailable(e)),
+        };
+        let size = head
+            .content_length()
+            .and_then(|n| u64::try_from(n).ok())
+            .unwrap_or(0);
+        let content_type = head.content_type().map(str::to_owned);
+        let wanted = size.min(limit);
+        if wanted == 0 {
+            return Ok(Some(Peeked {
+                size,
+                content_type,
+                head: Vec::new(),
+            }));
+        }
+        let object = self
+            .client
+            .get_object()
+            .bucket(self.bucket.as_ref())
+            .key(key)
+            .range(format!("bytes=0-{}", wanted - 1))
+            .send()
+            .await;
+        let object = match object {
+            Ok(object) => object,
+            // Removed between the two calls.
+            Err(e) if e.as_service_error().is_some_and(|e| e.is_no_such_key()) => return Ok(None),
+            Err(e) => return Err(unavailable(e)),
+        };
+        let bytes = object.body.collect().await.map_err(unavailable)?.to_vec();
+        // A server that ignores the range sends it all: keep only what was asked.
+        let keep = usize::try_from(wanted)
+            .unwrap_or(usize::MAX)
+            .min(bytes.len());
+        let mut bytes = bytes;
+        bytes.truncate(keep);
+        Ok(Some(Peeked {
+            size,
+            content_type,
+            head: bytes,
+        }))
+    }
+}
+
+impl UploadUrls for S3Files {
+    /// A presigned `PUT` whose signature covers `Content-Type` and `Content-Length`: S3
+    /// refuses a body of another length or a request with another type
+    /// (docs/decisions/0120).
+    async fn presign_upload(
+        &self,
+        key: &str,
+        request: &UploadRequest,
+        ttl: Duration,
+    ) -> Result<PresignedUpload, StoreError> {
+        let config = PresigningConfig::expires_in(ttl).map_err(unavailable)?;
+        let length = i64::try_from(request.size).map_err(unavailable)?;
+        let presigned = self
+            .client
+            .put_object()
+            .bucket(self.bucket.as_ref())
+            .key(key)
+            .content_type(request.format.content_type())
+            .content_length(length)
+            .presigned(config)
+            .await
+            .map_err(unavailable)?;
+        let headers = presigned
+            .headers()
+            .filter(|(name, _)| !name.eq_ignore_ascii_case("host"))
+            .map(|(name, value)| (name.to_owned(), value.to_owned()))
+            .collect();
+        let expires_at =
+            time::OffsetDateTime::now_utc() + time::Duration::try_from(ttl).map_err(unavailable)?;
+        Ok(PresignedUpload {
+            url: presigned.uri().to_owned(),
+            method: UploadMethod::Put,
+            headers,
+            expires_at,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn offline_files() -> S3Files {
+        let config = aws_sdk_s3::Config::builder()
+            .behavior_version_latest()
+            .region(aws_sdk_s3::config::Region::new("us-east-1"))
+            .credentials_provider(aws_sdk_s3::config::Credentials::new(
+                "AKIDEXAMPLE",
+                "secret",
+                None,
+                None,
+                "test",
+            ))
+            .build();
+        S3Files::new(Client::from_conf(config), "bucket", Duration::from_secs(60))
+    }
+
+    #[tokio::test]
+    async fn a_presigned_upload_signs_the_declared_type_and_exact_length() {
+        let request = UploadRequest {
+            format: artforge_domain::ImageFormat::Webp,
+            size: 1234,
+        };
+        let upload = offline_files()
+            .presign_upload("uploads/u/1", &request, Duration::from_secs(600))
+            .await
+            .expect("presigned");
+        assert_eq!(upload.method, UploadMethod::Put);
+        let signed = upload
+            .url
+            .split('&')
+            .find_map(|p| p.strip_prefix("X-Amz-SignedHeaders="))
+            .expect("signed headers");
+        assert_eq!(
+            signed, "content-length%3Bcontent-type%3Bhost",
+            "{}",
+            upload.url
+        );
+        assert!(upload.url.contains("X-Amz-Expires=600"), "{}", upload.url);
+        let mut headers: Vec<(&str, &str)> = upload
+            .headers
+            .iter()
+            .map(|(n, v)| (n.as_str(), v.as_str()))
+            .collect();
+        headers.sort_unstable();
+        assert_eq!(
+            headers,
+            [("content-length", "1234"), ("content-type", "image/webp")],
+            "no checksum header: a browser could not compute it before sending"
+        );
+    }
 
     #[test]
     fn an_attachment_name_cannot_break_out_of_its_header() {

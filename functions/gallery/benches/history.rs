@@ -3,129 +3,21 @@
 //! read per page with an estimate of the read capacity they cost on DynamoDB, and p50/p90 handler
 //! time. Run: `cargo bench -p gallery --bench history` (moto from `make setup`).
 
-use std::{
-    sync::{Arc, Mutex},
-    time::{Duration, Instant},
-};
+use std::time::{Duration, Instant};
 
 use artforge_domain::{
     Image, ImageFormat, ImageId, Images, JobId, Preset, Quality, Style, Tags, Tier, Visibility,
 };
 use artforge_s3::BucketConfig;
-use aws_smithy_runtime_api::client::{
-    http::{
-        HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpClient,
-        SharedHttpConnector,
-    },
-    orchestrator::HttpRequest,
-    result::ConnectorError,
-    runtime_components::RuntimeComponents,
-};
-use aws_smithy_types::{body::SdkBody, byte_stream::ByteStream};
 use axum::body::Body;
 use http::{Request, header};
 use http_body_util::BodyExt;
-use serde_json::Value;
 use tower::ServiceExt;
 
-#[derive(Debug, Default)]
-struct Stats {
-    requests: u64,
-    scanned: u64,
-    returned_bytes: u64,
-    returned_items: u64,
-}
+#[path = "common/meter.rs"]
+mod meter;
 
-/// Counts every DynamoDB request, and what queries read. It sits in the SDK configuration's HTTP
-/// client, the one place the gallery's wiring (`gallery::App::build`) takes from outside, so
-/// it reads DynamoDB's JSON answers rather than the SDK's decoded outputs.
-#[derive(Debug, Clone)]
-struct Meter {
-    stats: Arc<Mutex<Stats>>,
-    inner: SharedHttpClient,
-}
-
-/// An attribute value's size as DynamoDB's wire JSON carries it (`{"S": "..."}`, ...).
-fn size(value: &Value) -> u64 {
-    match value.as_object().and_then(|typed| typed.iter().next()) {
-        Some((kind, Value::String(s))) if kind == "S" || kind == "N" => s.len() as u64,
-        Some((kind, Value::Array(list))) if kind == "L" => {
-            3 + list.iter().map(|v| 1 + size(v)).sum::<u64>()
-        }
-        Some((kind, _)) if kind == "BOOL" || kind == "NULL" => 1,
-        _ => 8,
-    }
-}
-
-impl Meter {
-    fn count(&self, query: Option<&Value>) -> Result<(), &'static str> {
-        let mut stats = self.stats.lock().map_err(|_| "poisoned")?;
-        stats.requests += 1;
-        if let Some(query) = query {
-            stats.scanned += query["ScannedCount"].as_u64().unwrap_or(0);
-            for item in query["Items"].as_array().into_iter().flatten() {
-                stats.returned_items += 1;
-                stats.returned_bytes += item
-                    .as_object()
-                    .into_iter()
-                    .flatten()
-                    .map(|(k, v)| k.len() as u64 + size(v))
-                    .sum::<u64>();
-            }
-        }
-        Ok(())
-    }
-}
-
-#[derive(Debug)]
-struct Metered {
-    meter: Meter,
-    inner: SharedHttpConnector,
-}
-
-impl HttpClient for Meter {
-    fn http_connector(
-        &self,
-        settings: &HttpConnectorSettings,
-        components: &RuntimeComponents,
-    ) -> SharedHttpConnector {
-        SharedHttpConnector::new(Metered {
-            meter: self.clone(),
-            inner: self.inner.http_connector(settings, components),
-        })
-    }
-}
-
-impl HttpConnector for Metered {
-    fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
-        let Some(target) = request
-            .headers()
-            .get("x-amz-target")
-            .filter(|t| t.starts_with("DynamoDB_"))
-            .map(str::to_owned)
-        else {
-            return self.inner.call(request);
-        };
-        let (meter, answer) = (self.meter.clone(), self.inner.call(request));
-        HttpConnectorFuture::new(async move {
-            let mut response = answer.await?;
-            let mut query = None;
-            if target.ends_with(".Query") {
-                let bytes = ByteStream::new(response.take_body())
-                    .collect()
-                    .await
-                    .map_err(|e| ConnectorError::io(e.into()))?
-                    .into_bytes();
-                query = serde_json::from_slice::<Value>(&bytes).ok();
-                *response.body_mut() = SdkBody::from(bytes);
-            }
-            meter
-                .count(query.as_ref())
-                .map_err(|e| ConnectorError::other(e.into(), None))?;
-            Ok(response)
-        })
-    }
-}
+use meter::Meter;
 
 #[tokio::main]
 async fn main() {
@@ -134,7 +26,7 @@ async fn main() {
     let (images, runs) = if smoke { (60, 1) } else { (1000, 40) };
     let direct = artforge_testkit::sdk_config();
     let meter = Meter {
-        stats: Arc::default(),
+        stats: std::sync::Arc::default(),
         inner: direct
             .http_client()
             .expect("the SDK configuration's HTTP client"),
@@ -148,7 +40,7 @@ async fn main() {
     let presets = Preset::ALL;
     for i in 0..images {
         let preset = presets[i % presets.len()];
-        let (width, height) = preset.size();
+        let (width, height) = preset.size().unwrap_or((1024, 1024));
         let image = Image {
             id: ImageId::new(),
             owner,
@@ -166,6 +58,8 @@ async fn main() {
             created_at: time::OffsetDateTime::now_utc(),
             original_format: ImageFormat::Png,
             variant_format: ImageFormat::Jpeg,
+            lineage: artforge_domain::edit::Lineage::default(),
+            lineage: artforge_domain::edit::Lineage::default(),
         };
         store.add(&image).await.expect("add");
     }

@@ -2,12 +2,12 @@
 //! shapes `artforge_http`'s `Json` and `Query` extractors parse (unknown fields refused), and
 //! their checks into domain types, every bad value named.
 
-use artforge_domain::{FieldError, ImageFilter, Preset, Tag, Tags, Tier, Visibility};
+use artforge_domain::{FieldError, ImageFilter, Preset, Search, Tag, Tags, Tier, Visibility};
 use serde::Deserialize;
 
-use artforge_http::ApiError;
+use artforge_http::{ApiError, query::PageParams};
 
-/// `GET /images?model=&preset=&tag=&liked=&limit=&cursor=`.
+/// `GET /images?model=&preset=&tag=&liked=&q=&limit=&cursor=`.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
@@ -21,6 +21,10 @@ pub struct ListParams {
     /// `true`: the images the caller likes instead of their own.
     #[param(value_type = Option<bool>)]
     pub liked: Option<String>,
+    /// Words of the prompt or tags, in any case, with or without accents: every word must
+    /// match, the last may begin a word. At most 200 characters and 8 words.
+    #[param(min_length = 1, max_length = 200)]
+    pub q: Option<String>,
     /// Items per page, 1 to 100 (default 20).
     #[param(value_type = Option<u16>, minimum = 1, maximum = 100)]
     pub limit: Option<String>,
@@ -55,6 +59,10 @@ impl ListParams {
             Ok(tag) => filter.tag = tag,
             Err(e) => errors.push(FieldError::new("tag", e.message)),
         }
+        match self.q.as_deref().map(search).transpose() {
+            Ok(q) => filter.search = q,
+            Err(e) => errors.push(e),
+        }
         let liked = match self.liked.as_deref() {
             None | Some("false") => false,
             Some("true") => true,
@@ -67,6 +75,43 @@ impl ListParams {
             Ok((filter, liked))
         } else {
             Err(ApiError::validation(errors))
+        }
+    }
+}
+
+/// `q` as sent, checked; the empty string is refused as having no words.
+fn search(raw: &str) -> Result<Search, FieldError> {
+    Search::parse(raw, "q")
+}
+
+/// `GET /feed?q=&limit=&cursor=`.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct FeedParams {
+    /// Words of the prompt or tags, as for `GET /images`.
+    #[param(min_length = 1, max_length = 200)]
+    pub q: Option<String>,
+    /// Items per page, 1 to 100 (default 20).
+    #[param(value_type = Option<u16>, minimum = 1, maximum = 100)]
+    pub limit: Option<String>,
+    /// The `nextCursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+impl FeedParams {
+    /// The search asked for, if any (422 naming `q`).
+    pub fn search(&self) -> Result<Option<Search>, ApiError> {
+        self.q
+            .as_deref()
+            .map(search)
+            .transpose()
+            .map_err(|e| ApiError::validation(vec![e]))
+    }
+
+    pub fn paging(&self) -> PageParams {
+        PageParams {
+            limit: self.limit.clone(),
+            cursor: self.cursor.clone(),
         }
     }
 }
@@ -121,6 +166,21 @@ mod tests {
         let err = params.filter().expect_err("bad filters");
         let fields: Vec<&str> = err.fields().iter().map(|f| f.field.as_str()).collect();
         assert_eq!(fields, ["model", "preset", "tag", "liked"]);
+    }
+
+    #[test]
+    fn a_search_without_words_or_over_200_characters_is_a_422_naming_q() {
+        for raw in ["q=", "q=%20-%20", &format!("q={}", "a".repeat(201))] {
+            let params: ListParams = query::parse(raw).expect("parsed");
+            let err = params.filter().expect_err("bad q");
+            let fields: Vec<&str> = err.fields().iter().map(|f| f.field.as_str()).collect();
+            assert_eq!(fields, ["q"], "{raw}");
+        }
+        let params: super::FeedParams = query::parse("q=").expect("parsed");
+        assert_eq!(
+            params.search().expect_err("no words").fields()[0].field,
+            "q"
+        );
     }
 
     #[test]

@@ -20,7 +20,7 @@ use tracing::instrument;
 
 use crate::{
     App,
-    requests::{DownloadParams, ListParams, UpdateBody},
+    requests::{DownloadParams, FeedParams, ListParams, UpdateBody},
     usecases::{LikeCount, Refusal},
 };
 
@@ -118,12 +118,10 @@ pub async fn list(
         cursor: params.cursor.clone(),
     };
     let page = paging.page(&app.cursors, &owner, list)?;
-    let store = &app.gallery.store;
-    let found = if liked {
-        store.liked(caller.user, &filter, page).await?
-    } else {
-        store.images(caller.user, &filter, page).await?
-    };
+    let found = app
+        .gallery
+        .history(caller.user, &filter, liked, page)
+        .await?;
     Ok(Json(Listing {
         items: views(&app, Some(caller.user), &found.items, liked).await?,
         next_cursor: found.next.map(|p| app.cursors.seal(&owner, list, &p)),
@@ -303,19 +301,21 @@ pub async fn tags(
     }))
 }
 
-/// `GET /feed`: everyone's public images, newest first. No session needed.
+/// `GET /feed`: everyone's public images, newest first, optionally searched (`q`). No
+/// session needed.
 #[utoipa::path(get, path = "/feed", tag = "gallery", operation_id = "listFeed", security((), ("bearer" = []), ("cookie" = [])),
-    params(PageParams),
-    responses((status = 200, description = "Everyone's public images, newest first.", body = Listing<ImageView>,
+    params(FeedParams),
+    responses((status = 200, description = "Everyone's public images, newest first; with `q`, those whose prompt and tags match.", body = Listing<ImageView>,
         links(("GetPublicImage" = (operation_id = "getPublicImage", parameters(("id" = "$response.body#/items/0/id"))))))))]
 #[instrument(skip_all)]
 pub async fn feed(
     State(app): State<App>,
     MaybeSignedIn(caller): MaybeSignedIn,
-    Query(params): Query<PageParams>,
+    Query(params): Query<FeedParams>,
 ) -> Result<Json<Listing<ImageView>>, ApiError> {
-    let page = params.page(&app.cursors, EVERYONE, FEED_LIST)?;
-    let found = app.gallery.store.feed(page).await?;
+    let search = params.search()?;
+    let page = params.paging().page(&app.cursors, EVERYONE, FEED_LIST)?;
+    let found = app.gallery.feed(search.as_ref(), page).await?;
     let viewer = caller.map(|c| c.user);
     Ok(Json(Listing {
         items: views(&app, viewer, &found.items, false).await?,

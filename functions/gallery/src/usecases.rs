@@ -4,8 +4,8 @@
 //! be seen, liked and downloaded by anyone signed in, and changed or deleted by its owner only.
 
 use artforge_domain::{
-    Download, Image, ImageFiles, ImageId, Images, Likes, StoreError, Tags, UserId, Variant,
-    Visibility,
+    Download, Image, ImageFiles, ImageFilter, ImageId, Images, Likes, Page, PageRequest, Search,
+    StoreError, Tags, UserId, Variant, Visibility,
 };
 use tracing::info;
 
@@ -50,6 +50,35 @@ impl<S: Images + Likes, F: ImageFiles> Gallery<S, F> {
             return Ok(image);
         }
         self.store.public_image(id).await?.ok_or(Refusal::NotFound)
+    }
+
+    /// The owner's images, or with `liked` the images they like (newest like first), that
+    /// pass `filter` (its search included), newest first; a page is full unless they run out.
+    pub async fn history(
+        &self,
+        owner: UserId,
+        filter: &ImageFilter,
+        liked: bool,
+        page: PageRequest,
+    ) -> Result<Page<Image>, StoreError> {
+        if liked {
+            self.store.liked(owner, filter, page).await
+        } else {
+            self.store.images(owner, filter, page).await
+        }
+    }
+
+    /// Everyone's public images, newest first; with `search`, those whose prompt and tags
+    /// match it.
+    pub async fn feed(
+        &self,
+        search: Option<&Search>,
+        page: PageRequest,
+    ) -> Result<Page<Image>, StoreError> {
+        match search {
+            Some(search) => self.store.search_feed(search, page).await,
+            None => self.store.feed(page).await,
+        }
     }
 
     /// Likes an image the caller may see; liking again changes nothing.
@@ -170,6 +199,183 @@ mod tests {
             }
             image
         }
+    }
+
+    /// Adds an image of `owner`'s with this prompt and tags, `public` or not.
+    async fn prompted(
+        store: &MemoryStore,
+        owner: UserId,
+        prompt: &str,
+        tags: &[&str],
+        public: bool,
+    ) -> ImageId {
+        let mut made = image(owner, Preset::Square, tags);
+        made.prompt = prompt.into();
+        if public {
+            made.visibility = Visibility::Public;
+        }
+        store.add(&made).await.expect("added");
+        made.id
+    }
+
+    fn searching(q: &str) -> ImageFilter {
+        ImageFilter {
+            search: Some(Search::parse(q, "q").expect("a query")),
+            ..ImageFilter::default()
+        }
+    }
+
+    fn first(limit: u16) -> PageRequest {
+        PageRequest { limit, after: None }
+    }
+
+    fn ids(page: &Page<Image>) -> Vec<ImageId> {
+        page.items.iter().map(|i| i.id).collect()
+    }
+
+    /// Newest first: descending ids (ids made in one millisecond are in no order).
+    fn newest(ids: &[ImageId]) -> Vec<ImageId> {
+        let mut ids = ids.to_vec();
+        ids.sort_by(|a, b| b.cmp(a));
+        ids
+    }
+
+    #[tokio::test]
+    async fn a_search_ignores_case_and_accents_and_takes_only_the_last_word_as_a_prefix() {
+        let bench = Bench::new().await;
+        let (store, owner) = (&bench.store, bench.owner);
+        let cafe = prompted(store, owner, "Le CAFÉ de Flore at night", &[], false).await;
+        let night = prompted(store, owner, "Nightfall over a cafe", &["Ångström"], false).await;
+        let gallery = &bench.gallery;
+        let history = |q: &'static str| async move {
+            ids(&gallery
+                .history(owner, &searching(q), false, first(10))
+                .await
+                .expect("a page"))
+        };
+        assert_eq!(history("café").await, newest(&[night, cafe]));
+        assert_eq!(history("CAFE flore").await, [cafe]);
+        assert_eq!(
+            history("cafe nigh").await,
+            newest(&[night, cafe]),
+            "the last word begins one"
+        );
+        assert_eq!(
+            history("nigh cafe").await,
+            Vec::<ImageId>::new(),
+            "only the last"
+        );
+        assert_eq!(history("angstrom").await, [night], "tags, folded too");
+        assert_eq!(history("ÅNGST").await, [night]);
+    }
+
+    #[tokio::test]
+    async fn every_word_of_a_search_must_match() {
+        let bench = Bench::new().await;
+        let (store, owner) = (&bench.store, bench.owner);
+        let both = prompted(store, owner, "a red boat", &["harbour"], false).await;
+        prompted(store, owner, "a red car", &[], false).await;
+        prompted(store, owner, "a blue boat", &["harbour"], false).await;
+        let found = bench
+            .gallery
+            .history(owner, &searching("harbour red bo"), false, first(10))
+            .await
+            .expect("a page");
+        assert_eq!(ids(&found), [both]);
+    }
+
+    #[tokio::test]
+    async fn search_pages_are_full_and_their_cursors_go_on_where_the_last_stopped() {
+        let bench = Bench::new().await;
+        let (store, owner) = (&bench.store, bench.owner);
+        let mut matching = Vec::new();
+        for i in 0..20 {
+            let id = if i % 3 == 0 {
+                prompted(store, owner, &format!("lighthouse {i}"), &[], true).await
+            } else {
+                prompted(store, owner, &format!("meadow {i}"), &[], true).await
+            };
+            if i % 3 == 0 {
+                matching.push(id);
+            }
+        }
+        let matching = newest(&matching);
+        let query = Search::parse("LIGHT", "q").expect("a query");
+        for feed in [false, true] {
+            let mut seen = Vec::new();
+            let mut after = None;
+            loop {
+                let page = PageRequest { limit: 3, after };
+                let found = if feed {
+                    bench.gallery.feed(Some(&query), page).await
+                } else {
+                    bench
+                        .gallery
+                        .history(owner, &searching("LIGHT"), false, page)
+                        .await
+                }
+                .expect("a page");
+                if found.next.is_some() {
+                    assert_eq!(found.items.len(), 3, "a page is full while more match");
+                }
+                seen.extend(ids(&found));
+                match found.next {
+                    Some(next) => after = Some(next),
+                    None => break,
+                }
+            }
+            assert_eq!(
+                seen, matching,
+                "every match once, newest first (feed: {feed})"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn the_feed_search_shows_public_images_of_everyone_only() {
+        let bench = Bench::new().await;
+        let (store, g) = (&bench.store, &bench.gallery);
+        let mine = prompted(store, bench.owner, "storm at sea", &[], true).await;
+        let theirs = prompted(store, bench.other, "Storm clouds", &[], true).await;
+        let private = prompted(store, bench.other, "storm inside", &[], false).await;
+        let query = Search::parse("storm", "q").expect("a query");
+        let found = g.feed(Some(&query), first(10)).await.expect("a page");
+        assert_eq!(ids(&found), newest(&[theirs, mine]));
+        g.update(bench.other, private, None, Some(Visibility::Public))
+            .await
+            .expect("published");
+        g.update(bench.owner, mine, None, Some(Visibility::Private))
+            .await
+            .expect("unpublished");
+        let found = g.feed(Some(&query), first(10)).await.expect("a page");
+        assert_eq!(ids(&found), newest(&[private, theirs]));
+        let everything = g.feed(None, first(10)).await.expect("a page");
+        assert_eq!(everything.items.len(), 2, "no search: the whole feed");
+    }
+
+    #[tokio::test]
+    async fn liked_images_are_searched_with_the_other_filters() {
+        let bench = Bench::new().await;
+        let (store, g) = (&bench.store, &bench.gallery);
+        let sea = prompted(store, bench.other, "a calm sea", &[], true).await;
+        let hill = prompted(store, bench.other, "a green hill", &[], true).await;
+        for id in [sea, hill] {
+            g.like(bench.owner, id).await.expect("liked");
+        }
+        let found = g
+            .history(bench.owner, &searching("calm"), true, first(10))
+            .await
+            .expect("a page");
+        assert_eq!(ids(&found), [sea]);
+        let filter = ImageFilter {
+            tier: Some(artforge_domain::Tier::V3),
+            ..searching("calm")
+        };
+        let found = g
+            .history(bench.owner, &filter, true, first(10))
+            .await
+            .expect("a page");
+        assert!(found.items.is_empty(), "and the other filters still apply");
     }
 
     #[tokio::test]

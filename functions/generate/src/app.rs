@@ -9,14 +9,22 @@ use artforge_dynamo::DynamoStore;
 use artforge_http::{Authenticator, cursor::Cursors};
 use artforge_s3::S3Files;
 use artforge_sqs::SqsQueue;
-use axum::{Router, extract::FromRef, routing::get};
+use axum::{
+    Router,
+    extract::FromRef,
+    routing::{get, post},
+};
 
-use crate::{Config, routes, usecases::submit::Generations};
+use crate::{
+    Config, routes,
+    usecases::{submit::Generations, uploads::Uploads},
+};
 
 /// The generation API: its use cases over DynamoDB and SQS, and what its handlers read.
 #[derive(Clone)]
 pub struct Api {
-    pub(crate) generations: Arc<Generations<DynamoStore, SqsQueue>>,
+    pub(crate) generations: Arc<Generations<DynamoStore, SqsQueue, S3Files>>,
+    pub(crate) uploads: Arc<Uploads<S3Files>>,
     pub(crate) paid: Arc<PaidRequests<DynamoStore>>,
     pub(crate) store: DynamoStore,
     pub(crate) files: S3Files,
@@ -36,12 +44,16 @@ impl Api {
     pub fn build(config: Config, aws: &SdkConfig) -> Self {
         let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(aws), config.table_name);
         let queue = SqsQueue::new(aws_sdk_sqs::Client::new(aws), config.queue_url);
+        let files = config.bucket.files(aws);
         Self {
             authenticator: config
                 .session
                 .authenticator(Arc::new(config.session.tokens()), store.clone()),
             cursors: config.session.cursors(),
-            files: config.bucket.files(aws),
+            files: files.clone(),
+            uploads: Arc::new(Uploads {
+                files: files.clone(),
+            }),
             public_base_url: config.public_base_url.into(),
             paid: Arc::new(PaidRequests {
                 store: store.clone(),
@@ -50,6 +62,7 @@ impl Api {
             generations: Arc::new(Generations {
                 jobs: store.clone(),
                 queue,
+                files,
                 catalog: config.catalog,
                 limits: config.limits,
             }),
@@ -80,6 +93,7 @@ impl Api {
             .route("/models", get(routes::models))
             .route("/generations", get(routes::list).post(routes::create))
             .route("/generations/{id}", get(routes::one))
+            .route("/uploads", post(routes::upload))
             .with_state(self)
     }
 }
@@ -88,7 +102,13 @@ impl Api {
 /// `/openapi.json` it serves.
 pub fn openapi() -> utoipa::openapi::OpenApi {
     #[derive(utoipa::OpenApi)]
-    #[openapi(paths(routes::models, routes::create, routes::one, routes::list))]
+    #[openapi(paths(
+        routes::models,
+        routes::create,
+        routes::one,
+        routes::list,
+        routes::upload
+    ))]
     struct Doc;
     <Doc as utoipa::OpenApi>::openapi()
 }

@@ -229,12 +229,12 @@ mod tests {
         let v3 = catalog.tier(Tier::V3).expect("v3");
         assert_eq!(v3.provider_model, "gpt-image-3-preview");
         let v2 = catalog.tier(Tier::V2).expect("v2");
-        assert_eq!(v2.provider_model, "gpt-image-2.5-flare");
+        assert_eq!(v2.provider_model, "gpt-image-2.6-flare");
     }
 
     #[test]
     fn the_catalogue_can_come_inline_or_from_a_file_and_a_bad_one_stops_init() {
-        let inline = SHIPPED_CATALOG.replace("gpt-image-2.5-flare", "inline-model");
+        let inline = SHIPPED_CATALOG.replace("gpt-image-2.6-flare", "inline-model");
         let env = Env::with_defaults(HashMap::from([("MODEL_CATALOG", inline.clone())]));
         let from_inline = catalog(&env).expect("inline");
         assert_eq!(

@@ -4,7 +4,7 @@ use std::collections::{HashMap, HashSet};
 
 use artforge_domain::{
     Image, ImageId, Images, Job, JobId, JobStatus, Jobs, Likes, LimitReached, UserId,
-    generation::IdempotencyKey,
+    edit::UploadMethod, generation::IdempotencyKey,
 };
 use artforge_http::{
     ApiError, ErrorCode, Json, Query, SignedIn,
@@ -23,8 +23,8 @@ use tracing::instrument;
 
 use crate::{
     Api,
-    requests::GenerationBody,
-    usecases::submit::Refusal,
+    requests::{GenerationBody, UploadBody},
+    usecases::{submit::Refusal, uploads::UploadRefusal},
     views::{CatalogView, JobView, job_view},
 };
 
@@ -73,7 +73,8 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<IdempotencyKey>, ApiErr
             headers(("Location" = String, description = "The job's path.")),
             links(("GetGeneration" = (operation_id = "getGeneration", parameters(("id" = "$response.body#/job/id")))))),
         (status = 402, description = "insufficient_credits: the balance does not cover the job.", body = ProblemBody, content_type = "application/problem+json"),
-        (status = 422, description = "validation_failed: a field is missing or not in the catalogue; content_policy_violation: the prompt is refused; idempotency_key_reused: the key came with another body.", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 404, description = "not_found: a source or the remixed image is not the caller's and not public (the detail names the field).", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 422, description = "validation_failed: a field is missing or not in the catalogue; content_policy_violation: the prompt is refused; idempotency_key_reused: the key came with another body; upload_invalid: an upload is missing, expired, over 20 MiB, not an image of its declared type or over 4096 px a side; mask_mismatch: the mask is not the first source's pixel size. Each names the field.", body = ProblemBody, content_type = "application/problem+json"),
         (status = 429, description = "daily_quota_exceeded: the daily image quota is used up (`Retry-After` = next UTC midnight); rate_limited: too many paid requests from this user or client address this minute (`Retry-After`).", body = ProblemBody, content_type = "application/problem+json"),
         (status = 503, description = "generation_paused: the service's daily budget is spent; service_unavailable: try again.", body = ProblemBody, content_type = "application/problem+json"),
     ))]
@@ -119,6 +120,12 @@ pub async fn create(
 fn refused(refusal: Refusal) -> ApiError {
     match refusal {
         Refusal::Invalid(errors) => ApiError::validation(errors),
+        Refusal::NotFound(field) => ApiError::new(
+            ErrorCode::NotFound,
+            format!("{field}: no such image (it is not yours, not public, or gone)"),
+        ),
+        Refusal::UploadInvalid(e) => ApiError::about_fields(ErrorCode::UploadInvalid, vec![e]),
+        Refusal::MaskMismatch(e) => ApiError::about_fields(ErrorCode::MaskMismatch, vec![e]),
         Refusal::Insufficient(short) => artforge_domain::StoreError::from(short).into(),
         Refusal::KeyReused => ApiError::new(
             ErrorCode::IdempotencyKeyReused,
@@ -228,4 +235,62 @@ pub async fn list(
         items,
         next_cursor: found.next.map(|p| app.cursors.seal(&owner, JOBS_LIST, &p)),
     }))
+}
+
+/// How to send an upload: `PUT` the file's bytes to `url` with exactly `headers`.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UploadView {
+    /// The upload's id, for `sources` and `mask` (`{"upload": id}`).
+    id: String,
+    /// A presigned S3 URL.
+    url: String,
+    /// `PUT`.
+    method: &'static str,
+    /// Headers to send as given: the declared type and length are signed.
+    headers: std::collections::BTreeMap<String, String>,
+    /// When the URL stops working (10 minutes).
+    expires_at: String,
+}
+
+/// `POST /uploads`: a presigned S3 upload of one file of the declared type and exact length,
+/// to use as a source or mask of an edit within a day.
+#[utoipa::path(post, path = "/uploads", tag = "generate", operation_id = "createUpload", security(("bearer" = []), ("cookie" = [])),
+    request_body = UploadBody,
+    responses(
+        (status = 201, description = "Send the file: `PUT` its bytes to `url` with `headers` within 10 minutes; then use `{\"upload\": id}` in `sources` or `mask`.", body = UploadView),
+        (status = 422, description = "validation_failed: `contentType` is not image/png, image/jpeg or image/webp, or `size` is not 1 byte to 20 MiB.", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 429, description = "rate_limited: too many paid requests from this user or client address this minute (`Retry-After`).", body = ProblemBody, content_type = "application/problem+json"),
+    ))]
+#[instrument(skip_all, fields(user_id = %caller.user, upload_id))]
+pub async fn upload(
+    State(app): State<Api>,
+    caller: SignedIn,
+    ClientIp(from): ClientIp,
+    Json(body): Json<UploadBody>,
+) -> Result<Response, ApiError> {
+    admit_paid(&app.paid, caller.user, from).await?;
+    let upload = app
+        .uploads
+        .issue(caller.user, body.content_type.as_deref(), body.size)
+        .await
+        .map_err(|refusal| match refusal {
+            UploadRefusal::Invalid(errors) => ApiError::validation(errors),
+            UploadRefusal::Store(e) => e.into(),
+        })?;
+    tracing::Span::current().record("upload_id", tracing::field::display(upload.id));
+    let presigned = upload.presigned;
+    let view = UploadView {
+        id: upload.id.to_string(),
+        url: presigned.url,
+        method: match presigned.method {
+            UploadMethod::Put => "PUT",
+        },
+        headers: presigned.headers.into_iter().collect(),
+        expires_at: presigned
+            .expires_at
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default(),
+    };
+    Ok((StatusCode::CREATED, Json(view)).into_response())
 }

@@ -1,10 +1,11 @@
 //! The job object as the API answers it (DESIGN §2).
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 
 use artforge_domain::{
-    Catalog, Image, ImageFiles, ImageId, Job, JobErrorCode, JobStatus, Preset, Quality, Style,
-    Tier,
+    Background, Catalog, Image, ImageFiles, ImageFormat, ImageId, Job, JobErrorCode, JobStatus,
+    Preset, Quality, Style, Tier,
+    edit::SourceRef,
     preview::{MAX_PREVIEWS, preview_key},
 };
 use artforge_http::{
@@ -42,6 +43,39 @@ pub struct TierView {
     pub max_images: u8,
     pub qualities: Vec<QualityView>,
     pub styles: Vec<StyleView>,
+    /// The backgrounds a request may ask for; the first is the default.
+    pub backgrounds: Vec<Background>,
+    /// The formats of the sized image and the thumbnail; the first is the default (for a
+    /// transparent background, the first that keeps alpha).
+    pub formats: Vec<ImageFormat>,
+    /// The limits of `preset: "custom"`; absent where the tier takes no custom size.
+    pub custom_size: Option<CustomSizeView>,
+    /// What an edit takes and costs; absent where the tier makes no edits.
+    pub edits: Option<EditsView>,
+}
+
+/// The pixels `preset: "custom"` may ask for.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CustomSizeView {
+    /// The least pixels of a side.
+    pub min: u32,
+    /// The most pixels of a side.
+    pub max: u32,
+    /// The longer side is at most this many times the shorter.
+    pub max_ratio: u32,
+}
+
+/// What an edit of a tier takes, and its credits per image by quality.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct EditsView {
+    /// The most source images of one edit.
+    pub max_sources: u8,
+    /// Whether an edit takes a mask for its first source.
+    pub mask: bool,
+    /// Credits per edited image, by quality id.
+    pub credits: BTreeMap<Quality, u64>,
 }
 
 /// A size preset as clients show it.
@@ -90,6 +124,18 @@ impl From<&Catalog> for CatalogView {
                             name: s.name.clone(),
                         })
                         .collect(),
+                    backgrounds: t.backgrounds.clone(),
+                    formats: t.formats.clone(),
+                    custom_size: t.custom_size.map(|c| CustomSizeView {
+                        min: c.min,
+                        max: c.max,
+                        max_ratio: c.max_ratio,
+                    }),
+                    edits: t.edits.as_ref().map(|e| EditsView {
+                        max_sources: e.max_sources,
+                        mask: e.mask,
+                        credits: e.credits.iter().map(|(q, c)| (*q, c.get())).collect(),
+                    }),
                 })
                 .collect(),
             presets: catalog
@@ -117,6 +163,29 @@ pub struct RequestView {
     pub quality: Quality,
     pub count: u8,
     pub tags: Vec<String>,
+    /// An edit's sources as asked for (empty for a generation); the first is the one edited.
+    pub sources: Vec<SourceView>,
+    /// Whether the edit has a mask.
+    pub mask: bool,
+    /// The image remixed, or null.
+    pub remix_of: Option<String>,
+}
+
+/// A source as it was asked for: `{"image": id}` or `{"upload": id}`.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum SourceView {
+    Image(String),
+    Upload(String),
+}
+
+impl From<SourceRef> for SourceView {
+    fn from(source: SourceRef) -> Self {
+        match source {
+            SourceRef::Image(id) => Self::Image(id.to_string()),
+            SourceRef::Upload(id) => Self::Upload(id.to_string()),
+        }
+    }
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -181,6 +250,14 @@ pub async fn job_view<F: ImageFiles>(
             quality: r.quality,
             count: r.count,
             tags: r.tags.iter().map(|t| t.as_str().to_owned()).collect(),
+            sources: job
+                .inputs
+                .edit
+                .iter()
+                .flat_map(|e| e.refs.iter().copied().map(SourceView::from))
+                .collect(),
+            mask: job.inputs.edit.as_ref().is_some_and(|e| e.mask.is_some()),
+            remix_of: job.inputs.remix_of.map(|id| id.to_string()),
         },
         cost: job.cost.get(),
         refunded: job.refunded.get(),
@@ -327,5 +404,45 @@ mod tests {
         assert!(json.contains("\"maxImages\":5"), "{json}");
         assert!(json.contains("\"id\":\"vivid\""), "{json}");
         assert!(json.contains("\"credits\":3"), "{json}");
+    }
+
+    #[test]
+    fn every_tier_shows_backgrounds_formats_custom_size_limits_and_edits() {
+        let json = serde_json::to_value(CatalogView::from(&shipped())).expect("serialises");
+        for tier in json["tiers"].as_array().expect("tiers") {
+            assert_eq!(
+                tier["backgrounds"],
+                serde_json::json!(["auto", "opaque", "transparent"])
+            );
+            assert_eq!(tier["formats"], serde_json::json!(["jpeg", "webp", "png"]));
+            assert_eq!(
+                tier["customSize"],
+                serde_json::json!({"min": 256, "max": 3840, "maxRatio": 3})
+            );
+            assert_eq!(tier["edits"]["maxSources"], 16);
+            assert_eq!(tier["edits"]["mask"], true);
+        }
+        assert_eq!(
+            json["tiers"][1]["edits"]["credits"],
+            serde_json::json!({"medium": 3, "high": 4})
+        );
+        let presets: Vec<&str> = json["presets"]
+            .as_array()
+            .expect("presets")
+            .iter()
+            .filter_map(|p| p["id"].as_str())
+            .collect();
+        assert_eq!(
+            presets,
+            [
+                "square",
+                "portrait",
+                "story",
+                "landscape",
+                "x_post",
+                "pinterest_pin",
+                "linkedin_post"
+            ]
+        );
     }
 }

@@ -12,7 +12,10 @@
 //! `response_format`, or a `size` that is neither `auto` nor `WIDTHxHEIGHT` with both edges
 //! multiples of 16 from 256 to 3840, aspect at most 3:1 and at most 3840x2160 pixels, is 400
 //! `invalid_request_error`. `GET /v1/files/{id}` serves the pictures of URL answers (the
-//! latest 256), without authentication, like a signed storage URL.
+//! latest 256), without authentication, like a signed storage URL. `POST /v1/images/edits`
+//! takes OpenAI's multipart edit (up to 16 images and a mask for the first, checked as OpenAI
+//! checks them) and answers as a generation of its text fields does, directives included
+//! (module `edits`).
 //!
 //! # Directives
 //!
@@ -44,6 +47,7 @@
 //! can merge it into its own; [`serve_openai_stand_in`] serves it alone on loopback for tests.
 
 mod directives;
+mod edits;
 mod errors;
 mod pictures;
 mod request;
@@ -67,6 +71,7 @@ use axum::{
 use base64::Engine;
 use serde_json::{Value, json};
 
+pub use self::edits::EditSeen;
 use self::{
     directives::Directives,
     errors::{error, invalid, json_answer},
@@ -89,6 +94,7 @@ pub struct OpenAiStandIn {
 struct Shared {
     calls: Mutex<HashMap<String, usize>>,
     files: Mutex<Files>,
+    edits: Mutex<Vec<EditSeen>>,
 }
 
 #[derive(Default)]
@@ -114,8 +120,18 @@ impl OpenAiStandIn {
     pub fn router(&self) -> Router {
         Router::new()
             .route("/v1/images/generations", post(generations))
+            .route("/v1/images/edits", post(edits::edits))
             .route("/v1/files/{id}", get(file))
             .with_state(self.clone())
+    }
+
+    /// What the edits whose prompt contains `prompt_contains` received, in order.
+    pub fn edits(&self, prompt_contains: &str) -> Vec<EditSeen> {
+        lock(&self.state.edits)
+            .iter()
+            .filter(|seen| seen.prompt.contains(prompt_contains))
+            .cloned()
+            .collect()
     }
 
     /// Calls so far whose prompt contains `prompt_contains`.

@@ -488,6 +488,7 @@ const GRANTS: &[Grant] = &[
             "PutItem",
             "UpdateItem",
             "DeleteItem",
+            "BatchWriteItem",
             "Query",
         ],
         partitions: &["USER#*"],
@@ -672,8 +673,7 @@ fn every_function_may_use_only_the_actions_keys_files_and_secrets_it_needs() {
         files.sort();
         expected.sort();
         assert_eq!(files, expected, "{name}: its S3 actions on images/");
-        let mut expected: Vec<String> =
-            grant.previews.iter().map(|a| format!("s3:{a}")).collect();
+        let mut expected: Vec<String> = grant.previews.iter().map(|a| format!("s3:{a}")).collect();
         previews.sort();
         expected.sort();
         assert_eq!(previews, expected, "{name}: its S3 actions on previews/");

@@ -1,6 +1,7 @@
 //! The DynamoDB adapter against moto: the ports' contract (the same suite the in-memory fakes
-//! pass), and the ledger's own guarantees under repetition, races and lost answers.
+//! pass), the feed's search index, and the ledger's own guarantees under repetition, races and lost answers.
 
 mod accounts;
 mod contract;
 mod ledger;
+mod search;

@@ -1,3 +1,4 @@
 //! The image pipeline end to end.
 
+mod alpha;
 mod pipeline;

@@ -27,7 +27,7 @@ pub fn config(base: &str) -> ProviderConfig {
 
 pub fn request(prompt: &str, count: u8, per_request: u8, size: &str) -> ProviderRequest {
     ProviderRequest {
-        model: "gpt-image-2.5-flare".into(),
+        model: "gpt-image-2.6-flare".into(),
         prompt: prompt.into(),
         size: size.into(),
         quality: "low".into(),
@@ -343,4 +343,88 @@ async fn a_file_above_the_download_cap_fails_that_image() {
     let images = images(answer);
     assert_eq!(images[0].len(), 1024 * 1024);
     assert_eq!(png_size(&images[0]), (256, 256));
+}
+
+/// A PNG of `width` x `height`, with an alpha channel when `alpha` (a mask: transparent where
+/// to edit).
+fn png(width: u32, height: u32, alpha: bool) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    let picture = if alpha {
+        image::DynamicImage::ImageRgba8(image::RgbaImage::from_pixel(
+            width,
+            height,
+            image::Rgba([0, 0, 0, 0]),
+        ))
+    } else {
+        image::DynamicImage::ImageRgb8(image::RgbImage::from_pixel(
+            width,
+            height,
+            image::Rgb([200, 40, 40]),
+        ))
+    };
+    picture
+        .write_to(
+            &mut std::io::Cursor::new(&mut bytes),
+            image::ImageFormat::Png,
+        )
+        .expect("encodes");
+    bytes
+}
+
+async fn edit(
+    config: ProviderConfig,
+    request: &ProviderRequest,
+    files: &artforge_domain::edit::EditFiles,
+) -> Answer {
+    OpenAiProvider::new(config).edit(request, files).await
+}
+
+#[tokio::test]
+async fn an_edit_sends_its_sources_and_mask_as_a_multipart_form_and_gets_its_images() {
+    let (base, stand_in) = stand_in().await;
+    let prompt = "an edit with three sources";
+    let files = artforge_domain::edit::EditFiles {
+        sources: vec![
+            (artforge_domain::ImageFormat::Png, png(512, 256, false)),
+            (artforge_domain::ImageFormat::Png, png(300, 300, false)),
+            (artforge_domain::ImageFormat::Png, png(256, 256, false)),
+        ],
+        mask: Some(png(512, 256, true)),
+    };
+    let answer = edit(config(&base), &request(prompt, 2, 1, "1024x1024"), &files).await;
+    let images = images(answer);
+    assert_eq!(images.len(), 2, "asked for in two turns");
+    assert_eq!(png_size(&images[0]), (1024, 1024));
+    let seen = stand_in.edits(prompt);
+    assert_eq!(seen.len(), 2);
+    assert_eq!(seen[0].images, [(512, 256), (300, 300), (256, 256)]);
+    assert_eq!(seen[0].mask, Some((512, 256)));
+}
+
+#[tokio::test]
+async fn an_edit_with_a_mask_of_another_size_is_rejected_and_a_transient_failure_retried() {
+    let (base, stand_in) = stand_in().await;
+    let files = |mask| artforge_domain::edit::EditFiles {
+        sources: vec![(artforge_domain::ImageFormat::Png, png(512, 256, false))],
+        mask,
+    };
+    let refused = edit(
+        config(&base),
+        &request("a mask too small", 1, 1, "1024x1024"),
+        &files(Some(png(256, 256, true))),
+    )
+    .await;
+    assert!(
+        matches!(&refused, Err(ProviderError::Rejected { status: 400, message }) if message.contains("mask")),
+        "{refused:?}"
+    );
+    let prompt = "an edit once refused [fault:500x1]";
+    let answer = edit(
+        config(&base),
+        &request(prompt, 1, 1, "1024x1024"),
+        &files(None),
+    )
+    .await;
+    assert_eq!(images(answer).len(), 1);
+    assert_eq!(stand_in.calls(prompt), 2, "the 500 was retried");
 }

@@ -143,7 +143,7 @@ impl App {
 
 /// A new image of `owner` as `spec` says: a PNG original, JPEG variants.
 fn new_image(owner: UserId, spec: Spec) -> Image {
-    let (width, height) = spec.preset.size();
+    let (width, height) = spec.preset.size().unwrap_or((1024, 1024));
     Image {
         id: ImageId::new(),
         owner,
@@ -161,6 +161,7 @@ fn new_image(owner: UserId, spec: Spec) -> Image {
         created_at: OffsetDateTime::now_utc(),
         original_format: ImageFormat::Png,
         variant_format: ImageFormat::Jpeg,
+        lineage: artforge_domain::edit::Lineage::default(),
     }
 }
 

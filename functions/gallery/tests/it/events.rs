@@ -48,6 +48,14 @@ async fn every_sample_event_answers_the_status_its_name_documents() {
         let request = artforge_testkit::http::event_request(&filled(&app, &text).await);
         let answer = app.send(request).await;
         assert_eq!(answer.status.as_u16(), expected, "{name}: {}", answer.text);
+        if name.contains("search") && expected == 200 {
+            // The fixture's images are "a lighthouse at dusk, square", own and public.
+            assert_eq!(
+                answer.json["items"].as_array().map(Vec::len),
+                Some(1),
+                "{name}: finds the fixture's image"
+            );
+        }
         if expected >= 400 {
             assert_eq!(
                 answer.headers[http::header::CONTENT_TYPE],

@@ -9,3 +9,4 @@ mod concurrency;
 mod events;
 mod faults;
 mod paging;
+mod search;

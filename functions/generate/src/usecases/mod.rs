@@ -15,11 +15,15 @@
 //! chosen here; the store only writes them atomically.
 
 pub mod fail;
+pub mod inputs;
 pub mod previews;
 pub mod run;
 pub mod submit;
 pub mod sweep;
+pub mod uploads;
 
+#[cfg(test)]
+mod edit_tests;
 #[cfg(test)]
 mod previews_tests;
 #[cfg(test)]

@@ -30,9 +30,11 @@
 use std::{sync::Arc, time::Duration};
 
 use artforge_domain::{
-    Catalog, Claim, FileUploads, Holder, Image, ImageFiles, ImageFormat, ImageId, ImageProvider,
-    Job, JobError, JobErrorCode, JobId, JobStatus, Jobs, Lease, Partials, ProviderError,
-    ProviderRequest, StoreError, Tags, UserId, Variant, Visibility, image::object_key,
+    Catalog, Claim, FileReads, FileUploads, Holder, Image, ImageFiles, ImageFormat, ImageId,
+    ImageProvider, Job, JobError, JobErrorCode, JobId, JobStatus, Jobs, Lease, Partials,
+    ProviderError, ProviderRequest, StoreError, Tags, UserId, Variant, Visibility,
+    edit::{Edit, EditFiles},
+    image::object_key,
     preview::preview_keys,
 };
 use artforge_imaging::{Pipeline, PipelineError};
@@ -131,6 +133,9 @@ fn observe_provider_error(error: &ProviderError) {
     artforge_metrics::provider_error(kind, operational);
 }
 
+/// The largest file an edit sends: the provider takes images under 50 MB.
+const MAX_SOURCE_BYTES: u64 = 50 * 1000 * 1000;
+
 /// What a claimed job becomes with `delivered` of its images made: `succeeded` with any image,
 /// else `failed` with the first failure's error; what was not delivered is refunded.
 pub fn finished(
@@ -198,7 +203,7 @@ impl<J, P, F> JobRunner<J, P, F>
 where
     J: Jobs,
     P: ImageProvider,
-    F: FileUploads + ImageFiles,
+    F: FileUploads + ImageFiles + FileReads,
 {
     /// Claims and runs one job.
     pub async fn run(&self, owner: UserId, id: JobId) -> Outcome {
@@ -327,8 +332,19 @@ where
                 false,
             );
         };
+        let edit = match &job.inputs.edit {
+            None => None,
+            Some(edit) => match self.edit_files(edit).await {
+                Ok(files) => Some(files),
+                Err(error) => return (Vec::new(), Some(error), false, false),
+            },
+        };
         let started = std::time::Instant::now();
-        let (answered, previewed) = self.ask(job, lease, &request).await;
+        // Edits do not stream (yet): their jobs show no previews.
+        let (answered, previewed) = match &edit {
+            None => self.ask(job, lease, &request).await,
+            Some(files) => (self.provider.edit(&request, files).await, false),
+        };
         artforge_metrics::provider_call(started.elapsed());
         let answers = match answered {
             Ok(answers) => answers,
@@ -407,6 +423,43 @@ where
         (answered, stored > 0)
     }
 
+    /// The bytes of an edit's files. A file gone since the job was submitted (an image
+    /// deleted, an upload expired) fails the job, refunded.
+    async fn edit_files(&self, edit: &Edit) -> Result<EditFiles, JobError> {
+        let gone = || {
+            JobError::new(
+                JobErrorCode::GenerationFailed,
+                "a source image or the mask is gone; your credits were refunded",
+            )
+        };
+        let unreadable = || {
+            JobError::new(
+                JobErrorCode::GenerationFailed,
+                "the source images could not be read; your credits were refunded",
+            )
+        };
+        let read = |key: String| async move {
+            match self.files.peek(&key, MAX_SOURCE_BYTES).await {
+                Ok(Some(peeked)) if peeked.is_whole() => Ok(peeked.head),
+                Ok(_) => Err(gone()),
+                Err(e) => {
+                    warn!(error = %e, "reading an edit's file failed");
+                    Err(unreadable())
+                }
+            }
+        };
+        let sources =
+            futures::future::try_join_all(edit.sources.iter().map(|file| async {
+                Ok::<_, JobError>((file.format, read(file.key.clone()).await?))
+            }))
+            .await?;
+        let mask = match &edit.mask {
+            None => None,
+            Some(file) => Some(read(file.key.clone()).await?),
+        };
+        Ok(EditFiles { sources, mask })
+    }
+
     /// One image: renditions on a blocking thread, three uploads at once. On a storage
     /// failure the image's files are removed again.
     async fn make_image(
@@ -417,7 +470,12 @@ where
     ) -> Result<Image, ImageFailure> {
         let source = answer.map_err(ImageFailure::Provider)?;
         let pipeline = self.pipeline.clone();
-        let target = job.request.preset.size();
+        let target = self
+            .catalog
+            .preset(job.request.preset)
+            .map(|p| (p.width, p.height))
+            .or_else(|| job.request.preset.size())
+            .unwrap_or((1024, 1024));
         let (source, processed) = tokio::task::spawn_blocking(move || {
             let processed = pipeline.process(&source, target);
             (source, processed)
@@ -443,6 +501,7 @@ where
             created_at: OffsetDateTime::now_utc(),
             original_format: processed.source_format,
             variant_format: processed.format,
+            lineage: job.inputs.lineage(),
         };
         let uploads = futures::future::try_join3(
             self.files.put(

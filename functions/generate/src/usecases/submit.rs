@@ -9,14 +9,19 @@
 use std::sync::Arc;
 
 use artforge_domain::{
-    Admission, Catalog, Credits, DailyLimits, FieldError, Idempotency, IdempotencyKey,
-    InsufficientCredits, Job, JobQueue, JobStatus, Jobs, Ledger, LimitReached, QueueError,
-    RawGeneration, Remembered, StoreError, SubmitRefusal, UserId, limits::next_day_start,
+    Admission, Catalog, Credits, DailyLimits, FieldError, FileReads, GenerationRequest,
+    Idempotency, IdempotencyKey, Images, InsufficientCredits, Job, JobQueue, JobStatus, Jobs,
+    Ledger, LimitReached, QueueError, RawGeneration, Remembered, StoreError, SubmitRefusal, UserId,
+    edit::{InputRefs, MAX_SOURCES},
+    limits::next_day_start,
 };
 use time::OffsetDateTime;
 use tracing::{error, info};
 
-use super::fail::{GiveUp, give_up};
+use super::{
+    fail::{GiveUp, give_up},
+    inputs::{self, InputRefusal},
+};
 
 /// A submission that stands: the job (queued, or as far as it got when replayed), the balance
 /// after it, and whether it was a replay of an earlier request.
@@ -32,6 +37,15 @@ pub struct Submission {
 pub enum Refusal {
     #[error("the request is invalid")]
     Invalid(Vec<FieldError>),
+    /// A source or the remixed image is not one the caller may use (404, naming the field).
+    #[error("{0}: no such image")]
+    NotFound(String),
+    /// An upload cannot be used (422 `upload_invalid`).
+    #[error("{0}")]
+    UploadInvalid(FieldError),
+    /// The mask is not the first source's size (422 `mask_mismatch`).
+    #[error("{0}")]
+    MaskMismatch(FieldError),
     #[error(transparent)]
     Insufficient(InsufficientCredits),
     /// The key came with another request before.
@@ -53,17 +67,70 @@ pub enum Refusal {
     Store(#[from] StoreError),
 }
 
+impl From<InputRefusal> for Refusal {
+    fn from(refusal: InputRefusal) -> Self {
+        match refusal {
+            InputRefusal::NotFound(field) => Self::NotFound(field),
+            InputRefusal::UploadInvalid(e) => Self::UploadInvalid(e),
+            InputRefusal::MaskMismatch(e) => Self::MaskMismatch(e),
+            InputRefusal::Store(e) => Self::Store(e),
+        }
+    }
+}
+
 /// The generation use cases of the API: the catalogue and limits it prices and admits by,
-/// over the jobs (with their credits) and the queue.
+/// over the jobs (with their credits, and the images a job may use), the queue, and the files
+/// an edit's sources are (checked before anything is charged).
 #[derive(Debug, Clone)]
-pub struct Generations<J, Q> {
+pub struct Generations<J, Q, F> {
     pub jobs: J,
     pub queue: Q,
+    pub files: F,
     pub catalog: Arc<Catalog>,
     pub limits: DailyLimits,
 }
 
-impl<J: Jobs + Ledger, Q: JobQueue> Generations<J, Q> {
+impl<J: Jobs + Ledger + Images, Q: JobQueue, F: FileReads> Generations<J, Q, F> {
+    /// Checks `raw` against the catalogue, with its sources, mask and remix parsed and counted
+    /// against the tier's edits: every bad field named at once.
+    fn check(&self, mut raw: RawGeneration) -> Result<(GenerationRequest, InputRefs), Refusal> {
+        let raw_inputs = std::mem::take(&mut raw.inputs);
+        let request = self.catalog.validate(raw);
+        let edits = request
+            .as_ref()
+            .ok()
+            .and_then(|r| self.catalog.tier(r.tier))
+            .and_then(|t| t.edits.clone());
+        let max_sources = edits
+            .as_ref()
+            .map_or(MAX_SOURCES, |e| usize::from(e.max_sources));
+        let refs = InputRefs::parse(raw_inputs, max_sources);
+        match (request, refs) {
+            (Ok(request), Ok(refs)) => {
+                let mut errors = Vec::new();
+                match &edits {
+                    None if refs.is_edit() => {
+                        errors.push(FieldError::new("sources", "this model makes no edits"))
+                    }
+                    Some(e) if refs.mask.is_some() && !e.mask => {
+                        errors.push(FieldError::new("mask", "this model takes no mask"));
+                    }
+                    _ => {}
+                }
+                if errors.is_empty() {
+                    Ok((request, refs))
+                } else {
+                    Err(Refusal::Invalid(errors))
+                }
+            }
+            (request, refs) => {
+                let mut errors = request.err().unwrap_or_default();
+                errors.extend(refs.err().unwrap_or_default());
+                Err(Refusal::Invalid(errors))
+            }
+        }
+    }
+
     /// Submits `raw` for `owner` at `now`.
     pub async fn submit(
         &self,
@@ -72,17 +139,25 @@ impl<J: Jobs + Ledger, Q: JobQueue> Generations<J, Q> {
         key: Option<IdempotencyKey>,
         now: OffsetDateTime,
     ) -> Result<Submission, Refusal> {
-        let request = self.catalog.validate(raw).map_err(Refusal::Invalid)?;
-        let unit_price = self.catalog.unit_price(&request).ok_or(Refusal::Unpriced)?;
+        let (request, refs) = self.check(raw)?;
+        let inputs = inputs::resolve(&self.jobs, &self.files, owner, &refs, now).await?;
+        // An edit is priced by the tier's edits, per quality; anything else by the quality.
+        let unit_price = if inputs.edit.is_some() {
+            self.catalog.edit_unit_price(request.tier, request.quality)
+        } else {
+            self.catalog.unit_price(&request)
+        }
+        .ok_or(Refusal::Unpriced)?;
         let spend_micros = self
             .catalog
             .provider_cost_micros(&request)
             .and_then(|cost| cost.checked_mul(u64::from(request.count)))
             .ok_or(Refusal::Unpriced)?;
-        let job = Job::new(owner, request, unit_price, now).map_err(StoreError::from)?;
+        let mut job = Job::new(owner, request, unit_price, now).map_err(StoreError::from)?;
+        job.inputs = inputs;
         let idempotency = key.map(|key| Idempotency {
             key,
-            fingerprint: job.request.fingerprint(),
+            fingerprint: fingerprint(&job),
         });
         if let Some(idem) = &idempotency
             && let Some(first) = self.jobs.remembered(owner, &idem.key, now).await?
@@ -182,6 +257,17 @@ impl<J: Jobs + Ledger, Q: JobQueue> Generations<J, Q> {
             balance,
             replayed: true,
         })
+    }
+}
+
+/// What a job asks for, to tell a replay from a reused key: the request, and its inputs when
+/// it has any (so a plain request's fingerprint is what it always was).
+fn fingerprint(job: &Job) -> String {
+    let request = job.request.fingerprint();
+    if job.inputs == artforge_domain::edit::JobInputs::default() {
+        request
+    } else {
+        format!("{request}\u{1f}{}", job.inputs.fingerprint())
     }
 }
 

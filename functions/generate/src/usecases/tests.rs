@@ -23,10 +23,22 @@ fn catalog() -> Arc<Catalog> {
     Arc::new(Catalog::from_json(crate::config::SHIPPED_CATALOG).expect("the shipped catalogue"))
 }
 
-fn generations(store: &MemoryStore, queue: &MemoryQueue) -> Generations<MemoryStore, MemoryQueue> {
+fn generations(
+    store: &MemoryStore,
+    queue: &MemoryQueue,
+) -> Generations<MemoryStore, MemoryQueue, MemoryFiles> {
+    generations_over(store, queue, &MemoryFiles::new())
+}
+
+fn generations_over(
+    store: &MemoryStore,
+    queue: &MemoryQueue,
+    files: &MemoryFiles,
+) -> Generations<MemoryStore, MemoryQueue, MemoryFiles> {
     Generations {
         jobs: store.clone(),
         queue: queue.clone(),
+        files: files.clone(),
         catalog: catalog(),
         limits: DailyLimits {
             images_per_user: 100,

@@ -4,6 +4,7 @@
 
 mod api;
 mod common;
+mod edits;
 mod events;
 mod faults;
 mod previews;
