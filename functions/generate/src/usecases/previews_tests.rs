@@ -88,6 +88,7 @@ impl Stage {
         let generations = Generations {
             jobs: self.store.clone(),
             queue: MemoryQueue::new(),
+            files: self.files.clone(),
             catalog: catalog(),
             limits: DailyLimits {
                 images_per_user: 100,
