@@ -394,13 +394,18 @@ fn the_sweeper_runs_every_five_minutes_after_the_queue_would_redeliver_with_only
             "dynamodb:PutItem",
             "dynamodb:Query",
             "dynamodb:UpdateItem",
+            // Image files and previews (two statements, one prefix each).
+            "s3:DeleteObject",
             "s3:DeleteObject",
             "sqs:SendMessage",
         ]
     );
     let policy = format!("{:?}", sweeper["Policies"]);
     assert!(policy.contains("/index/gsi1"), "queries the index only");
-    assert!(policy.contains("/images/*"), "deletes image files only");
+    assert!(
+        policy.contains("/images/*") && policy.contains("/previews/*"),
+        "deletes image files and previews only"
+    );
 }
 
 #[test]
