@@ -215,6 +215,9 @@ pub struct Job {
     /// The images delivered, in slot order.
     pub images: Vec<ImageId>,
     pub error: Option<JobError>,
+    /// How many partial images of the running job are stored (under
+    /// [`crate::preview::preview_key`] 0, 1, ...), for its owner to watch; 0 once it is final.
+    pub previews: u8,
     pub created_at: OffsetDateTime,
     pub updated_at: OffsetDateTime,
     /// An edit's files and a remixed image, when the job has them (DESIGN §10).
@@ -241,6 +244,7 @@ impl Job {
             slots,
             images: Vec::new(),
             error: None,
+            previews: 0,
             created_at: now,
             updated_at: now,
             request,

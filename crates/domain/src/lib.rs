@@ -14,6 +14,7 @@ pub mod leaving;
 pub mod lifecycle;
 pub mod limits;
 pub mod ports;
+pub mod preview;
 pub mod rate;
 pub mod search;
 pub mod sets;
@@ -49,6 +50,7 @@ pub use ports::{
     QueueError, RateLimits, Remembered, SessionState, Sessions, Settled, StoreError, SubmitRefusal,
 };
 pub use ports::{FileReads, Peeked, StuckJobs, Unfinished, UploadUrls};
+pub use preview::{PartialImage, Partials};
 pub use rate::{ClientAddress, PaidLimits, PaidRequests, RateKey, RateLimit, Verdict};
 pub use search::Search;
 pub use sets::{Background, ImageFormat};

@@ -580,6 +580,17 @@ pub trait Jobs: Send + Sync {
         holder: Holder<'_>,
         images: &[Image],
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Lists `previews` partial images on the running job, only while `lease` holds it (a
+    /// finished job lists none). `false`: it does not (finished, or taken over); nothing was
+    /// written.
+    fn list_previews(
+        &self,
+        owner: UserId,
+        id: JobId,
+        lease: &Lease,
+        previews: u8,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 }
 
 /// A job that is not finished, as the sweeper finds it: with its worker's lease, if one
@@ -632,6 +643,18 @@ pub trait ImageProvider: Send + Sync {
         &self,
         request: &ProviderRequest,
     ) -> impl Future<Output = Result<Vec<Result<Vec<u8>, ProviderError>>, ProviderError>> + Send;
+
+    /// The same, asking the provider to stream `partials.wanted()` partial images of the first
+    /// image and handing each to `partials` as it arrives. A provider or model that does not
+    /// stream answers as [`ImageProvider::generate`] does and sends none (the default).
+    fn generate_with_previews(
+        &self,
+        request: &ProviderRequest,
+        _partials: &crate::Partials,
+    ) -> impl Future<Output = Result<Vec<Result<Vec<u8>, ProviderError>>, ProviderError>> + Send
+    {
+        self.generate(request)
+    }
 
     /// Edits `files.sources` (the first, under `files.mask` if any; the others are
     /// references) as `request` says, answering as [`ImageProvider::generate`] does. A provider

@@ -107,6 +107,9 @@ fn job_item(job: &Job) -> Item {
         item.insert("errorCode".into(), attrs::s(error.code.as_str()));
         item.insert("errorMessage".into(), attrs::s(&error.message));
     }
+    if job.previews > 0 {
+        item.insert("previews".into(), attrs::n(job.previews));
+    }
     crate::inputs::write(&job.inputs, &mut item);
     if !job.status.is_final() {
         // Listed for the sweeper until finished (stuck.rs).
@@ -153,6 +156,7 @@ pub(crate) fn job_from_item(item: &Item) -> Result<Job, StoreError> {
         slots,
         images: ids_from(item, "images")?,
         error,
+        previews: attrs::get_opt_n(item, "previews")?.unwrap_or(0),
         created_at: attrs::get_time(item, "createdAt")?,
         updated_at: attrs::get_time(item, "updatedAt")?,
         inputs: crate::inputs::read(item)?,
@@ -183,7 +187,7 @@ fn finish_update(table: &str, job: &Job) -> aws_sdk_dynamodb::types::builders::U
             .expression_attribute_values(":message", attrs::s(&error.message));
     }
     update.update_expression(format!(
-        "SET {} REMOVE leaseToken, leaseUntil, gsi1pk, gsi1sk",
+        "SET {} REMOVE leaseToken, leaseUntil, gsi1pk, gsi1sk, previews",
         set.join(", ")
     ))
 }
@@ -414,5 +418,26 @@ impl Jobs for DynamoStore {
             info!(user = %job.owner, job = %job.id, "job was no longer the caller's to finish");
         }
         Ok(finished)
+    }
+
+    async fn list_previews(
+        &self,
+        owner: UserId,
+        id: JobId,
+        lease: &Lease,
+        previews: u8,
+    ) -> Result<bool, StoreError> {
+        let written = self
+            .update_at(attrs::key(keys::user(owner), keys::job(id)))
+            .update_expression("SET previews = :previews")
+            .condition_expression("#status = :running AND leaseToken = :token")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":previews", attrs::n(previews))
+            .expression_attribute_values(":running", attrs::s(JobStatus::Running.as_str()))
+            .expression_attribute_values(":token", attrs::s(&lease.token))
+            .send()
+            .await
+            .refused()?;
+        Ok(written.is_ok())
     }
 }

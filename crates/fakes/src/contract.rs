@@ -10,7 +10,7 @@ use std::time::Duration;
 use artforge_domain::{
     Accounts, Admission, Attempt, Change, Claim, ClientAddress, CreditCause, Credits, DailyLimits,
     DisplayName, Email, GenerationRequest, Holder, Idempotency, IdempotencyKey, Image, ImageFilter,
-    ImageFormat, Images, Job, JobStatus, Jobs, Ledger, LedgerOutcome, Likes, LimitReached,
+    ImageFormat, Images, Job, JobStatus, Jobs, Lease, Ledger, LedgerOutcome, Likes, LimitReached,
     LoginThrottle, Movement, NewAccount, PackId, PageRequest, PaidFor, PasswordHash, Payment,
     Preset, Prompt, Purchase, PurchaseSettlement, PurchaseStatus, Purchases, Quality, RateKey,
     RateLimits, Report, Sessions, Settled, StoreError, Style, SubmitRefusal, Tag, Tags, Tier,
@@ -35,6 +35,7 @@ macro_rules! contract_tests {
             likes_count_once_per_user_and_only_where_the_image_may_be_seen,
             a_submission_debits_its_job_once_within_its_limits,
             a_job_is_claimed_by_one_worker_and_finished_once,
+            previews_are_listed_by_the_lease_holder_until_the_job_is_finished,
             free_credits_spend_from_a_budget_of_their_own,
             payments_settle_at_increasing_versions_with_their_purchase_and_credits,
             unfinished_jobs_are_listed_oldest_first_until_finished,
@@ -897,6 +898,89 @@ pub async fn a_job_is_claimed_by_one_worker_and_finished_once<S: Accounts + Ledg
         panic!("a finished job is not claimed");
     };
     assert_eq!(done.status, JobStatus::Succeeded);
+}
+
+pub async fn previews_are_listed_by_the_lease_holder_until_the_job_is_finished<
+    S: Accounts + Ledger + Jobs,
+>(
+    store: &S,
+) {
+    let owner = account(store, 3).await;
+    let queued = job(owner, 1);
+    store
+        .submit(&queued, None, &admission(10), NOW)
+        .await
+        .expect("submitted");
+    let stranger = Lease {
+        token: "not-the-lease".into(),
+        until: NOW + time::Duration::hours(1),
+    };
+    assert!(
+        !store
+            .list_previews(owner, queued.id, &stranger, 1)
+            .await
+            .expect("write"),
+        "a queued job lists no previews"
+    );
+    let lease = Duration::from_secs(60);
+    let Claim::Claimed(running, held) = store
+        .claim(owner, queued.id, lease, NOW)
+        .await
+        .expect("claim")
+    else {
+        panic!("a queued job is claimed");
+    };
+    assert_eq!(running.previews, 0);
+    assert!(
+        store
+            .list_previews(owner, queued.id, &held, 2)
+            .await
+            .expect("write")
+    );
+    assert!(
+        !store
+            .list_previews(owner, queued.id, &stranger, 3)
+            .await
+            .expect("write"),
+        "only the lease holder lists previews"
+    );
+    let read = store.job(owner, queued.id).await.expect("read");
+    assert_eq!(read.map(|j| j.previews), Some(2));
+    let listed = store.jobs(owner, page(10, None)).await.expect("jobs").items;
+    assert_eq!(listed.iter().map(|j| j.previews).collect::<Vec<_>>(), [2]);
+
+    let failed = Job {
+        status: JobStatus::Failed,
+        refunded: Credits::new(1),
+        error: Some(artforge_domain::JobError::new(
+            artforge_domain::JobErrorCode::GenerationFailed,
+            "failed",
+        )),
+        ..store
+            .job(owner, queued.id)
+            .await
+            .expect("read")
+            .expect("the job")
+    };
+    assert!(
+        store
+            .finish(&failed, Holder::Lease(&held), &[])
+            .await
+            .expect("finish")
+    );
+    let done = store
+        .job(owner, queued.id)
+        .await
+        .expect("read")
+        .expect("the job");
+    assert_eq!(done.previews, 0, "a finished job lists no previews");
+    assert!(
+        !store
+            .list_previews(owner, queued.id, &held, 2)
+            .await
+            .expect("write"),
+        "a finished job lists no previews, even for its last lease holder"
+    );
 }
 
 /// A pending purchase of `user`'s of 50 credits for 1000.

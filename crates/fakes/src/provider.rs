@@ -7,11 +7,12 @@ use std::{
         Arc, Mutex, PoisonError,
         atomic::{AtomicU32, Ordering},
     },
+    time::Duration,
 };
 
 use artforge_domain::{
-    CheckoutPage, ImageProvider, Pack, PaymentError, Payments, ProviderError, ProviderRequest,
-    SessionState, User, edit::EditFiles,
+    CheckoutPage, ImageProvider, Pack, PartialImage, Partials, PaymentError, Payments,
+    ProviderError, ProviderRequest, SessionState, User, edit::EditFiles,
 };
 
 use crate::Faults;
@@ -20,13 +21,23 @@ use crate::Faults;
 pub type Answer = Result<Vec<Result<Vec<u8>, ProviderError>>, ProviderError>;
 
 /// An image provider whose answers are scripted; once the script runs out, every image asked
-/// for is `image`.
+/// for is `image`. It streams nothing unless told to ([`FakeProvider::streaming`]).
 #[derive(Clone)]
 pub struct FakeProvider {
     image: Arc<Vec<u8>>,
     script: Arc<Mutex<VecDeque<Answer>>>,
     requests: Arc<Mutex<Vec<ProviderRequest>>>,
     edits: Arc<Mutex<Vec<EditFiles>>>,
+    stream: Option<Stream>,
+    /// The partial images asked for, per call with previews.
+    wanted: Arc<Mutex<Vec<u8>>>,
+}
+
+/// What a streaming fake sends before it answers.
+#[derive(Clone)]
+struct Stream {
+    partials: Arc<Vec<Vec<u8>>>,
+    pause: Duration,
 }
 
 impl FakeProvider {
@@ -36,8 +47,30 @@ impl FakeProvider {
             image: Arc::new(image),
             script: Arc::default(),
             requests: Arc::default(),
+            stream: None,
+            wanted: Arc::default(),
             edits: Arc::default(),
         }
+    }
+
+    /// A provider that streams: asked for previews, it sends `partials` (as many as asked
+    /// for, at once, as a burst would come), waits `pause`, then answers.
+    pub fn streaming(self, partials: Vec<Vec<u8>>, pause: Duration) -> Self {
+        Self {
+            stream: Some(Stream {
+                partials: Arc::new(partials),
+                pause,
+            }),
+            ..self
+        }
+    }
+
+    /// How many partial images each call with previews asked for.
+    pub fn partials_asked(&self) -> Vec<u8> {
+        self.wanted
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 
     /// The next call answers `answer` instead.
@@ -82,6 +115,29 @@ impl ImageProvider for FakeProvider {
                 .map(|_| Ok(self.image.as_ref().clone()))
                 .collect())
         })
+    }
+
+    async fn generate_with_previews(
+        &self,
+        request: &ProviderRequest,
+        partials: &Partials,
+    ) -> Answer {
+        self.wanted
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(partials.wanted());
+        if let Some(stream) = &self.stream
+            && partials.wanted() > 0
+        {
+            for (index, bytes) in (0..partials.wanted()).zip(stream.partials.iter()) {
+                partials.send(PartialImage {
+                    index,
+                    bytes: bytes.clone(),
+                });
+            }
+            tokio::time::sleep(stream.pause).await;
+        }
+        self.generate(request).await
     }
 
     /// Recorded, then answered from the same script as generations.

@@ -944,13 +944,38 @@ impl Jobs for MemoryStore {
         if job.refunded > Credits::ZERO {
             state.apply(job.owner, &refund, job.refund(job.refunded))?;
         }
-        state.jobs.insert((job.owner, job.id), (job.clone(), None));
+        // A final job lists no previews (the adapter removes the attribute).
+        let done = Job {
+            previews: 0,
+            ..job.clone()
+        };
+        state.jobs.insert((job.owner, job.id), (done, None));
         for image in images {
             state
                 .images
                 .insert((image.owner, image.id), (image.clone(), false));
         }
         Ok(true)
+    }
+
+    async fn list_previews(
+        &self,
+        owner: UserId,
+        id: JobId,
+        lease: &Lease,
+        previews: u8,
+    ) -> Result<bool, StoreError> {
+        self.faults.store("list_previews")?;
+        let mut state = self.lock();
+        match state.jobs.get_mut(&(owner, id)) {
+            Some((job, Some(held)))
+                if job.status == JobStatus::Running && held.token == lease.token =>
+            {
+                job.previews = previews;
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
     }
 }
 

@@ -25,6 +25,13 @@
 //!   still running at the deadline ends with [`ProviderError::DeadlineExceeded`].
 //! - async-openai's own retry is switched off, and the status and `Retry-After` of a failed
 //!   answer kept: see module `transport`.
+//! - Live previews ([`ImageProvider::generate_with_previews`], module `stream`): the job's
+//!   first image is asked for alone with `stream: true` and the partial images wanted (a
+//!   streamed request makes one image), the others in the usual turns at the same time; each
+//!   partial image is handed on as it arrives. A streamed attempt is retried as any other (a
+//!   stream cut short is transient); a model that refuses `stream` (400 naming `stream` or
+//!   `partial_images`) or a provider that answers no event stream is asked again without
+//!   streaming, and yields no previews.
 //! - `Rejected { status: 0 }` means refused here, before sending: a quality or output format
 //!   the images API does not have.
 //! - `tracing`: a span per job (model, size, count) and per attempt (n, attempt); the API key
@@ -33,13 +40,14 @@
 mod classify;
 mod download;
 mod retry;
+mod stream;
 mod transport;
 
 use std::{fmt, sync::Arc, time::Duration};
 
 use artforge_domain::{
-    Background, ImageProvider, ListedModel, ProviderError, ProviderModels, ProviderRequest,
-    edit::EditFiles,
+    Background, ImageProvider, ListedModel, Partials, ProviderError, ProviderModels,
+    ProviderRequest, edit::EditFiles,
 };
 use async_openai::{
     Client,
@@ -61,6 +69,7 @@ use tracing::Instrument;
 use crate::{
     classify::{Failure, classify},
     download::{AllowedHosts, Downloader},
+    stream::Streamed,
     transport::Transport,
 };
 
@@ -193,6 +202,22 @@ impl ImageProvider for OpenAiProvider {
     }
 
     #[tracing::instrument(
+        name = "provider_generate",
+        skip_all,
+        fields(model = %request.model, size = %request.size, count = request.count, partials = partials.wanted())
+    )]
+    async fn generate_with_previews(
+        &self,
+        request: &ProviderRequest,
+        partials: &Partials,
+    ) -> Result<Vec<Result<Vec<u8>, ProviderError>>, ProviderError> {
+        if partials.wanted() == 0 {
+            return self.inner.generate(request).await;
+        }
+        self.inner.generate_streaming_first(request, partials).await
+    }
+
+    #[tracing::instrument(
         name = "provider_edit",
         skip_all,
         fields(model = %request.model, size = %request.size, count = request.count, sources = files.sources.len(), mask = files.mask.is_some())
@@ -259,7 +284,91 @@ impl Inner {
     ) -> Result<Vec<Result<Vec<u8>, ProviderError>>, ProviderError> {
         let deadline = Instant::now() + self.deadline;
         let template = image_request(request)?;
-        let count = usize::from(request.count);
+        self.turns(&template, request, usize::from(request.count), deadline)
+            .await
+    }
+
+    /// The first image streamed alone, with its partial images handed to `partials`; the
+    /// others asked for in the usual turns meanwhile. The call fails as a whole only when the
+    /// first image and the rest (if any) both fail.
+    async fn generate_streaming_first(
+        &self,
+        request: &ProviderRequest,
+        partials: &Partials,
+    ) -> Result<Vec<Result<Vec<u8>, ProviderError>>, ProviderError> {
+        let deadline = Instant::now() + self.deadline;
+        let template = image_request(request)?;
+        let others = usize::from(request.count).saturating_sub(1);
+        let (first, rest) = futures::join!(
+            self.stream_one(&template, partials, deadline),
+            self.turns(&template, request, others, deadline)
+        );
+        match (first, rest) {
+            (Err(error), Ok(rest)) if rest.is_empty() => Err(error),
+            (Err(error), Err(_)) => Err(error),
+            (first, Ok(rest)) => Ok(std::iter::once(first).chain(rest).collect()),
+            (first, Err(error)) => {
+                tracing::warn!(error = %error, "the images beside the streamed one failed");
+                let missing = fan_out(error, others).into_iter().map(Err);
+                Ok(std::iter::once(first).chain(missing).collect())
+            }
+        }
+    }
+
+    /// One image, streamed; asked again without streaming when the model does not stream.
+    async fn stream_one(
+        &self,
+        template: &CreateImageRequest,
+        partials: &Partials,
+        deadline: Instant,
+    ) -> Result<Vec<u8>, ProviderError> {
+        let ask = CreateImageRequest {
+            n: Some(1),
+            stream: Some(true),
+            partial_images: Some(partials.wanted()),
+            ..template.clone()
+        };
+        let client = &self.client;
+        let streamed = with_retries(1, deadline, || {
+            let ask = ask.clone();
+            async move {
+                match client.images().generate_stream(ask).await {
+                    Ok(events) => stream::follow(events, partials).await,
+                    Err(e) if stream::refuses_streaming(&e) => Ok(Streamed::NotStreamed),
+                    Err(e) => Err(classify(e)),
+                }
+            }
+        })
+        .await?;
+        match streamed {
+            Streamed::Image(bytes) => Ok(bytes),
+            Streamed::NotStreamed => {
+                tracing::info!("the model does not stream; asked again without, no previews");
+                let ask = CreateImageRequest {
+                    n: Some(1),
+                    ..template.clone()
+                };
+                let answer = self.ask(&ask, deadline).await?;
+                let mut images = self.collect(&answer, 1, deadline).await;
+                images.pop().unwrap_or_else(|| {
+                    Err(ProviderError::BadAnswer(
+                        "the provider answered no image".into(),
+                    ))
+                })
+            }
+        }
+    }
+
+    /// `count` images in turns of at most `images_per_request`: when a later turn fails, the
+    /// earlier turns' images are kept and the rest carry its error; when the first fails, the
+    /// call fails.
+    async fn turns(
+        &self,
+        template: &CreateImageRequest,
+        request: &ProviderRequest,
+        count: usize,
+        deadline: Instant,
+    ) -> Result<Vec<Result<Vec<u8>, ProviderError>>, ProviderError> {
         let per_request = usize::from(request.images_per_request.clamp(1, MAX_N));
         let mut images = Vec::with_capacity(count);
         while images.len() < count {
@@ -344,29 +453,12 @@ impl Inner {
         Fut: std::future::Future<Output = Result<ImagesResponse, async_openai::error::OpenAIError>>,
     {
         let call = &call;
-        let mut attempt: u32 = 0;
-        let attempts = move || {
-            attempt += 1;
-            let span = tracing::info_span!("provider_attempt", n, attempt);
-            async move { call().await.map_err(classify) }.instrument(span)
-        };
-        let retried = attempts
-            .retry(retry::backoff())
-            .when(Failure::is_transient)
-            .adjust(move |failure: &Failure, backoff| {
-                let remaining = deadline.saturating_duration_since(Instant::now());
-                retry::next_delay(backoff?, failure.retry_after(), remaining)
-            })
-            .notify(|failure: &Failure, delay: Duration| {
-                if let Failure::Transient { source, .. } = failure {
-                    tracing::warn!(error = %source, delay_ms = delay.as_millis(), "retrying");
-                }
-            });
-        match tokio::time::timeout_at(deadline, retried).await {
-            Ok(Ok(answer)) => Ok(answer),
-            Ok(Err(failure)) => Err(failure.into_provider_error()),
-            Err(_elapsed) => Err(ProviderError::DeadlineExceeded),
-        }
+        with_retries(
+            n,
+            deadline,
+            || async move { call().await.map_err(classify) },
+        )
+        .await
     }
 
     /// The `n` images of an answer, decoded from base64 or downloaded, in order.
@@ -391,6 +483,40 @@ impl Inner {
             }
         });
         futures::future::join_all(images).await
+    }
+}
+
+/// `attempt` (one request of `n` images, a plain or a streamed one), retried until it
+/// succeeds, fails for good, or the deadline comes.
+async fn with_retries<T, Fut>(
+    n: u8,
+    deadline: Instant,
+    mut attempt: impl FnMut() -> Fut,
+) -> Result<T, ProviderError>
+where
+    Fut: Future<Output = Result<T, Failure>>,
+{
+    let mut count: u32 = 0;
+    let attempts = move || {
+        count += 1;
+        attempt().instrument(tracing::info_span!("provider_attempt", n, attempt = count))
+    };
+    let retried = attempts
+        .retry(retry::backoff())
+        .when(Failure::is_transient)
+        .adjust(move |failure: &Failure, backoff| {
+            let remaining = deadline.saturating_duration_since(Instant::now());
+            retry::next_delay(backoff?, failure.retry_after(), remaining)
+        })
+        .notify(|failure: &Failure, delay: Duration| {
+            if let Failure::Transient { source, .. } = failure {
+                tracing::warn!(error = %source, delay_ms = delay.as_millis(), "retrying");
+            }
+        });
+    match tokio::time::timeout_at(deadline, retried).await {
+        Ok(Ok(answer)) => Ok(answer),
+        Ok(Err(failure)) => Err(failure.into_provider_error()),
+        Err(_elapsed) => Err(ProviderError::DeadlineExceeded),
     }
 }
 

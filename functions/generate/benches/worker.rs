@@ -5,6 +5,9 @@
 //! The provider is a stand-in that answers at once with pictures rendered before the clock
 //! starts, so nothing of the provider's time is counted. Prints p50/p90 per image of the whole
 //! worker and of the pipeline alone (the rest is uploads and writes).
+//! Then what live previews add (streaming): the same jobs with a provider that streams two
+//! 1024x1536 PNG partial images before answering, and the previews' own work alone (two
+//! partial images made 512-pixel JPEGs, stored, listed on the job, and removed at the end).
 //! Run: `cargo bench -p generate --bench worker` (moto from `make setup`).
 
 use std::{
@@ -18,7 +21,10 @@ use artforge_domain::{
     ports::{ImageProvider, Jobs},
 };
 use artforge_imaging::{Pipeline, PipelineConfig};
-use generate::usecases::run::{JobRunner, Outcome};
+use generate::usecases::{
+    previews::PreviewPolicy,
+    run::{JobRunner, Outcome},
+};
 
 const JOBS: usize = 12;
 const IMAGES: u8 = 5;
@@ -38,6 +44,35 @@ impl ImageProvider for Ready {
             .cloned()
             .map(Ok)
             .collect())
+    }
+}
+
+/// Answers like [`Ready`], after streaming its partial images when asked for previews.
+struct Streaming {
+    ready: Ready,
+    partials: Vec<Vec<u8>>,
+}
+
+impl ImageProvider for Streaming {
+    async fn generate(
+        &self,
+        request: &ProviderRequest,
+    ) -> Result<Vec<Result<Vec<u8>, ProviderError>>, ProviderError> {
+        self.ready.generate(request).await
+    }
+
+    async fn generate_with_previews(
+        &self,
+        request: &ProviderRequest,
+        partials: &artforge_domain::Partials,
+    ) -> Result<Vec<Result<Vec<u8>, ProviderError>>, ProviderError> {
+        for (index, bytes) in (0..partials.wanted()).zip(&self.partials) {
+            partials.send(artforge_domain::PartialImage {
+                index,
+                bytes: bytes.clone(),
+            });
+        }
+        self.ready.generate(request).await
     }
 }
 
@@ -93,11 +128,12 @@ async fn bench() {
 
     let runner = JobRunner {
         jobs: store.clone(),
-        provider: Ready(pictures),
-        files,
+        provider: Ready(pictures.clone()),
+        files: files.clone(),
         catalog: catalog.clone(),
-        pipeline,
+        pipeline: pipeline.clone(),
         lease: Duration::from_secs(150),
+        previews: PreviewPolicy::off(),
     };
     let (user, _) = artforge_testkit::signed_in_user(&store).await;
     store
@@ -161,6 +197,140 @@ async fn bench() {
     );
     println!(
         "  of which the pipeline alone, one image at a time: p50 {:.1} ms, p90 {:.1} ms (images of a job run concurrently)",
+        percentile(&alone, 0.5).as_secs_f64() * 1e3,
+        percentile(&alone, 0.9).as_secs_f64() * 1e3,
+    );
+    streaming(jobs, &store, &files, &catalog, &pipeline, user, &pictures).await;
+}
+
+/// A priced, submitted job of `count` story images for `user`.
+async fn submitted(
+    store: &artforge_dynamo::DynamoStore,
+    catalog: &Catalog,
+    user: artforge_domain::UserId,
+    prompt: String,
+    model: &str,
+    count: u8,
+) -> Job {
+    let request = catalog
+        .validate(RawGeneration {
+            prompt: Some(prompt),
+            model: Some(model.into()),
+            preset: Some("story".into()),
+            count: Some(u64::from(count)),
+            ..RawGeneration::default()
+        })
+        .expect("valid");
+    let job = Job::new(
+        user,
+        request,
+        Credits::new(1),
+        time::OffsetDateTime::now_utc(),
+    )
+    .expect("priced");
+    let admission = artforge_domain::Admission {
+        spend_micros: 1,
+        limits: artforge_domain::DailyLimits {
+            images_per_user: u32::MAX,
+            spend_cap_micros: u64::MAX,
+            free_spend_cap_micros: u64::MAX,
+        },
+    };
+    store
+        .submit(&job, None, &admission, time::OffsetDateTime::now_utc())
+        .await
+        .expect("submitted");
+    job
+}
+
+/// What streaming adds: whole jobs with previews on (two partial images each), and the
+/// previews' own work alone per job (made, stored, listed twice, removed).
+async fn streaming(
+    jobs: usize,
+    store: &artforge_dynamo::DynamoStore,
+    files: &artforge_s3::S3Files,
+    catalog: &Arc<Catalog>,
+    pipeline: &Arc<Pipeline>,
+    user: artforge_domain::UserId,
+    pictures: &[Vec<u8>],
+) {
+    let partials: Vec<Vec<u8>> = (100..102).map(picture).collect();
+    let policy = PreviewPolicy {
+        // Every partial image listed, as when they come seconds apart.
+        write_interval: Duration::ZERO,
+        ..PreviewPolicy::default()
+    };
+    let runner = JobRunner {
+        jobs: store.clone(),
+        provider: Streaming {
+            ready: Ready(pictures.to_vec()),
+            partials: partials.clone(),
+        },
+        files: files.clone(),
+        catalog: catalog.clone(),
+        pipeline: pipeline.clone(),
+        lease: Duration::from_secs(150),
+        previews: policy,
+    };
+    let mut per_image = Vec::new();
+    for n in 0..jobs {
+        let job = submitted(store, catalog, user, format!("stream {n}"), "v2", IMAGES).await;
+        let started = Instant::now();
+        let outcome = runner.run(user, job.id).await;
+        let elapsed = started.elapsed();
+        assert!(matches!(outcome, Outcome::Finished), "{outcome:?}");
+        if n > 0 {
+            per_image.push(elapsed / u32::from(IMAGES));
+        }
+    }
+    per_image.sort();
+    println!(
+        "worker per image with previews on (2 partial 1024x1536 PNGs streamed per job, at once): p50 {:.1} ms, p90 {:.1} ms",
+        percentile(&per_image, 0.5).as_secs_f64() * 1e3,
+        percentile(&per_image, 0.9).as_secs_f64() * 1e3,
+    );
+
+    // The previews' own work for one job, alone: what a one-image (v3) job adds per image.
+    let mut alone = Vec::new();
+    for n in 0..jobs {
+        let job = submitted(store, catalog, user, format!("previews {n}"), "v3", 1).await;
+        let now = time::OffsetDateTime::now_utc();
+        let artforge_domain::Claim::Claimed(job, lease) = store
+            .claim(user, job.id, Duration::from_secs(150), now)
+            .await
+            .expect("claim")
+        else {
+            panic!("a queued job is claimed");
+        };
+        let (sender, receiver) = tokio::sync::mpsc::unbounded_channel();
+        for (index, bytes) in (0..).zip(&partials) {
+            sender
+                .send(artforge_domain::PartialImage {
+                    index,
+                    bytes: bytes.clone(),
+                })
+                .expect("sent");
+        }
+        drop(sender);
+        let started = Instant::now();
+        let stored =
+            generate::usecases::previews::record(store, files, &job, &lease, &policy, receiver)
+                .await;
+        artforge_domain::ImageFiles::remove(
+            files,
+            &artforge_domain::preview::preview_keys(user, job.id),
+        )
+        .await
+        .expect("removed");
+        let elapsed = started.elapsed();
+        assert_eq!(stored, 2);
+        if n > 0 {
+            alone.push(elapsed);
+        }
+    }
+    alone.sort();
+    println!(
+        "  the previews' own work per job (2 partial images: 512-px JPEG, put, listed; removed at the end): p50 {:.1} ms, p90 {:.1} ms",
         percentile(&alone, 0.5).as_secs_f64() * 1e3,
         percentile(&alone, 0.9).as_secs_f64() * 1e3,
     );

@@ -11,7 +11,7 @@ use artforge_runtime::{ConfigError, Env};
 use artforge_s3::BucketConfig;
 use secrecy::SecretString;
 
-use crate::usecases::sweep::SweepPolicy;
+use crate::usecases::{previews::PreviewPolicy, sweep::SweepPolicy};
 
 /// The catalogue shipped with the code, used when `MODEL_CATALOG` is not set.
 pub const SHIPPED_CATALOG: &str = include_str!("../../../config/models.json");
@@ -102,6 +102,8 @@ pub struct WorkerConfig {
     pub catalog: Arc<Catalog>,
     pub provider: ProviderConfig,
     pub pipeline: PipelineConfig,
+    /// `PREVIEW_PARTIAL_IMAGES` (0-3, default 2; 0 turns live previews off).
+    pub previews: PreviewPolicy,
 }
 
 impl WorkerConfig {
@@ -115,7 +117,18 @@ impl WorkerConfig {
             });
         }
         let provider = provider_config(env)?;
+        let partial_images: u8 = env.parsed_or("PREVIEW_PARTIAL_IMAGES", 2)?;
+        if partial_images > artforge_domain::preview::MAX_PREVIEWS {
+            return Err(ConfigError::Invalid {
+                name: "PREVIEW_PARTIAL_IMAGES",
+                reason: "must be 0 to 3".into(),
+            });
+        }
         Ok(Self {
+            previews: PreviewPolicy {
+                partial_images,
+                ..PreviewPolicy::default()
+            },
             table_name: env.required("TABLE_NAME")?,
             bucket: BucketConfig::from_env(env)?,
             dead_letter_queue_arn: env.optional("DEAD_LETTER_QUEUE_ARN"),
@@ -263,5 +276,25 @@ mod tests {
             "/no/such/catalogue.json".to_owned(),
         )]));
         assert!(matches!(catalog(&env), Err(ConfigError::Invalid { .. })));
+    }
+
+    #[test]
+    fn the_worker_asks_for_two_partial_images_unless_told_otherwise_and_at_most_three() {
+        let worker = |value: Option<&str>| {
+            let mut vars = HashMap::from([
+                ("TABLE_NAME", "t".to_owned()),
+                ("BUCKET_NAME", "b".to_owned()),
+            ]);
+            if let Some(value) = value {
+                vars.insert("PREVIEW_PARTIAL_IMAGES", value.to_owned());
+            }
+            WorkerConfig::from_env(&Env::with_defaults(vars)).map(|c| c.previews.partial_images)
+        };
+        assert_eq!(worker(None).ok(), Some(2));
+        assert_eq!(worker(Some("0")).ok(), Some(0));
+        assert!(matches!(
+            worker(Some("4")),
+            Err(ConfigError::Invalid { .. })
+        ));
     }
 }

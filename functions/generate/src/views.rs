@@ -4,7 +4,9 @@ use std::collections::{BTreeMap, HashSet};
 
 use artforge_domain::{
     Background, Catalog, Image, ImageFiles, ImageFormat, ImageId, Job, JobErrorCode, JobStatus,
-    Preset, Quality, Style, Tier, edit::SourceRef,
+    Preset, Quality, Style, Tier,
+    edit::SourceRef,
+    preview::{MAX_PREVIEWS, preview_key},
 };
 use artforge_http::{
     ApiError,
@@ -208,6 +210,9 @@ pub struct JobView {
     pub refunded: u64,
     /// The finished images (still existing), in the order they were made.
     pub images: Vec<ImageView>,
+    /// While the job runs: presigned URLs of the partial images streamed so far (small JPEGs,
+    /// coarse to fine), for a client to show the picture forming; empty otherwise.
+    pub previews: Vec<String>,
     pub error: Option<ErrorView>,
     pub created_at: String,
     pub updated_at: String,
@@ -231,6 +236,13 @@ pub async fn job_view<F: ImageFiles>(
             with_original: true,
         };
         views.push(view(files, base, image, detail).await?);
+    }
+    let mut previews = Vec::new();
+    if job.status == JobStatus::Running {
+        for n in 0..job.previews.min(MAX_PREVIEWS) {
+            let key = preview_key(job.owner, job.id, n);
+            previews.push(files.url(&key, None).await?);
+        }
     }
     let time = |t: time::OffsetDateTime| t.format(&Rfc3339).unwrap_or_default();
     Ok(JobView {
@@ -260,6 +272,7 @@ pub async fn job_view<F: ImageFiles>(
         cost: job.cost.get(),
         refunded: job.refunded.get(),
         images: views,
+        previews,
         error: job.error.as_ref().map(|e| ErrorView {
             code: e.code,
             message: e.message.clone(),
@@ -339,6 +352,48 @@ mod tests {
             json["images"][0]["urls"]["original"].is_string(),
             "a job's images carry originals"
         );
+    }
+
+    #[tokio::test]
+    async fn a_running_job_shows_its_previews_and_a_finished_one_none() {
+        let owner = UserId::new();
+        let request = GenerationRequest {
+            prompt: Prompt::parse("a forming nebula").expect("a prompt"),
+            tier: Tier::V3,
+            style: Style::Vivid,
+            preset: Preset::Square,
+            quality: Quality::High,
+            count: 1,
+            tags: Tags::default(),
+        };
+        let mut job = Job::new(
+            owner,
+            request,
+            Credits::new(3),
+            time::OffsetDateTime::UNIX_EPOCH,
+        )
+        .expect("priced");
+        job.status = JobStatus::Running;
+        job.previews = 2;
+        let files = MemoryFiles::new();
+        let base = "https://a.example";
+        let none = HashSet::new();
+        let running = job_view(&files, base, &job, &[], &none)
+            .await
+            .expect("a view");
+        let json = serde_json::to_value(&running).expect("serialises");
+        assert_eq!(
+            json["previews"],
+            serde_json::json!([
+                format!("memory://previews/{owner}/{}/0", job.id),
+                format!("memory://previews/{owner}/{}/1", job.id)
+            ])
+        );
+        job.status = JobStatus::Succeeded;
+        let done = job_view(&files, base, &job, &[], &none)
+            .await
+            .expect("a view");
+        assert!(done.previews.is_empty());
     }
 
     fn shipped() -> Catalog {

@@ -56,6 +56,7 @@ impl Worker {
                 catalog: config.catalog,
                 pipeline: Arc::new(Pipeline::new(config.pipeline)),
                 lease: config.lease,
+                previews: config.previews,
             },
             dead_letter_queue_arn: config.dead_letter_queue_arn,
         }

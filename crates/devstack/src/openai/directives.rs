@@ -18,6 +18,8 @@ pub(super) struct Directives {
     pub(super) bigfile: Option<usize>,
     /// `Some(None)`: URLs on the request's host; `Some(Some(host))`: on `host`.
     pub(super) url: Option<Option<String>>,
+    /// `stream: true` is refused, as by a model that cannot stream.
+    pub(super) nostream: bool,
 }
 
 impl Directives {
@@ -33,10 +35,15 @@ impl Directives {
             if let Some(fault) = inner.strip_prefix("fault:") {
                 found.fault(fault).ok_or_else(unknown)?;
             } else if let Some(answer) = inner.strip_prefix("answer:") {
-                found.url = Some(match answer {
-                    "url" => None,
-                    _ => Some(answer.strip_prefix("url=").ok_or_else(unknown)?.to_owned()),
-                });
+                match answer {
+                    "nostream" => found.nostream = true,
+                    "url" => found.url = Some(None),
+                    _ => {
+                        found.url = Some(Some(
+                            answer.strip_prefix("url=").ok_or_else(unknown)?.to_owned(),
+                        ));
+                    }
+                }
             }
             rest = &rest[end + 1..];
         }
@@ -90,9 +97,10 @@ mod tests {
             }
         );
         let found = Directives::parse(
-            "[fault:500][fault:quota][fault:policy][fault:slow=250][fault:bigfile]",
+            "[fault:500][fault:quota][fault:policy][fault:slow=250][fault:bigfile][answer:nostream]",
         )
         .expect("known directives");
+        assert!(found.nostream);
         assert_eq!(found.server_error, usize::MAX);
         assert!(found.quota && found.policy);
         assert_eq!(found.slow_ms, 250);

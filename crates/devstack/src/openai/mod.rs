@@ -36,6 +36,11 @@
 //! | `[fault:bigfile]`, `[fault:bigfile=BYTES]` | URL answers' files are padded to at least BYTES (default 8 MiB) and sent chunked, without `Content-Length` |
 //! | `[answer:url]` | answers URLs to this server's `GET /v1/files/{id}` instead of base64 (as does `response_format: "url"`) |
 //! | `[answer:url=HOST]` | the same, with HOST in the URL instead of the request's host (same port) |
+//! | `[answer:nostream]` | `stream: true` is a 400 naming `stream`, as from a model that cannot stream |
+//!
+//! `stream: true` with `partial_images` (0-3) answers server-sent events (module `stream`):
+//! the partial images, then the final image; `[fault:slow=MS]` then waits MS before each event
+//! instead of before the answer.
 //!
 //! Faults apply in this order: slow, 429, quota, 500, request validation, policy. A bracket
 //! starting `[fault:` or `[answer:` that is not one of these is a 400, so a typo cannot pass
@@ -50,6 +55,7 @@ mod errors;
 mod models;
 mod pictures;
 mod request;
+mod stream;
 
 use std::{
     collections::{HashMap, VecDeque},
@@ -231,7 +237,9 @@ async fn generations(
         Ok(directives) => directives,
         Err(message) => return invalid(Some("prompt"), None, &message),
     };
-    if directives.slow_ms > 0 {
+    // A streamed answer waits before each of its events instead.
+    let streaming = body.get("stream") == Some(&Value::Bool(true));
+    if directives.slow_ms > 0 && !streaming {
         tokio::time::sleep(Duration::from_millis(directives.slow_ms)).await;
     }
     if call <= directives.rate_limited {
@@ -283,7 +291,35 @@ async fn generations(
             "Your request was rejected by the safety system. If you believe this is an error, contact us.",
         );
     }
-    answer_images(&stand_in, &headers, prompt, &asked, &directives)
+    match stream::streamed(&body, asked.n) {
+        Err(Invalid(param, code, message)) => invalid(Some(param), Some(code), &message),
+        Ok(Some(_)) if directives.nostream => invalid(
+            Some("stream"),
+            Some("unsupported_parameter"),
+            "Unsupported parameter: 'stream' is not supported with this model.",
+        ),
+        Ok(Some(partials)) => {
+            // Drawing and encoding three pictures is CPU work: off the server's threads.
+            let (prompt, slow_ms) = (prompt.to_owned(), directives.slow_ms);
+            let drawn = tokio::task::spawn_blocking(move || {
+                stream::answer(stream::Kind::Generation, &prompt, &asked, partials, slow_ms)
+                    .map_err(|e| e.to_string())
+            })
+            .await
+            .map_err(|e| e.to_string())
+            .and_then(|answer| answer);
+            drawn.unwrap_or_else(|e| {
+                error(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "server_error",
+                    None,
+                    None,
+                    &format!("the stand-in could not encode the picture: {e}"),
+                )
+            })
+        }
+        Ok(None) => answer_images(&stand_in, &headers, prompt, &asked, &directives),
+    }
 }
 
 fn answer_images(
@@ -466,6 +502,56 @@ mod tests {
             let picture = image::load_from_memory(&bytes).expect("decodes");
             assert_eq!((picture.width(), picture.height()), (512, 256));
         }
+    }
+
+    #[tokio::test]
+    async fn a_streamed_request_answers_its_partial_images_then_the_final_one_spaced_by_slow() {
+        let (base, _stand_in) = serve_openai_stand_in().await.expect("served");
+        let body = json!({"model": "m", "prompt": "streams [fault:slow=150]", "size": "256x256", "stream": true, "partial_images": 2});
+        let started = std::time::Instant::now();
+        let answer = client()
+            .post(format!("{base}/images/generations"))
+            .bearer_auth("k")
+            .header("content-type", "application/json")
+            .body(body.to_string())
+            .send()
+            .await
+            .expect("the stand-in answers");
+        assert_eq!(answer.status().as_u16(), 200);
+        assert_eq!(answer.headers()["content-type"], "text/event-stream");
+        let text = answer.text().await.expect("the events");
+        assert!(
+            started.elapsed() >= Duration::from_millis(3 * 150),
+            "three events, each after a pause"
+        );
+        let events: Vec<Value> = text
+            .lines()
+            .filter_map(|line| line.strip_prefix("data: "))
+            .map(|data| serde_json::from_str(data).expect("JSON"))
+            .collect();
+        let kinds: Vec<&str> = events.iter().filter_map(|e| e["type"].as_str()).collect();
+        assert_eq!(
+            kinds,
+            [
+                "image_generation.partial_image",
+                "image_generation.partial_image",
+                "image_generation.completed"
+            ]
+        );
+        assert_eq!(events[1]["partial_image_index"], 1);
+        for event in &events {
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(event["b64_json"].as_str().expect("b64_json"))
+                .expect("base64");
+            let picture = image::load_from_memory(&bytes).expect("decodes");
+            assert_eq!((picture.width(), picture.height()), (256, 256));
+        }
+        assert!(events[2]["usage"]["total_tokens"].is_number());
+
+        let refused = json!({"model": "m", "prompt": "no streams [answer:nostream]", "size": "256x256", "stream": true, "partial_images": 2});
+        let (status, answer) = post(&base, Some("k"), &refused).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!(answer["error"]["param"], "stream");
     }
 
     #[tokio::test]

@@ -403,6 +403,8 @@ fn the_sweeper_runs_every_five_minutes_after_the_queue_would_redeliver_with_only
             "dynamodb:PutItem",
             "dynamodb:Query",
             "dynamodb:UpdateItem",
+            // Image files and previews (two statements, one prefix each).
+            "s3:DeleteObject",
             "s3:DeleteObject",
             // The provider's key, for the model-lifecycle check's GET /v1/models.
             "secretsmanager:GetSecretValue",
@@ -411,7 +413,10 @@ fn the_sweeper_runs_every_five_minutes_after_the_queue_would_redeliver_with_only
     );
     let policy = format!("{:?}", sweeper["Policies"]);
     assert!(policy.contains("/index/gsi1"), "queries the index only");
-    assert!(policy.contains("/images/*"), "deletes image files only");
+    assert!(
+        policy.contains("/images/*") && policy.contains("/previews/*"),
+        "deletes image files and previews only"
+    );
 }
 
 #[test]
@@ -591,7 +596,10 @@ const GRANTS: &[Grant] = &[
         index: false,
         files: &["GetObject"],
         sends_jobs: true,
-        folders: &[("uploads", &["PutObject", "GetObject"])],
+        folders: &[
+            ("uploads", &["PutObject", "GetObject"]),
+            ("previews", &["GetObject"]),
+        ],
         lists: &["*"],
         sends_tasks: false,
         secrets: &[JWT],
@@ -603,7 +611,10 @@ const GRANTS: &[Grant] = &[
         index: false,
         files: &["PutObject", "DeleteObject", "GetObject"],
         sends_jobs: false,
-        folders: &[("uploads", &["GetObject"])],
+        folders: &[
+            ("uploads", &["GetObject"]),
+            ("previews", &["PutObject", "DeleteObject"]),
+        ],
         lists: &[],
         sends_tasks: false,
         secrets: &[OPENAI],
@@ -627,7 +638,7 @@ const GRANTS: &[Grant] = &[
         index: true,
         files: &["DeleteObject"],
         sends_jobs: true,
-        folders: &[],
+        folders: &[("previews", &["DeleteObject"])],
         lists: &[],
         sends_tasks: false,
         secrets: &[OPENAI],

@@ -1,3 +1,4 @@
 //! The OpenAI adapter against the local stand-in.
 
 mod provider;
+mod streaming;

@@ -10,13 +10,13 @@ use secrecy::SecretString;
 
 type Answer = Result<Vec<Result<Vec<u8>, ProviderError>>, ProviderError>;
 
-async fn stand_in() -> (String, OpenAiStandIn) {
+pub async fn stand_in() -> (String, OpenAiStandIn) {
     serve_openai_stand_in()
         .await
         .expect("the stand-in is served")
 }
 
-fn config(base: &str) -> ProviderConfig {
+pub fn config(base: &str) -> ProviderConfig {
     ProviderConfig {
         api_base: base.to_owned(),
         deadline: Duration::from_secs(20),
@@ -25,7 +25,7 @@ fn config(base: &str) -> ProviderConfig {
     }
 }
 
-fn request(prompt: &str, count: u8, per_request: u8, size: &str) -> ProviderRequest {
+pub fn request(prompt: &str, count: u8, per_request: u8, size: &str) -> ProviderRequest {
     ProviderRequest {
         model: "gpt-image-2.6-flare".into(),
         prompt: prompt.into(),
@@ -54,7 +54,7 @@ fn images(answer: Answer) -> Vec<Vec<u8>> {
         .collect()
 }
 
-fn png_size(bytes: &[u8]) -> (u32, u32) {
+pub fn png_size(bytes: &[u8]) -> (u32, u32) {
     let picture =
         image::load_from_memory_with_format(bytes, image::ImageFormat::Png).expect("a PNG");
     (picture.width(), picture.height())

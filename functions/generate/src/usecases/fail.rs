@@ -44,6 +44,7 @@ pub fn failed(job: Job, error: JobError, now: OffsetDateTime) -> Job {
         images: Vec::new(),
         refunded: job.cost,
         error: Some(error),
+        previews: 0,
         updated_at: now,
         ..job
     }

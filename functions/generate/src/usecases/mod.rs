@@ -5,6 +5,7 @@
 //!   and refund it at once if it cannot be queued;
 //! - [`run`]: claim a queued job, have the provider make its images, make and store their
 //!   renditions, and finish the job with the refund of what was not delivered;
+//! - [`previews`]: store and list the partial images the provider streams while a job runs;
 //! - [`fail`]: fail a job that will never finish (a dead letter, an unqueued job), with a full
 //!   refund, once;
 //! - [`models`]: on the sweeper's schedule, read the provider's model shutdown dates, record
@@ -18,6 +19,7 @@
 pub mod fail;
 pub mod inputs;
 pub mod models;
+pub mod previews;
 pub mod run;
 pub mod submit;
 pub mod sweep;
@@ -25,6 +27,7 @@ pub mod uploads;
 
 #[cfg(test)]
 mod edit_tests;
+mod previews_tests;
 #[cfg(test)]
 mod studio_tests;
 #[cfg(test)]

@@ -21,21 +21,30 @@
 //! the slots the final job does not list. So every file a delivery stores is either listed by
 //! the job's final state or removed by a later delivery of its message (docs/reliability.md,
 //! "No orphaned image files").
+//!
+//! Live previews (module [`super::previews`]): while the provider makes the images, the partial
+//! images it streams are stored and listed on the job; they are files a delivery stores too,
+//! so every removal above (after a finish, a refused finish, a dead letter) includes the job's
+//! preview keys, and a runner that asks for previews removes them once it finished the job.
 
 use std::{sync::Arc, time::Duration};
 
 use artforge_domain::{
     Catalog, Claim, FileReads, FileUploads, Holder, Image, ImageFiles, ImageFormat, ImageId,
-    ImageProvider, ImageSpec, Job, JobError, JobErrorCode, JobId, JobStatus, Jobs, ProviderError,
-    StoreError, Tags, UserId, Variant, Visibility,
+    ImageProvider, ImageSpec, Job, JobError, JobErrorCode, JobId, JobStatus, Jobs, Lease, Partials,
+    ProviderError, ProviderRequest, StoreError, Tags, UserId, Variant, Visibility,
     edit::{Edit, EditFiles},
     image::object_key,
+    preview::preview_keys,
 };
 use artforge_imaging::{Pipeline, PipelineError};
 use time::OffsetDateTime;
-use tracing::{error, info, warn};
+use tracing::{debug, error, info, warn};
 
-use super::fail::{GiveUp, give_up};
+use super::{
+    fail::{GiveUp, give_up},
+    previews::{self, PreviewPolicy},
+};
 
 /// What handling one delivery came to.
 #[derive(Debug)]
@@ -158,6 +167,7 @@ pub fn finished(
         images: delivered.iter().map(|i| i.id).collect(),
         refunded,
         error,
+        previews: 0,
         updated_at: now,
         ..job
     }
@@ -209,6 +219,8 @@ pub struct JobRunner<J, P, F> {
     pub pipeline: Arc<Pipeline>,
     /// How long a claimed job is this runner's: the worker's own timeout.
     pub lease: Duration,
+    /// The live previews asked for while a job runs.
+    pub previews: PreviewPolicy,
 }
 
 impl<J, P, F> JobRunner<J, P, F>
@@ -237,7 +249,8 @@ where
             }
             Ok(Claim::Refused(Some(_))) => Outcome::Busy,
             Ok(Claim::Claimed(job, lease)) => {
-                let (images, error, stranded) = self.make(&job).await;
+                let had_previews = job.previews > 0;
+                let (images, error, stranded, previewed) = self.make(&job, &lease).await;
                 let done = finished(job, &images, error, OffsetDateTime::now_utc());
                 let result = self
                     .jobs
@@ -249,8 +262,11 @@ where
                         done.refunded.get(),
                     );
                 }
+                // Previews (this delivery's or listed by an earlier one) are removed with any
+                // stranded files, once the job lists none.
+                let previews = previewed || had_previews;
                 match result {
-                    Ok(true) if stranded => match self.sweep(&done).await {
+                    Ok(true) if stranded || previews => match self.sweep(&done).await {
                         Ok(()) => Outcome::Finished,
                         Err(e) => Outcome::Retry(e),
                     },
@@ -319,13 +335,15 @@ where
         }
     }
 
-    /// Removes every file a finished job's undelivered slots may have (none refers to them).
+    /// Removes every file a finished job's undelivered slots may have (none refers to them), and
+    /// its previews.
     async fn sweep(&self, job: &Job) -> Result<(), StoreError> {
         let keys: Vec<String> = job
             .slots
             .iter()
             .filter(|slot| !job.images.contains(slot))
             .flat_map(|slot| self.slot_keys(job, *slot))
+            .chain(preview_keys(job.owner, job.id))
             .collect();
         self.files.remove(&keys).await.inspect_err(|e| {
             error!(error = %e, "removing an undelivered image's files failed; the message comes back");
@@ -337,8 +355,8 @@ where
     }
 
     /// The job's images that were made and stored, the error to fail the job with if none,
-    /// and whether a failed image's files could not be removed.
-    async fn make(&self, job: &Job) -> (Vec<Image>, Option<JobError>, bool) {
+    /// whether a failed image's files could not be removed, and whether previews were stored.
+    async fn make(&self, job: &Job, lease: &Lease) -> (Vec<Image>, Option<JobError>, bool, bool) {
         let Some(request) = self.catalog.provider_request(&job.request) else {
             return (
                 Vec::new(),
@@ -347,19 +365,21 @@ where
                     "this model, style or quality is no longer offered; your credits were refunded",
                 )),
                 false,
+                false,
             );
         };
         let edit = match &job.inputs.edit {
             None => None,
             Some(edit) => match self.edit_files(edit).await {
                 Ok(files) => Some(files),
-                Err(error) => return (Vec::new(), Some(error), false),
+                Err(error) => return (Vec::new(), Some(error), false, false),
             },
         };
         let started = std::time::Instant::now();
-        let answered = match &edit {
-            None => self.provider.generate(&request).await,
-            Some(files) => self.provider.edit(&request, files).await,
+        // Edits do not stream (yet): their jobs show no previews.
+        let (answered, previewed) = match &edit {
+            None => self.ask(job, lease, &request).await,
+            Some(files) => (self.provider.edit(&request, files).await, false),
         };
         artforge_metrics::provider_call(started.elapsed());
         let answers = match answered {
@@ -367,7 +387,7 @@ where
             Err(e) => {
                 observe_provider_error(&e);
                 warn!(error = %e, "the provider failed the job");
-                return (Vec::new(), Some(provider_error(&e)), false);
+                return (Vec::new(), Some(provider_error(&e)), false, previewed);
             }
         };
         let results = futures::future::join_all(
@@ -393,7 +413,50 @@ where
                 }
             }
         }
-        (images, first_error, stranded)
+        (images, first_error, stranded, previewed)
+    }
+
+    /// The provider's answer, with the partial images it streams meanwhile stored and listed as
+    /// the job's previews (none when the policy asks for none), and whether any was stored.
+    async fn ask(
+        &self,
+        job: &Job,
+        lease: &Lease,
+        request: &ProviderRequest,
+    ) -> (
+        Result<Vec<Result<Vec<u8>, ProviderError>>, ProviderError>,
+        bool,
+    ) {
+        let wanted = self.previews.partial_images();
+        if wanted == 0 {
+            return (self.provider.generate(request).await, false);
+        }
+        let (sender, receiver) = tokio::sync::mpsc::unbounded_channel();
+        let partials = Partials::new(wanted, move |partial| {
+            if sender.send(partial).is_err() {
+                debug!("a partial image came after the previews were closed; dropped");
+            }
+        });
+        let provider = &self.provider;
+        let asked = async move {
+            let answered = provider.generate_with_previews(request, &partials).await;
+            // Closes the channel: the recorder stores what came and ends.
+            drop(partials);
+            answered
+        };
+        let recorded = previews::record(
+            &self.jobs,
+            &self.files,
+            job,
+            lease,
+            &self.previews,
+            receiver,
+        );
+        let (answered, stored) = tokio::join!(asked, recorded);
+        if stored > 0 {
+            debug!(stored, "previews stored");
+        }
+        (answered, stored > 0)
     }
 
     /// The bytes of an edit's files. A file gone since the job was submitted (an image

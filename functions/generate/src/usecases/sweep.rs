@@ -20,6 +20,7 @@
 
 use artforge_domain::{
     Holder, ImageFiles, ImageFormat, JobQueue, JobStatus, Jobs, StoreError, StuckJobs, Unfinished,
+    preview::preview_keys,
 };
 use time::OffsetDateTime;
 use tracing::{error, info, warn};
@@ -192,12 +193,13 @@ where
             return Ok(false);
         };
         warn!(user = %job.owner, job = %job.id, refunded = job.refunded.get(), reason = ?why, "stuck job failed and refunded");
-        // Only a job that ran may have files.
+        // Only a job that ran may have files (its images' and its previews).
         if stuck.lease_until.is_some() {
             let keys: Vec<String> = job
                 .slots
                 .iter()
                 .flat_map(|slot| slot_keys(&job, *slot, self.format))
+                .chain(preview_keys(job.owner, job.id))
                 .collect();
             if let Err(e) = self.files.remove(&keys).await {
                 error!(user = %job.owner, job = %job.id, error = %e, "removing a swept job's files failed");

@@ -14,6 +14,7 @@ use artforge_imaging::{Pipeline, PipelineConfig};
 use time::OffsetDateTime;
 
 use super::{
+    previews::PreviewPolicy,
     run::{JobRunner, Outcome},
     sweep::{Report, SweepPolicy, Sweeper, Swept},
 };
@@ -122,6 +123,7 @@ impl Bench {
             ),
             pipeline: Arc::new(Pipeline::new(PipelineConfig::default())),
             lease: LEASE,
+            previews: PreviewPolicy::default(),
         }
     }
 

@@ -14,6 +14,7 @@ use time::OffsetDateTime;
 
 use super::{
     fail::{GiveUp, give_up},
+    previews::PreviewPolicy,
     run::{JobRunner, Outcome, provider_error},
     submit::{Generations, Refusal},
 };
@@ -373,6 +374,7 @@ impl Bench {
             catalog: catalog(),
             pipeline: Arc::new(Pipeline::new(PipelineConfig::default())),
             lease: Duration::from_secs(60),
+            previews: PreviewPolicy::default(),
         };
         Self {
             store,
@@ -557,6 +559,7 @@ async fn a_failed_finish_is_retried_over_the_same_keys_and_charged_once() {
         files: bench.files.clone(),
         catalog: catalog(),
         pipeline: bench.runner.pipeline.clone(),
+        previews: bench.runner.previews,
     };
     let job = bench.submit(2).await;
     bench.store.faults.fail("finish", 1);
@@ -651,6 +654,7 @@ async fn a_delivery_whose_job_was_failed_meanwhile_removes_the_files_it_stored()
         catalog: catalog(),
         pipeline: bench.runner.pipeline.clone(),
         lease: bench.runner.lease,
+        previews: bench.runner.previews,
     };
     let job = bench.submit(2).await;
     let outcome = runner.run(bench.user, job.id).await;

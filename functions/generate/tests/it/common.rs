@@ -14,7 +14,9 @@ use artforge_imaging::PipelineConfig;
 use artforge_openai::ProviderConfig;
 use artforge_s3::{BucketConfig, S3Files};
 use axum::Router;
-use generate::{Api, Config, Worker, WorkerConfig, worker::Delivery};
+use generate::{
+    Api, Config, Worker, WorkerConfig, usecases::previews::PreviewPolicy, worker::Delivery,
+};
 use serde_json::Value;
 
 pub use artforge_testkit::http::Answer;
@@ -43,6 +45,9 @@ pub struct Options {
     /// The AWS configuration the function's own clients use (the API's and the worker's), e.g.
     /// through a fault proxy; `None`: moto directly. The test's own clients always go direct.
     pub via: Option<artforge_aws::SdkConfig>,
+    /// Live previews: off unless a test is about them (streaming the first image alone changes
+    /// the provider calls and the uploads other tests count).
+    pub previews: PreviewPolicy,
 }
 
 impl Default for Options {
@@ -57,6 +62,7 @@ impl Default for Options {
             },
             paid: artforge_domain::PaidLimits::default(),
             via: None,
+            previews: PreviewPolicy::off(),
         }
     }
 }
@@ -139,6 +145,7 @@ impl Stack {
             catalog: catalog(),
             provider,
             pipeline: PipelineConfig::default(),
+            previews: options.previews,
         };
         Worker::build(config, aws)
     }
@@ -303,6 +310,23 @@ impl Stack {
             .collect();
         keys.sort();
         keys
+    }
+
+    /// The object keys under `previews/<user>/`.
+    pub async fn previews(&self, user: UserId) -> Vec<String> {
+        let out = self
+            .files
+            .client()
+            .list_objects_v2()
+            .bucket(self.files.bucket())
+            .prefix(format!("previews/{user}/"))
+            .send()
+            .await
+            .expect("list");
+        out.contents()
+            .iter()
+            .filter_map(|o| o.key().map(str::to_owned))
+            .collect()
     }
 
     /// One stored file and its content type.

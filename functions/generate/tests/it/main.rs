@@ -7,6 +7,7 @@ mod common;
 mod edits;
 mod events;
 mod faults;
+mod previews;
 mod studio;
 mod sweeper;
 mod worker;
