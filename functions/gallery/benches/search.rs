@@ -158,7 +158,7 @@ async fn main() {
     let made: Vec<Image> = (0..images)
         .map(|i| {
             let preset = Preset::ALL[i % Preset::ALL.len()];
-            let (width, height) = preset.size();
+            let (width, height) = preset.size().unwrap_or((1024, 1024));
             let (colour, animal, place) = (
                 COLOURS[i % 10],
                 ANIMALS[(i / 10) % 10],
@@ -183,6 +183,8 @@ async fn main() {
                 created_at: time::OffsetDateTime::now_utc(),
                 original_format: ImageFormat::Png,
                 variant_format: ImageFormat::Jpeg,
+                background: artforge_domain::Background::Auto,
+                lineage: artforge_domain::edit::Lineage::default(),
             }
         })
         .collect();
