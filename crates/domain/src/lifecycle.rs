@@ -49,7 +49,7 @@ pub trait ModelNotices: Send + Sync {
 
 /// Where a model stands on `today`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Standing {
+pub enum ModelStanding {
     /// No shutdown announced, or one more than [`WARN_DAYS`] away.
     Current,
     /// Shutdown announced within [`WARN_DAYS`]: the alarm is raised.
@@ -61,7 +61,7 @@ pub enum Standing {
     Unlisted,
 }
 
-impl Standing {
+impl ModelStanding {
     /// Where a model with `notice` stands on `today`.
     pub fn of(notice: &ModelNotice, today: Date) -> Self {
         if !notice.listed {
@@ -108,36 +108,39 @@ mod tests {
     #[test]
     fn a_model_is_retiring_from_thirty_days_before_its_shutdown_and_retired_on_the_day() {
         let today = date!(2026 - 12 - 03);
-        let at = |d| Standing::of(&notice(Some(d), true), today);
-        assert_eq!(at(date!(2027 - 01 - 03)), Standing::Current, "31 days");
+        let at = |d| ModelStanding::of(&notice(Some(d), true), today);
+        assert_eq!(at(date!(2027 - 01 - 03)), ModelStanding::Current, "31 days");
         assert_eq!(
             at(date!(2027 - 01 - 02)),
-            Standing::Retiring {
+            ModelStanding::Retiring {
                 shutdown: date!(2027 - 01 - 02),
                 days_left: 30
             }
         );
         assert_eq!(
             at(date!(2026 - 12 - 04)),
-            Standing::Retiring {
+            ModelStanding::Retiring {
                 shutdown: date!(2026 - 12 - 04),
                 days_left: 1
             }
         );
         assert_eq!(
             at(today),
-            Standing::Retired { shutdown: today },
+            ModelStanding::Retired { shutdown: today },
             "shut down today"
         );
         assert!(at(date!(2026 - 11 - 04)).needs_attention());
-        assert_eq!(Standing::of(&notice(None, true), today), Standing::Current);
-        assert!(!Standing::Current.needs_attention());
+        assert_eq!(
+            ModelStanding::of(&notice(None, true), today),
+            ModelStanding::Current
+        );
+        assert!(!ModelStanding::Current.needs_attention());
     }
 
     #[test]
     fn a_model_the_provider_does_not_list_needs_attention() {
-        let standing = Standing::of(&notice(None, false), date!(2026 - 12 - 03));
-        assert_eq!(standing, Standing::Unlisted);
+        let standing = ModelStanding::of(&notice(None, false), date!(2026 - 12 - 03));
+        assert_eq!(standing, ModelStanding::Unlisted);
         assert!(standing.needs_attention());
     }
 }

@@ -15,6 +15,7 @@ mod models;
 mod provider;
 mod queue;
 mod store;
+mod tasks;
 
 pub use faults::Faults;
 pub use files::MemoryFiles;
@@ -22,6 +23,7 @@ pub use models::FakeModels;
 pub use provider::{FakePayments, FakeProvider};
 pub use queue::MemoryQueue;
 pub use store::MemoryStore;
+pub use tasks::MemoryTasks;
 
 #[cfg(test)]
 mod tests {

@@ -306,3 +306,57 @@ async fn the_local_server_sweeps_a_job_no_worker_takes_on_its_interval() {
     let me: serde_json::Value = serde_json::from_str(&body).expect("json");
     assert_eq!(me["credits"], 3, "refunded once");
 }
+
+#[tokio::test]
+async fn a_browser_on_the_local_origin_may_put_an_upload_to_the_local_bucket() {
+    let app = crate::common::local_app("up").await;
+    let register = Request::post("/auth/register")
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(
+            r#"{"email":"uma@example.com","password":"correct horse battery"}"#,
+        ))
+        .expect("request");
+    let (status, body) = call(&app, register).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let token = serde_json::from_str::<serde_json::Value>(&body).expect("json")["token"]
+        .as_str()
+        .expect("token")
+        .to_owned();
+    let ask = Request::post("/api/uploads")
+        .header(header::AUTHORIZATION, format!("Bearer {token}"))
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(r#"{"contentType":"image/png","size":4}"#))
+        .expect("request");
+    let (status, body) = call(&app, ask).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let upload: serde_json::Value = serde_json::from_str(&body).expect("json");
+    let url = upload["url"].as_str().expect("a URL");
+    let client = artforge_devstack::http_client().build().expect("a client");
+    let preflight = client
+        .request(reqwest::Method::OPTIONS, url)
+        .header("origin", "http://localhost:3000")
+        .header("access-control-request-method", "PUT")
+        .header("access-control-request-headers", "content-type")
+        .send()
+        .await
+        .expect("moto answers");
+    assert!(preflight.status().is_success(), "{}", preflight.status());
+    assert!(
+        preflight
+            .headers()
+            .get("access-control-allow-origin")
+            .is_some(),
+        "{:?}",
+        preflight.headers()
+    );
+    let put = client
+        .put(url)
+        .header("origin", "http://localhost:3000")
+        .header("content-type", "image/png")
+        .body(b"\x89PNG".to_vec())
+        .send()
+        .await
+        .expect("moto answers");
+    assert!(put.status().is_success(), "{}", put.status());
+    assert!(put.headers().get("access-control-allow-origin").is_some());
+}

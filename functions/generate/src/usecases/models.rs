@@ -8,7 +8,7 @@
 use std::sync::Arc;
 
 use artforge_domain::{
-    Catalog, FieldError, ModelNotice, ModelNotices, ProviderError, ProviderModels, Standing,
+    Catalog, FieldError, ModelNotice, ModelNotices, ModelStanding, ProviderError, ProviderModels,
     StoreError, Tier,
 };
 use time::{OffsetDateTime, macros::format_description};
@@ -17,7 +17,7 @@ use tracing::{info, warn};
 /// What one check found, per configured provider model (each once, in tier order).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ModelReport {
-    pub models: Vec<(String, Standing)>,
+    pub models: Vec<(String, ModelStanding)>,
 }
 
 impl ModelReport {
@@ -50,7 +50,7 @@ impl<P: ProviderModels, N: ModelNotices> ModelCheck<P, N> {
     /// One check at `now`.
     pub async fn check(&self, now: OffsetDateTime) -> Result<ModelReport, CheckError> {
         let listed = self.provider.models().await.map_err(CheckError::Provider)?;
-        let mut models: Vec<(String, Standing)> = Vec::new();
+        let mut models: Vec<(String, ModelStanding)> = Vec::new();
         let mut days_left = Vec::new();
         for tier in &self.catalog.tiers {
             let model = tier.provider_model.clone();
@@ -65,12 +65,14 @@ impl<P: ProviderModels, N: ModelNotices> ModelCheck<P, N> {
                 checked_at: now,
             };
             self.notices.record(&notice).await?;
-            let standing = Standing::of(&notice, now.date());
+            let standing = ModelStanding::of(&notice, now.date());
             if let Some(shutdown) = notice.shutdown {
                 days_left.push((model.clone(), (shutdown - now.date()).whole_days()));
             }
             match standing {
-                Standing::Current => info!(%model, shutdown = ?notice.shutdown, "model current"),
+                ModelStanding::Current => {
+                    info!(%model, shutdown = ?notice.shutdown, "model current")
+                }
                 other => warn!(%model, standing = ?other, tier = %tier.id, "model needs switching"),
             }
             models.push((model, standing));
@@ -97,7 +99,7 @@ pub async fn retired<N: ModelNotices>(
             return None;
         }
     };
-    let Standing::Retired { shutdown } = Standing::of(&notice, now.date()) else {
+    let ModelStanding::Retired { shutdown } = ModelStanding::of(&notice, now.date()) else {
         return None;
     };
     let day = shutdown
@@ -156,12 +158,12 @@ mod tests {
             [
                 (
                     "gpt-image-2.5-flare".to_owned(),
-                    Standing::Retiring {
+                    ModelStanding::Retiring {
                         shutdown: date!(2026 - 12 - 20),
                         days_left: 17
                     }
                 ),
-                ("gpt-image-2.6-sunburst".to_owned(), Standing::Current),
+                ("gpt-image-2.6-sunburst".to_owned(), ModelStanding::Current),
             ],
             "configured models only"
         );
@@ -190,8 +192,8 @@ mod tests {
             catalog: catalog("gpt-image-typo", "gpt-image-2.6-sunburst"),
         };
         let report = check.check(NOW).await.expect("checked");
-        assert_eq!(report.models[0].1, Standing::Unlisted);
-        assert_eq!(report.models[1].1, Standing::Current, "180 days away");
+        assert_eq!(report.models[0].1, ModelStanding::Unlisted);
+        assert_eq!(report.models[1].1, ModelStanding::Current, "180 days away");
         assert_eq!(report.needing_attention(), 1);
     }
 

@@ -33,7 +33,7 @@ use artforge_domain::{
 };
 use artforge_imaging::{Pipeline, PipelineError};
 use time::OffsetDateTime;
-use tracing::{error, warn};
+use tracing::{error, info, warn};
 
 use super::fail::{GiveUp, give_up};
 
@@ -258,7 +258,7 @@ where
                     // Finished by someone else while this delivery ran (the dead-letter
                     // handler, a sweep): the files it just stored under slots the job does not
                     // list are nobody's, and this is the last delivery that knows of them.
-                    Ok(false) => self.after_refused_finish(owner, id).await,
+                    Ok(false) => self.after_refused_finish(&done).await,
                     Err(e) => Outcome::Retry(e),
                 }
             }
@@ -268,14 +268,26 @@ where
     /// After this delivery's finish was refused: sweep the job if it is final (the files
     /// written here are then nobody's); if another delivery holds it, come back later and
     /// sweep then.
-    async fn after_refused_finish(&self, owner: UserId, id: JobId) -> Outcome {
-        match self.jobs.job(owner, id).await {
+    /// A job that is gone was erased with its closed account (ADR 0150): it finishes into
+    /// nothing, and every file this delivery stored for it is removed.
+    async fn after_refused_finish(&self, done: &Job) -> Outcome {
+        match self.jobs.job(done.owner, done.id).await {
             Ok(Some(job)) if job.status.is_final() => match self.sweep(&job).await {
                 Ok(()) => Outcome::Skipped,
                 Err(e) => Outcome::Retry(e),
             },
             Ok(Some(_)) => Outcome::Busy,
-            Ok(None) => Outcome::Skipped,
+            Ok(None) => {
+                info!("the job is gone with its account; its files are removed");
+                let erased = Job {
+                    images: Vec::new(),
+                    ..done.clone()
+                };
+                match self.sweep(&erased).await {
+                    Ok(()) => Outcome::Skipped,
+                    Err(e) => Outcome::Retry(e),
+                }
+            }
             Err(e) => Outcome::Retry(e),
         }
     }

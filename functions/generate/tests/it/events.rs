@@ -1,7 +1,8 @@
 //! Every sample event in `events/generate/` runs as Lambda would deliver it. API Gateway events
 //! (`<case>.<status>.json`) go through the router and answer the status their name documents;
 //! SQS events (`<case>.sqs.json`) go through the worker. Fixture: the signed-in user (3
-//! credits) has job `__JOB_ID__` (one credit) queued; another user has `__FOREIGN_JOB_ID__`.
+//! credits) has job `__JOB_ID__` (one credit) queued; another user has `__FOREIGN_JOB_ID__`
+//! and a private image `__FOREIGN_IMAGE_ID__`.
 
 use crate::common::{Stack, body, job_id};
 use artforge_domain::UserId;
@@ -13,24 +14,32 @@ struct Fixture {
     token: String,
     job: String,
     foreign_job: String,
+    foreign_image: String,
 }
 
 async fn fixture(stack: &Stack) -> Fixture {
     let (user, token) = stack.user().await;
-    let (_, other) = stack.user().await;
+    let (other_id, other) = stack.user().await;
     let job = job_id(&stack.submit(&token, &body("fixture", "square", 1)).await);
     let foreign_job = job_id(&stack.submit(&other, &body("foreign", "square", 1)).await);
+    let foreign_image =
+        artforge_fakes::contract::image(other_id, artforge_domain::Preset::Square, &[]);
+    artforge_domain::Images::add(&stack.store, &foreign_image)
+        .await
+        .expect("an image of another user");
     Fixture {
         user,
         token,
         job,
         foreign_job,
+        foreign_image: foreign_image.id.to_string(),
     }
 }
 
 fn fill(text: &str, stack: &Stack, f: &Fixture) -> String {
     text.replace("__SESSION_TOKEN__", &f.token)
         .replace("__FOREIGN_JOB_ID__", &f.foreign_job)
+        .replace("__FOREIGN_IMAGE_ID__", &f.foreign_image)
         .replace("__JOB_ID__", &f.job)
         .replace("__USER_ID__", &f.user.to_string())
         .replace(
