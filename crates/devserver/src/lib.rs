@@ -24,6 +24,8 @@ pub struct App {
     pub router: axum::Router,
     pub worker: Arc<generate::Worker>,
     pub sweeper: Arc<generate::JobSweeper>,
+    /// The account worker: ZIP archives and the back-up erasure of closed accounts.
+    pub account_worker: Arc<gallery::AccountWorker>,
 }
 
 /// The settings every function reads locally (DESIGN §9), for `provisioned` resources and the
@@ -40,6 +42,7 @@ pub fn local_defaults(
         ("TABLE_NAME", provisioned.names.table.clone()),
         ("BUCKET_NAME", provisioned.names.bucket.clone()),
         ("QUEUE_URL", provisioned.queue_url.clone()),
+        ("ACCOUNT_QUEUE_URL", provisioned.account_queue_url.clone()),
         (
             "DEAD_LETTER_QUEUE_ARN",
             provisioned.dead_letter_queue_arn.clone(),
@@ -131,7 +134,10 @@ pub fn app(
     let env = Env::with_defaults(defaults.clone().into_iter().collect());
 
     let auth = auth::Auth::build(auth::Config::from_env(&env)?, aws).routes();
-    let gallery = gallery::App::build(gallery::Config::from_env(&env)?, aws).routes();
+    let gallery_app = gallery::App::build(gallery::Config::from_env(&env)?, aws);
+    // Share pages under `/api` only: the web client has its own page at `/i/{id}`.
+    let share = gallery_app.clone().share_routes();
+    let gallery = gallery_app.routes();
     let billing_config = stripe_webhook::Config::from_env(&env)?;
     // Unless STRIPE_API_BASE points at Stripe, the stand-in answers on this server.
     let stand_in = artforge_devstack::stripe::StandIn::new(
@@ -162,6 +168,10 @@ pub fn app(
         generate::SweeperConfig::from_env(&env)?,
         aws,
     ));
+    let account_worker = Arc::new(gallery::AccountWorker::build(
+        gallery::WorkerConfig::from_env(&env)?,
+        aws,
+    ));
     // Unless OPENAI_BASE_URL points elsewhere, the stand-in answers on this server.
     let openai = artforge_devstack::openai::OpenAiStandIn::new();
 
@@ -184,7 +194,7 @@ pub fn app(
     // web client calls it (in AWS, CloudFront's `/api/*` behaviour). The stand-ins stay at root.
     let app = artforge_http::finish(
         axum::Router::new()
-            .nest(web::API_PREFIX, api.clone())
+            .nest(web::API_PREFIX, api.clone().merge(share))
             .merge(api)
             .merge(stand_in.routes())
             .merge(openai.router()),
@@ -196,6 +206,7 @@ pub fn app(
         router: app,
         worker,
         sweeper,
+        account_worker,
     })
 }
 
@@ -203,8 +214,8 @@ pub fn app(
 /// otherwise (in AWS, an EventBridge schedule every 5 minutes).
 pub const LOCAL_SWEEP_INTERVAL: std::time::Duration = std::time::Duration::from_secs(30);
 
-/// Runs the sweeper every `every`, as the EventBridge schedule does in AWS, until the process
-/// ends. A failed sweep is logged and the next one tries again.
+/// Runs the sweeper and the model-lifecycle check every `every`, as the EventBridge schedule
+/// does in AWS, until the process ends. A failed sweep is logged and the next one tries again.
 pub fn run_sweeper(
     sweeper: Arc<generate::JobSweeper>,
     every: std::time::Duration,
@@ -217,6 +228,8 @@ pub fn run_sweeper(
             if let Err(e) = sweeper.sweep().await {
                 tracing::error!(error = %e, "the sweep failed; the next one tries again");
             }
+            // Logged by the check itself when it fails (the stand-in answers /v1/models).
+            let _report = sweeper.check_models().await;
         }
     })
 }
@@ -265,5 +278,21 @@ pub async fn run_worker(
             async move { worker.handle(event).await }
         }));
     }
+    Ok(())
+}
+
+/// Feeds the account queue to the account worker (ZIP archives, erasures), as Lambda's event
+/// source mapping does, until the process ends.
+pub async fn run_account_worker(
+    aws: &SdkConfig,
+    provisioned: &Provisioned,
+    worker: Arc<gallery::AccountWorker>,
+) -> Result<(), Error> {
+    let sqs = aws_sdk_sqs::Client::new(aws);
+    let source = EventSource::new(sqs, &provisioned.account_queue_url).await?;
+    tokio::spawn(source.run(move |event| {
+        let worker = worker.clone();
+        async move { worker.handle(event).await }
+    }));
     Ok(())
 }

@@ -52,6 +52,7 @@ async fn main() -> Result<(), Error> {
     artforge_dev::write_lambda_env(&lambda_env, &artforge_dev::settings(&defaults), &endpoint)?;
     let app = artforge_dev::app(&aws, &defaults, port)?;
     artforge_dev::run_worker(&aws, &provisioned, app.worker.clone()).await?;
+    artforge_dev::run_account_worker(&aws, &provisioned, app.account_worker.clone()).await?;
     let sweep_every = Env::process().parsed_or(
         "SWEEP_INTERVAL_SECONDS",
         artforge_dev::LOCAL_SWEEP_INTERVAL.as_secs(),

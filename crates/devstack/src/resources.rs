@@ -29,6 +29,22 @@ pub const GENERATION_DLQ: QueueShape = QueueShape {
     max_receive_count: None,
 };
 
+/// The account worker's queue (ZIP archives to build, closed accounts to erase again):
+/// visibility six times the worker's 300 s timeout, five deliveries, then its dead-letter
+/// queue (kept 14 days: a dead erasure is finished by hand, docs/operations.md).
+pub const ACCOUNT_QUEUE: QueueShape = QueueShape {
+    visibility_timeout_secs: 1_800,
+    retention_secs: 345_600,
+    max_receive_count: Some(5),
+};
+
+/// Where account tasks that kept failing wait for an operator.
+pub const ACCOUNT_DLQ: QueueShape = QueueShape {
+    visibility_timeout_secs: 1_800,
+    retention_secs: 1_209_600,
+    max_receive_count: None,
+};
+
 /// One lifecycle rule of the image bucket as `template.yaml` deploys it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LifecycleRule {
@@ -148,6 +164,8 @@ pub struct Names {
     pub bucket: String,
     pub queue: String,
     pub dead_letter_queue: String,
+    pub account_queue: String,
+    pub account_dead_letter_queue: String,
 }
 
 impl Names {
@@ -158,6 +176,8 @@ impl Names {
             bucket: format!("{prefix}-images"),
             queue: format!("{prefix}-generation"),
             dead_letter_queue: format!("{prefix}-generation-dlq"),
+            account_queue: format!("{prefix}-account"),
+            account_dead_letter_queue: format!("{prefix}-account-dlq"),
         }
     }
 }
@@ -169,6 +189,9 @@ pub struct Provisioned {
     pub queue_url: String,
     pub dead_letter_queue_url: String,
     pub dead_letter_queue_arn: String,
+    /// The account queue (`ACCOUNT_QUEUE_URL`) and its dead-letter queue.
+    pub account_queue_url: String,
+    pub account_dead_letter_queue_url: String,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -249,8 +272,8 @@ pub async fn provision(config: &SdkConfig, names: Names) -> Result<Provisioned, 
     provision_queues(&sqs, names).await
 }
 
-/// Creates the generation queue and its dead-letter queue named by `names` (the table and
-/// bucket are left alone).
+/// Creates the generation queue, the account queue and their dead-letter queues named by
+/// `names` (the table and bucket are left alone).
 pub async fn provision_queues(
     sqs: &aws_sdk_sqs::Client,
     names: Names,
@@ -268,10 +291,35 @@ pub async fn provision_queues(
         .and_then(|a| a.get(&QueueAttributeName::QueueArn).cloned())
         .unwrap_or_default();
     let queue_url = create_queue(sqs, &names.queue, GENERATION_QUEUE, Some(&dlq_arn)).await?;
+    let account_dead_letter_queue_url =
+        create_queue(sqs, &names.account_dead_letter_queue, ACCOUNT_DLQ, None).await?;
+    let account_dlq_arn = queue_arn(sqs, &account_dead_letter_queue_url).await?;
+    let account_queue_url = create_queue(
+        sqs,
+        &names.account_queue,
+        ACCOUNT_QUEUE,
+        Some(&account_dlq_arn),
+    )
+    .await?;
     Ok(Provisioned {
         names,
         queue_url,
         dead_letter_queue_url,
         dead_letter_queue_arn: dlq_arn,
+        account_queue_url,
+        account_dead_letter_queue_url,
     })
+}
+
+async fn queue_arn(sqs: &aws_sdk_sqs::Client, url: &str) -> Result<String, ProvisionError> {
+    Ok(sqs
+        .get_queue_attributes()
+        .queue_url(url)
+        .attribute_names(QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .map_err(other("dead-letter queue"))?
+        .attributes()
+        .and_then(|a| a.get(&QueueAttributeName::QueueArn).cloned())
+        .unwrap_or_default())
 }

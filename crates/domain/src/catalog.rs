@@ -8,7 +8,7 @@ use serde::Deserialize;
 
 use crate::{
     Background, Credits, FieldError, ImageFormat, Preset, Quality, Style, Tags, Tier,
-    generation::{GenerationRequest, Prompt, ProviderRequest},
+    generation::{GenerationRequest, ImageSpec, Prompt, ProviderRequest},
 };
 
 /// One quality of a tier and what an image of it costs.
@@ -104,8 +104,9 @@ pub struct EditsSpec {
 }
 
 /// The custom sizes a provider model takes: both sides multiples of `multiple`, at most `max`,
-/// the longer at most `maxRatio` times the shorter. Asked sizes have a longer side of at least
-/// `minLongerSide` (smaller targets are made from a larger picture, not an upscaled one).
+/// the longer at most `maxRatio` times the shorter, at most `maxPixels` in all. Asked sizes have
+/// a longer side of at least `minLongerSide` (smaller targets are made from a larger picture,
+/// not an upscaled one).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ProviderCustomSize {
@@ -113,6 +114,8 @@ pub struct ProviderCustomSize {
     pub max: u32,
     pub max_ratio: u32,
     pub min_longer_side: u32,
+    /// The most pixels (width x height) the model makes.
+    pub max_pixels: u64,
 }
 
 /// The most source images an edit may take (the provider's limit).
@@ -240,6 +243,11 @@ pub struct RawGeneration {
     pub quality: Option<String>,
     pub count: Option<u64>,
     pub tags: Option<Vec<String>>,
+    pub background: Option<Background>,
+    pub format: Option<ImageFormat>,
+    /// Pixels of a custom size (`preset: "custom"` only).
+    pub width: Option<u64>,
+    pub height: Option<u64>,
     /// Sources, mask and remix (`crate::edit`), checked by the generate function's use case.
     pub inputs: crate::edit::RawInputs,
 }
@@ -393,8 +401,9 @@ impl Catalog {
             }
             (_, None) => None,
         };
+        let output = spec.and_then(|spec| self.output(&mut errors, spec, preset, &raw));
 
-        match (prompt, tier, preset, tags, style, quality, count) {
+        match (prompt, tier, preset, tags, style, quality, count, output) {
             (
                 Some(prompt),
                 Some(tier),
@@ -403,6 +412,7 @@ impl Catalog {
                 Some(style),
                 Some(quality),
                 Some(count),
+                Some(output),
             ) if errors.is_empty() => Ok(GenerationRequest {
                 prompt,
                 tier,
@@ -411,6 +421,7 @@ impl Catalog {
                 quality,
                 count,
                 tags,
+                output,
             }),
             _ => Err(errors),
         }
@@ -425,16 +436,111 @@ impl Catalog {
             .find(|q| q.id == request.quality)
     }
 
-    /// `preset` if this catalogue offers it; otherwise an error naming what it offers.
+    /// `preset` if this catalogue offers it (`custom` where a tier takes custom sizes: the tier
+    /// is checked with the pixels); otherwise an error naming what it offers.
     fn offered(&self, preset: Preset) -> Result<Preset, FieldError> {
-        if self.preset(preset).is_some() {
+        let custom = self.tiers.iter().any(|t| t.custom_size.is_some());
+        if self.preset(preset).is_some() || (preset == Preset::Custom && custom) {
             return Ok(preset);
         }
-        let names: Vec<&str> = self.presets.iter().map(|p| p.id.as_str()).collect();
+        let mut names: Vec<&str> = self.presets.iter().map(|p| p.id.as_str()).collect();
+        if custom {
+            names.push(Preset::Custom.as_str());
+        }
         Err(FieldError::new(
             "preset",
             format!("must be one of {}", names.join(", ")),
         ))
+    }
+
+    /// The finished image a request asks for of `spec`'s tier: its background and format (the
+    /// tier's first by default; for a transparent background, the first format with alpha),
+    /// and its pixels (the preset's, or the custom size's within the tier's limits).
+    fn output(
+        &self,
+        errors: &mut Vec<FieldError>,
+        spec: &TierSpec,
+        preset: Option<Preset>,
+        raw: &RawGeneration,
+    ) -> Option<ImageSpec> {
+        let background = choose(
+            errors,
+            "background",
+            raw.background.map(Background::as_str),
+            &spec.backgrounds,
+        );
+        let format = match (raw.format, background) {
+            (Some(format), _) => choose(errors, "format", Some(format.as_str()), &spec.formats),
+            (None, Some(Background::Transparent)) => {
+                spec.formats.iter().copied().find(|f| f.has_alpha())
+            }
+            (None, _) => spec.formats.first().copied(),
+        };
+        if background == Some(Background::Transparent) && format == Some(ImageFormat::Jpeg) {
+            for field in ["background", "format"] {
+                errors.push(FieldError::new(
+                    field,
+                    "a transparent background needs format png or webp (jpeg has no alpha)",
+                ));
+            }
+        }
+        let (width, height) = self.pixels(errors, spec, preset?, raw)?;
+        Some(ImageSpec {
+            width,
+            height,
+            background: background?,
+            format: format?,
+        })
+    }
+
+    /// The exact pixels of a request: a listed preset's, or a custom size within the tier's
+    /// limits (each side, and the longer side at most `maxRatio` times the shorter). `width`
+    /// and `height` come with `preset: "custom"` and only then.
+    fn pixels(
+        &self,
+        errors: &mut Vec<FieldError>,
+        spec: &TierSpec,
+        preset: Preset,
+        raw: &RawGeneration,
+    ) -> Option<(u32, u32)> {
+        let given = [("width", raw.width), ("height", raw.height)];
+        if preset != Preset::Custom {
+            for (field, _) in given.iter().filter(|(_, v)| v.is_some()) {
+                errors.push(FieldError::new(*field, "is only given with preset custom"));
+            }
+            return self.preset(preset).map(|p| (p.width, p.height));
+        }
+        let Some(limits) = spec.custom_size else {
+            errors.push(FieldError::new("preset", "this model takes no custom size"));
+            return None;
+        };
+        let (min, max) = (limits.min, limits.max);
+        let [width, height] = given.map(|(field, value)| match value {
+            None => {
+                errors.push(FieldError::new(field, "is required with preset custom"));
+                None
+            }
+            Some(v) if !(u64::from(min)..=u64::from(max)).contains(&v) => {
+                errors.push(FieldError::new(field, format!("is {min} to {max} pixels")));
+                None
+            }
+            Some(v) => u32::try_from(v).ok(),
+        });
+        let (width, height) = (width?, height?);
+        let (long, short) = (width.max(height), width.min(height));
+        if u64::from(long) > u64::from(short) * u64::from(limits.max_ratio) {
+            for field in ["width", "height"] {
+                errors.push(FieldError::new(
+                    field,
+                    format!(
+                        "the longer side is at most {} times the shorter",
+                        limits.max_ratio
+                    ),
+                ));
+            }
+            return None;
+        }
+        Some((width, height))
     }
 
     /// A listed preset's spec (never `custom`).
@@ -470,7 +576,7 @@ impl Catalog {
         let spec = self.tier(request.tier)?;
         let style = spec.styles.iter().find(|s| s.id == request.style)?;
         let quality = self.quality(request)?;
-        let size = spec.provider_sizes.get(&request.preset)?;
+        let size = provider_size(spec, request.preset, &request.output)?;
         let prompt = if style.prompt.trim().is_empty() {
             request.prompt.as_str().to_owned()
         } else {
@@ -479,12 +585,12 @@ impl Catalog {
         Some(ProviderRequest {
             model: spec.provider_model.clone(),
             prompt,
-            size: size.clone(),
+            size,
             quality: quality.provider_quality.clone(),
             count: request.count,
             images_per_request: spec.images_per_request,
-            output_format: spec.output_format,
-            background: Background::Auto,
+            output_format: provider_format(spec, &request.output),
+            background: request.output.background,
         })
     }
 }
@@ -511,6 +617,80 @@ fn choose<T: Copy + std::fmt::Display + std::str::FromStr + PartialEq>(
             }
         },
     }
+}
+
+/// What the provider is asked to return: the tier's format, but for a transparent background
+/// one that keeps alpha (the request's, which has it, or PNG).
+fn provider_format(spec: &TierSpec, output: &ImageSpec) -> ImageFormat {
+    match output.background {
+        Background::Transparent if output.format.has_alpha() => output.format,
+        Background::Transparent => ImageFormat::Png,
+        _ => spec.output_format,
+    }
+}
+
+/// The size the provider is asked for: a listed preset's configured size; for a custom size,
+/// the same aspect where the model takes custom sizes, else the configured size nearest in
+/// aspect.
+fn provider_size(spec: &TierSpec, preset: Preset, output: &ImageSpec) -> Option<String> {
+    if preset != Preset::Custom {
+        return spec.provider_sizes.get(&preset).cloned();
+    }
+    let (w, h) = (output.width, output.height);
+    if let Some(rule) = spec.provider_custom_size {
+        let (w, h) = same_aspect(rule, w, h)?;
+        return Some(format!("{w}x{h}"));
+    }
+    let aspect = |(w, h): (u32, u32)| f64::from(w) / f64::from(h);
+    let want = aspect((w, h));
+    spec.provider_sizes
+        .values()
+        .filter_map(|s| parse_size(s).map(|size| (s, size)))
+        .min_by(|a, b| {
+            let off = |size| (aspect(size) / want).ln().abs();
+            off(a.1).total_cmp(&off(b.1))
+        })
+        .map(|(s, _)| s.clone())
+}
+
+/// A size the provider takes with the aspect of `width`x`height`, as near as its multiples
+/// allow: the longer side the target's (at least `minLongerSide`, so a small target is made
+/// from a larger picture rather than upscaled), rounded up to a multiple, at most `max`; the
+/// shorter side in proportion, rounded to the nearest multiple, then widened until the ratio
+/// is within `maxRatio`.
+pub fn same_aspect(rule: ProviderCustomSize, width: u32, height: u32) -> Option<(u32, u32)> {
+    let m = u64::from(rule.multiple);
+    let (long, short) = (u64::from(width.max(height)), u64::from(width.min(height)));
+    if m == 0 || short == 0 {
+        return None;
+    }
+    let ceiling = u64::from(rule.max) / m * m;
+    let mut asked_long = (long.max(u64::from(rule.min_longer_side)).div_ceil(m) * m).min(ceiling);
+    let short_for = |asked_long: u64| {
+        // The nearest multiple of m to asked_long * short / long, widened to the ratio.
+        let mut asked_short = ((2 * asked_long * short + long * m) / (2 * long * m) * m).max(m);
+        while asked_short * u64::from(rule.max_ratio) < asked_long {
+            asked_short += m;
+        }
+        asked_short.min(asked_long)
+    };
+    let mut asked_short = short_for(asked_long);
+    while asked_long * asked_short > rule.max_pixels && asked_long > m {
+        asked_long -= m;
+        asked_short = short_for(asked_long);
+    }
+    if asked_long == 0 || asked_long * asked_short > rule.max_pixels {
+        return None;
+    }
+    let (long, short) = (
+        u32::try_from(asked_long).ok()?,
+        u32::try_from(asked_short).ok()?,
+    );
+    Some(if width >= height {
+        (long, short)
+    } else {
+        (short, long)
+    })
 }
 
 /// `WIDTHxHEIGHT` as numbers.
@@ -736,6 +916,220 @@ mod tests {
         );
     }
 
+    fn studio(background: Option<Background>, format: Option<ImageFormat>) -> RawGeneration {
+        RawGeneration {
+            background,
+            format,
+            ..raw("v2", "square")
+        }
+    }
+
+    fn custom(model: &str, width: u64, height: u64) -> RawGeneration {
+        RawGeneration {
+            width: Some(width),
+            height: Some(height),
+            ..raw(model, "custom")
+        }
+    }
+
+    #[test]
+    fn background_and_format_default_to_auto_and_jpeg_and_transparent_defaults_to_png() {
+        let c = shipped();
+        let out = |r| {
+            c.validate(r)
+                .map(|q| (q.output.background, q.output.format))
+        };
+        assert_eq!(
+            out(studio(None, None)),
+            Ok((Background::Auto, ImageFormat::Jpeg))
+        );
+        assert_eq!(
+            out(studio(Some(Background::Transparent), None)),
+            Ok((Background::Transparent, ImageFormat::Webp)),
+            "the tier's first format with alpha"
+        );
+        assert_eq!(
+            out(studio(Some(Background::Opaque), Some(ImageFormat::Png))),
+            Ok((Background::Opaque, ImageFormat::Png))
+        );
+        assert_eq!(
+            out(studio(
+                Some(Background::Transparent),
+                Some(ImageFormat::Png)
+            )),
+            Ok((Background::Transparent, ImageFormat::Png))
+        );
+    }
+
+    #[test]
+    fn transparent_with_jpeg_is_refused_naming_both_fields() {
+        let err = shipped()
+            .validate(studio(
+                Some(Background::Transparent),
+                Some(ImageFormat::Jpeg),
+            ))
+            .expect_err("jpeg has no alpha");
+        assert_eq!(fields(err), ["background", "format"]);
+    }
+
+    #[test]
+    fn a_background_or_format_the_tier_does_not_offer_is_refused() {
+        let mut v: serde_json::Value =
+            serde_json::from_str(include_str!("../../../config/models.json")).expect("json");
+        v["tiers"][0]["backgrounds"] = serde_json::json!(["auto", "opaque"]);
+        v["tiers"][0]["formats"] = serde_json::json!(["jpeg"]);
+        let c = Catalog::from_json(&v.to_string()).expect("valid");
+        let err = c
+            .validate(studio(
+                Some(Background::Transparent),
+                Some(ImageFormat::Webp),
+            ))
+            .expect_err("not offered");
+        assert_eq!(fields(err), ["background", "format"]);
+    }
+
+    #[test]
+    fn a_custom_size_gives_exactly_its_pixels_within_the_limits() {
+        let c = shipped();
+        let size = |w, h| {
+            c.validate(custom("v3", w, h))
+                .map(|r| (r.output.width, r.output.height))
+                .map_err(fields)
+        };
+        assert_eq!(size(1000, 777), Ok((1000, 777)));
+        assert_eq!(size(256, 768), Ok((256, 768)), "exactly 3:1");
+        assert_eq!(size(3840, 1280), Ok((3840, 1280)));
+        assert_eq!(size(3841, 2000), Err(vec!["width".to_owned()]));
+        assert_eq!(size(1000, 255), Err(vec!["height".to_owned()]));
+        assert_eq!(
+            size(0, 99_999_999_999),
+            Err(vec!["width".to_owned(), "height".to_owned()])
+        );
+        assert_eq!(
+            size(256, 769),
+            Err(vec!["width".to_owned(), "height".to_owned()]),
+            "over 3:1 names both"
+        );
+        assert_eq!(
+            size(3840, 1279),
+            Err(vec!["width".to_owned(), "height".to_owned()])
+        );
+    }
+
+    #[test]
+    fn a_custom_size_needs_both_sides_and_a_named_preset_takes_neither() {
+        let c = shipped();
+        let err = c
+            .validate(RawGeneration {
+                width: Some(800),
+                ..raw("v2", "custom")
+            })
+            .expect_err("no height");
+        assert_eq!(fields(err), ["height"]);
+        let err = c
+            .validate(RawGeneration {
+                width: Some(800),
+                height: Some(800),
+                ..raw("v2", "square")
+            })
+            .expect_err("square has its own pixels");
+        assert_eq!(fields(err), ["width", "height"]);
+        let square = c.validate(raw("v2", "pinterest_pin")).expect("valid");
+        assert_eq!((square.output.width, square.output.height), (1000, 1500));
+    }
+
+    #[test]
+    fn a_tier_without_custom_sizes_refuses_preset_custom() {
+        let mut v: serde_json::Value =
+            serde_json::from_str(include_str!("../../../config/models.json")).expect("json");
+        v["tiers"][0]
+            .as_object_mut()
+            .map(|t| t.remove("customSize"));
+        let c = Catalog::from_json(&v.to_string()).expect("valid");
+        let err = c.validate(custom("v2", 800, 600)).expect_err("v2 has none");
+        assert_eq!(fields(err), ["preset"]);
+        assert!(c.validate(custom("v3", 800, 600)).is_ok());
+    }
+
+    #[test]
+    fn the_provider_is_asked_for_the_custom_aspect_in_multiples_of_16_within_its_limits() {
+        let rule = ProviderCustomSize {
+            multiple: 16,
+            max: 3840,
+            max_ratio: 3,
+            min_longer_side: 1024,
+            max_pixels: 3840 * 2160,
+        };
+        let cases = [
+            ((1000, 777), (1024, 800)),
+            ((256, 256), (1024, 1024)),
+            ((3840, 1280), (3840, 1280)),
+            ((1280, 3840), (1280, 3840)),
+            ((1000, 3000), (1008, 3008)),
+            ((768, 256), (1024, 352)),
+            ((3000, 2999), (2880, 2880)),
+            ((3840, 3840), (2880, 2880)),
+            ((3840, 2160), (3840, 2160)),
+            ((1920, 1080), (1920, 1088)),
+        ];
+        for ((w, h), asked) in cases {
+            let got = same_aspect(rule, w, h).expect("a size");
+            assert_eq!(got, asked, "{w}x{h}");
+            let (gw, gh) = got;
+            assert!(gw % 16 == 0 && gh % 16 == 0 && gw <= 3840 && gh <= 3840);
+            assert!(gw.max(gh) <= 3 * gw.min(gh), "{w}x{h}");
+            assert!(u64::from(gw) * u64::from(gh) <= 3840 * 2160, "{w}x{h}");
+        }
+        let c = shipped();
+        let asked = c
+            .provider_request(&c.validate(custom("v2", 1920, 1080)).expect("valid"))
+            .expect("priced");
+        assert_eq!(asked.size, "1920x1088");
+    }
+
+    #[test]
+    fn without_provider_custom_sizes_a_custom_size_asks_for_the_nearest_configured_one() {
+        let mut v: serde_json::Value =
+            serde_json::from_str(include_str!("../../../config/models.json")).expect("json");
+        v["tiers"][0]
+            .as_object_mut()
+            .map(|t| t.remove("providerCustomSize"));
+        let c = Catalog::from_json(&v.to_string()).expect("valid");
+        let size = |w, h| {
+            c.provider_request(&c.validate(custom("v2", w, h)).expect("valid"))
+                .map(|p| p.size)
+        };
+        assert_eq!(size(1920, 1080).as_deref(), Some("1536x1024"));
+        assert_eq!(size(900, 2700).as_deref(), Some("1024x1536"));
+        assert_eq!(size(1000, 1000).as_deref(), Some("1024x1024"));
+    }
+
+    #[test]
+    fn the_provider_is_asked_for_the_background_and_a_format_with_alpha_when_transparent() {
+        let c = shipped();
+        let asked = |b, f| {
+            c.provider_request(&c.validate(studio(b, f)).expect("valid"))
+                .map(|p| (p.background, p.output_format))
+        };
+        assert_eq!(
+            asked(None, None),
+            Some((Background::Auto, ImageFormat::Png)),
+            "the tier's format"
+        );
+        assert_eq!(
+            asked(Some(Background::Opaque), Some(ImageFormat::Webp)),
+            Some((Background::Opaque, ImageFormat::Png))
+        );
+        assert_eq!(
+            asked(Some(Background::Transparent), Some(ImageFormat::Webp)),
+            Some((Background::Transparent, ImageFormat::Webp))
+        );
+        assert_eq!(
+            asked(Some(Background::Transparent), Some(ImageFormat::Png)),
+            Some((Background::Transparent, ImageFormat::Png))
+        );
+    }
+
     #[test]
     fn a_preset_the_catalogue_does_not_list_is_refused_naming_what_it_offers() {
         let mut v: serde_json::Value =
@@ -810,7 +1204,7 @@ mod tests {
         assert!(broken(&|v| t(
             v,
             "providerCustomSize",
-            json!({"multiple": 0, "max": 3840, "maxRatio": 3, "minLongerSide": 1024})
+            json!({"multiple": 0, "max": 3840, "maxRatio": 3, "minLongerSide": 1024, "maxPixels": 8294400})
         )));
         assert!(broken(&|v| v["tiers"][0]["edits"]["maxSources"] = 17.into()));
         assert!(broken(&|v| v["tiers"][0]["edits"]["maxSources"] = 0.into()));

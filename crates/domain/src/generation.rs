@@ -72,6 +72,38 @@ pub struct GenerationRequest {
     pub quality: Quality,
     pub count: u8,
     pub tags: Tags,
+    /// The finished image: pixels, background, format.
+    pub output: ImageSpec,
+}
+
+/// What a finished image is: its exact pixels (the preset's, or a custom size's), its
+/// background, and the format of its sized image and thumbnail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ImageSpec {
+    pub width: u32,
+    pub height: u32,
+    pub background: Background,
+    pub format: ImageFormat,
+}
+
+impl ImageSpec {
+    /// A named preset's platform pixels, the provider's background, a JPEG: what every job asked
+    /// for before requests chose them (and what a job stored then reads as).
+    pub fn of_preset(preset: Preset) -> Option<Self> {
+        let (width, height) = preset.size()?;
+        Some(Self {
+            width,
+            height,
+            background: Background::Auto,
+            format: ImageFormat::Jpeg,
+        })
+    }
+
+    /// Whether the finished files keep an alpha channel: a transparent background in a format
+    /// that has one.
+    pub fn keeps_alpha(&self) -> bool {
+        self.background == Background::Transparent && self.format.has_alpha()
+    }
 }
 
 impl GenerationRequest {
@@ -79,15 +111,20 @@ impl GenerationRequest {
     /// text) from a reused key (different text).
     pub fn fingerprint(&self) -> String {
         let tags: Vec<&str> = self.tags.iter().map(crate::Tag::as_str).collect();
+        let o = &self.output;
         format!(
-            "{}\u{1f}{}\u{1f}{}\u{1f}{}\u{1f}{}\u{1f}{}\u{1f}{}",
+            "{}\u{1f}{}\u{1f}{}\u{1f}{}\u{1f}{}\u{1f}{}\u{1f}{}\u{1f}{}x{}\u{1f}{}\u{1f}{}",
             self.tier,
             self.style,
             self.preset,
             self.quality,
             self.count,
             tags.join(","),
-            self.prompt.as_str()
+            self.prompt.as_str(),
+            o.width,
+            o.height,
+            o.background,
+            o.format
         )
     }
 }
@@ -136,6 +173,8 @@ closed_set! {
         ProviderUnavailable => "provider_unavailable",
         /// Anything else: the provider's answer was unusable, or the job could not be finished.
         GenerationFailed => "generation_failed",
+        /// The provider has shut down the tier's model; another model may work.
+        ModelRetired => "model_retired",
     }
 }
 
@@ -262,6 +301,9 @@ pub enum ProviderError {
     /// Our provider account is out of quota or billing; no retry helps.
     #[error("the provider account has no quota left: {0}")]
     QuotaExceeded(String),
+    /// The provider no longer has the model (shut down, or never had it); no retry helps.
+    #[error("the provider has no model by that name any more: {0}")]
+    ModelRetired(String),
     /// Any other 4xx: the request was wrong; no retry helps.
     #[error("the provider rejected the request ({status}): {message}")]
     Rejected { status: u16, message: String },
@@ -302,6 +344,7 @@ mod tests {
             quality: Quality::Low,
             count: 3,
             tags: Tags::default(),
+            output: ImageSpec::of_preset(Preset::Story).expect("a named preset"),
         }
     }
 
@@ -347,6 +390,23 @@ mod tests {
         };
         assert_eq!(base.fingerprint(), base.clone().fingerprint());
         assert_ne!(base.fingerprint(), other.fingerprint());
+        let transparent = GenerationRequest {
+            output: ImageSpec {
+                background: Background::Transparent,
+                format: ImageFormat::Png,
+                ..base.output
+            },
+            ..base.clone()
+        };
+        assert_ne!(base.fingerprint(), transparent.fingerprint());
+        let wider = GenerationRequest {
+            output: ImageSpec {
+                width: 1088,
+                ..base.output
+            },
+            ..base.clone()
+        };
+        assert_ne!(base.fingerprint(), wider.fingerprint());
     }
 
     #[test]

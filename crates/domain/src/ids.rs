@@ -68,6 +68,10 @@ ulid_id!(
     ImageId
 );
 ulid_id!(
+    /// A ZIP archive of some of a user's images.
+    ArchiveId
+);
+ulid_id!(
     /// A file a user uploaded to edit (`uploads/<userId>/<uploadId>`).
     UploadId
 );

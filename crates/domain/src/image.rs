@@ -4,7 +4,9 @@
 
 use time::OffsetDateTime;
 
-use crate::{FieldError, ImageFormat, ImageId, JobId, Quality, Style, UserId, sets::closed_set};
+use crate::{
+    Background, FieldError, ImageFormat, ImageId, JobId, Quality, Style, UserId, sets::closed_set,
+};
 
 closed_set! {
     /// A model tier as the product names it; the provider model behind it is configuration.
@@ -162,6 +164,8 @@ pub struct Image {
     pub original_format: ImageFormat,
     /// The format of the preset variant and the thumbnail.
     pub variant_format: ImageFormat,
+    /// The background asked for; a transparent image's files keep real alpha.
+    pub background: Background,
     /// The source it was edited from and the image it remixes, if any.
     pub lineage: crate::edit::Lineage,
 }

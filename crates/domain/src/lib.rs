@@ -10,6 +10,8 @@ pub mod edit;
 pub mod generation;
 pub mod ids;
 pub mod image;
+pub mod leaving;
+pub mod lifecycle;
 pub mod limits;
 pub mod ports;
 pub mod rate;
@@ -29,11 +31,16 @@ pub use credits::{
     Settlement, Wallet, settle,
 };
 pub use generation::{
-    GenerationRequest, IdempotencyKey, Job, JobError, JobErrorCode, JobStatus, Prompt,
+    GenerationRequest, IdempotencyKey, ImageSpec, Job, JobError, JobErrorCode, JobStatus, Prompt,
     ProviderError, ProviderRequest, Quality, Style,
 };
-pub use ids::{ImageId, JobId, UploadId, UserId};
+pub use ids::{ArchiveId, ImageId, JobId, UploadId, UserId};
 pub use image::{Image, ImageFilter, Preset, Tag, Tags, Tier, Variant, Visibility};
+pub use leaving::{
+    AccountTask, AccountTasks, Archive, ArchiveStatus, Archives, Erasure, FileTree, Standing,
+    ZipEntry, Zipper, archive_name, user_prefixes,
+};
+pub use lifecycle::{ListedModel, ModelNotice, ModelNotices, ModelStanding, ProviderModels};
 pub use limits::{Admission, DailyLimits, LimitReached};
 pub use ports::{
     Accounts, CheckoutPage, Claim, Download, FileUploads, Holder, Idempotency, ImageFiles,

@@ -52,8 +52,12 @@ fn hash_from_item(item: &Item) -> Result<PasswordHash, StoreError> {
 }
 
 impl DynamoStore {
+    /// An open account's profile (a closed one keeps only its wallet: no account).
     async fn profile(&self, user: UserId) -> Result<Option<Item>, StoreError> {
-        self.item(keys::user(user), keys::PROFILE).await
+        Ok(self
+            .item(keys::user(user), keys::PROFILE)
+            .await?
+            .filter(|item| !item.contains_key("closedAt")))
     }
 
     /// An update of a profile, answering the user after it; `refused` when its condition
@@ -201,7 +205,7 @@ impl Accounts for DynamoStore {
         let request = self
             .update_at(attrs::key(keys::user(user), keys::PROFILE))
             .update_expression("SET #name = :name")
-            .condition_expression("attribute_exists(pk)")
+            .condition_expression("attribute_exists(pk) AND attribute_not_exists(closedAt)")
             .expression_attribute_names("#name", "name")
             .expression_attribute_values(":name", attrs::s(name.as_str()));
         self.update_profile(request, StoreError::NotFound).await

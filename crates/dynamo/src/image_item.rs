@@ -39,6 +39,7 @@ pub(crate) fn image_item(image: &Image) -> Item {
     // The formats keep the attribute names they had as file extensions, with the same values.
     item.insert("originalExt".into(), attrs::s(image.original_format.ext()));
     item.insert("variantExt".into(), attrs::s(image.variant_format.ext()));
+    item.insert("background".into(), attrs::s(image.background.as_str()));
     if let Some(source) = image.lineage.edited_from {
         item.insert("editedFrom".into(), attrs::s(source.to_text()));
     }
@@ -79,6 +80,7 @@ pub(crate) fn image_from_item(item: &Item) -> Result<Image, StoreError> {
         created_at: attrs::get_time(item, "createdAt")?,
         original_format: attrs::get_set(item, "originalExt")?,
         variant_format: attrs::get_set(item, "variantExt")?,
+        background: crate::output_item::background_of(item)?,
         lineage: Lineage {
             edited_from: match attrs::get_opt_s(item, "editedFrom")? {
                 None => None,

@@ -91,6 +91,7 @@ fn job_item(job: &Job) -> Item {
     item.insert("preset".into(), attrs::s(r.preset.as_str()));
     item.insert("quality".into(), attrs::s(r.quality.as_str()));
     item.insert("count".into(), attrs::n(r.count));
+    crate::output_item::put_output(&mut item, &r.output);
     item.insert(
         "tags".into(),
         AttributeValue::L(r.tags.iter().map(|t| attrs::s(t.as_str())).collect()),
@@ -129,6 +130,7 @@ pub(crate) fn job_from_item(item: &Item) -> Result<Job, StoreError> {
     };
     let unit_price = Credits::new(get_n(item, "unitPrice")?);
     let slots: Vec<_> = ids_from(item, "slots")?;
+    let preset = attrs::get_set(item, "preset")?;
     Ok(Job {
         id,
         owner,
@@ -137,10 +139,11 @@ pub(crate) fn job_from_item(item: &Item) -> Result<Job, StoreError> {
             prompt: Prompt::parse(get_s(item, "prompt")?).map_err(|_| corrupt("prompt"))?,
             tier: attrs::get_set(item, "tier")?,
             style: attrs::get_set(item, "style")?,
-            preset: attrs::get_set(item, "preset")?,
+            preset,
             quality: attrs::get_set(item, "quality")?,
             count: get_n(item, "count")?,
             tags: Tags::parse(&tags).map_err(|_| corrupt("tags"))?,
+            output: crate::output_item::output_of(item, preset)?,
         },
         unit_price,
         cost: Job::cost_of(unit_price, slots.len())?,

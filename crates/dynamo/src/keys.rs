@@ -1,6 +1,6 @@
 //! Key construction for every item of the single table (DESIGN §4).
 
-use artforge_domain::{ClientAddress, Email, ImageId, JobId, RateKey, UserId};
+use artforge_domain::{ArchiveId, ClientAddress, Email, ImageId, JobId, RateKey, UserId};
 
 /// The table's key attributes.
 pub const PK: &str = "pk";
@@ -33,9 +33,11 @@ macro_rules! keys {
 
 keys! {
     user(user: UserId) = "USER#";
+    /// What the model-lifecycle check found about one provider model.
+    model(id: &str) = "MODEL#";
     email_lock(email: &Email) = "EMAIL#";
     ledger_entry(id: &str) = LEDGER_PREFIX "LEDGER#";
-    effect(effect_key: &str) = "EFFECT#";
+    effect(effect_key: &str) = EFFECT_PREFIX "EFFECT#";
     revoked_token(token_id: &str) = "REVOKED#";
     /// Login attempts at an email, one item per client address.
     login_attempts(email: &Email) = "LOGIN#";
@@ -57,6 +59,8 @@ keys! {
     spend_day(day: time::Date) = "DAY#";
     /// The service's spend of one UTC day on jobs free (signup) credits paid for.
     free_spend_day(day: time::Date) = "FREE#";
+    /// A ZIP archive of some of a user's images (expires with its file).
+    archive(id: ArchiveId) = ARCHIVE_PREFIX "ARCHIVE#";
     /// An idempotency key of a user's job submissions.
     idempotency(key: &str) = "IDEMPOTENCY#";
     /// A `gsi1` partition of the feed's search index: public images filed under one stem.

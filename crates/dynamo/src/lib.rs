@@ -13,7 +13,9 @@
 //!   `limits`), `purchases`, and `stuck` (the sweeper's index of unfinished jobs).
 
 mod accounts;
+mod archives;
 mod attrs;
+pub mod erasure;
 mod error;
 mod image_item;
 mod images;
@@ -23,6 +25,8 @@ mod keys;
 pub mod ledger;
 mod likes;
 mod limits;
+mod models;
+mod output_item;
 mod purchases;
 mod rate;
 mod reads;

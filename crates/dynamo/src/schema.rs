@@ -76,6 +76,7 @@ pub const PARTITIONS: &[&str] = &[
     "RATE#",
     "PAYMENT#",
     crate::keys::SPEND,
+    "MODEL#",
 ];
 
 fn definition(
@@ -173,6 +174,7 @@ mod tests {
             )),
             keys::payment("pi_1"),
             keys::SPEND.to_owned(),
+            keys::model("gpt-image-2.6-flare"),
         ] {
             assert!(
                 PARTITIONS.iter().any(|p| key.starts_with(p)),

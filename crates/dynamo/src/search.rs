@@ -10,7 +10,10 @@
 //! entries (which reads confirm on the image and skip, and the image's next change removes),
 //! never a public image missing from the index.
 
-use std::collections::{BTreeSet, HashMap};
+use std::{
+    collections::{BTreeSet, HashMap},
+    sync::atomic::{AtomicUsize, Ordering},
+};
 
 use artforge_domain::{
     Image, ImageId, Page, PageRequest, Search, StoreError, UserId, Visibility, search,
@@ -149,16 +152,19 @@ impl DynamoStore {
             })
             .transpose()?;
         let term = HashMap::from([(":term".to_owned(), attrs::s(keys::term(stem)))]);
+        // Matches still wanted: entries past them are left for the next round unread, since
+        // nearly every entry the filter passes is confirmed and each confirmation is a read.
+        let wanted = AtomicUsize::new(usize::from(page.limit) + 1);
         let (items, next) = fill_page(page.limit, after, |start, size| {
-            let term = term.clone();
+            let (term, wanted) = (term.clone(), &wanted);
             async move {
                 let mut parts = Vec::new();
                 let mut filter: Filter = (None, HashMap::new());
                 words_filter(search, &mut parts, &mut filter);
                 filter.0 = Some(parts.join(" AND "));
                 let Round {
-                    items: entries,
-                    last,
+                    items: mut entries,
+                    mut last,
                     scanned,
                 } = self
                     .query_round(
@@ -170,6 +176,11 @@ impl DynamoStore {
                         size,
                     )
                     .await?;
+                let still = wanted.load(Ordering::Relaxed);
+                if entries.len() > still {
+                    entries.truncate(still);
+                    last = entries.last().map(index_key);
+                }
                 let mut refs = Vec::with_capacity(entries.len());
                 for entry in &entries {
                     let owner = attrs::owner(entry).ok_or_else(|| corrupt("posting owner"))?;
@@ -188,7 +199,8 @@ impl DynamoStore {
                         image.visibility == Visibility::Public && search.matches(image)
                     })
                     .map(|(_, item)| item.clone())
-                    .collect();
+                    .collect::<Vec<_>>();
+                wanted.store(still.saturating_sub(confirmed.len()), Ordering::Relaxed);
                 Ok(Round {
                     items: confirmed,
                     last,
@@ -224,6 +236,15 @@ impl DynamoStore {
         }
         Ok(found)
     }
+}
+
+/// An index entry's key in `gsi1`: the table's key and the index's.
+fn index_key(entry: &Item) -> Item {
+    entry
+        .iter()
+        .filter(|(name, _)| matches!(name.as_str(), "pk" | "sk" | "gsi1pk" | "gsi1sk"))
+        .map(|(name, value)| (name.clone(), value.clone()))
+        .collect()
 }
 
 /// A feed position, `<owner>/IMAGE#<id>`: the owner and the image.

@@ -38,6 +38,9 @@ macro_rules! contract_tests {
             free_credits_spend_from_a_budget_of_their_own,
             payments_settle_at_increasing_versions_with_their_purchase_and_credits,
             unfinished_jobs_are_listed_oldest_first_until_finished,
+            model_notices_are_kept_per_model_and_replaced_by_each_check,
+            closing_an_account_erases_its_partition_but_the_kept_records,
+            archives_are_recorded_pending_and_finished_once,
             an_edits_inputs_and_its_images_lineage_are_kept,
         );
     };
@@ -394,6 +397,7 @@ pub fn image(owner: UserId, preset: Preset, tags: &[&str]) -> Image {
         created_at: NOW,
         original_format: ImageFormat::Png,
         variant_format: ImageFormat::Jpeg,
+        background: artforge_domain::Background::Auto,
         lineage: artforge_domain::edit::Lineage::default(),
     }
 }
@@ -711,6 +715,7 @@ pub fn job(owner: UserId, count: u8) -> Job {
         quality: Quality::Low,
         count,
         tags: Tags::default(),
+        output: artforge_domain::ImageSpec::of_preset(Preset::Story).expect("a named preset"),
     };
     Job::new(owner, request, Credits::new(1), NOW).expect("priced")
 }
@@ -1373,6 +1378,230 @@ pub async fn unfinished_jobs_are_listed_oldest_first_until_finished<
         ),
         [(recent.id, None, None)],
         "finished jobs leave the list"
+    );
+}
+
+/// The lifecycle check's findings are kept per provider model, the last one standing.
+pub async fn model_notices_are_kept_per_model_and_replaced_by_each_check<
+    S: artforge_domain::ModelNotices,
+>(
+    store: &S,
+) {
+    use artforge_domain::ModelNotice;
+    let model = format!("gpt-image-test-{}", ulid::Ulid::generate());
+    assert_eq!(store.notice(&model).await.expect("read"), None);
+    let first = ModelNotice {
+        model: model.clone(),
+        shutdown: Some(time::macros::date!(2027 - 05 - 04)),
+        listed: true,
+        checked_at: NOW,
+    };
+    store.record(&first).await.expect("recorded");
+    assert_eq!(store.notice(&model).await.expect("read"), Some(first));
+    let gone = ModelNotice {
+        model: model.clone(),
+        shutdown: None,
+        listed: false,
+        checked_at: NOW + time::Duration::minutes(5),
+    };
+    store.record(&gone).await.expect("recorded");
+    assert_eq!(store.notice(&model).await.expect("read"), Some(gone));
+    assert_eq!(
+        store.notice(&format!("{model}-other")).await.expect("read"),
+        None
+    );
+}
+
+/// DESIGN §11: a closed account signs out everywhere and frees its email (the signup marker
+/// stays); erasing it removes its jobs, images, likes (taken back from others' counts) and
+/// archives, and keeps its wallet and ledger; both steps may be repeated.
+pub async fn closing_an_account_erases_its_partition_but_the_kept_records<
+    S: Accounts
+        + Sessions
+        + Ledger
+        + Images
+        + Likes
+        + Jobs
+        + artforge_domain::Erasure
+        + artforge_domain::Archives,
+>(
+    store: &S,
+) {
+    use artforge_domain::{Archive, ArchiveId, ArchiveStatus, Standing, Variant};
+    let leaving = account(store, 3).await;
+    let staying = account(store, 0).await;
+    let email = store.get(leaving).await.expect("read").expect("open").email;
+    assert_eq!(store.standing(leaving).await.expect("read"), Standing::Open);
+    let own = image(leaving, Preset::Square, &["sea"]);
+    let theirs = image(staying, Preset::Square, &["sky"]);
+    for i in [&own, &theirs] {
+        store.add(i).await.expect("added");
+        store
+            .update(i.owner, i.id, None, Some(Visibility::Public))
+            .await
+            .expect("public");
+    }
+    assert_eq!(store.like(leaving, &theirs).await.expect("liked"), 1);
+    assert_eq!(store.like(staying, &own).await.expect("liked"), 1);
+    let queued = job(leaving, 1);
+    store
+        .submit(&queued, None, &admission(4), NOW)
+        .await
+        .expect("submitted");
+    let archive = Archive {
+        id: ArchiveId::new(),
+        owner: leaving,
+        images: vec![own.id],
+        variant: Variant::Preset,
+        status: ArchiveStatus::Pending,
+        bytes: None,
+        created_at: NOW,
+    };
+    store.add_archive(&archive).await.expect("added");
+
+    store.close(leaving, NOW).await.expect("closed");
+    store
+        .close(leaving, NOW)
+        .await
+        .expect("closing again changes nothing");
+    assert_eq!(
+        store.standing(leaving).await.expect("read"),
+        Standing::Closed(NOW)
+    );
+    assert_eq!(store.get(leaving).await.expect("read"), None, "no account");
+    assert!(
+        store.credentials(&email).await.expect("read").is_none(),
+        "the email names no account"
+    );
+    assert!(
+        !store.is_active(leaving, 0, "any").await.expect("read"),
+        "every token stops working"
+    );
+    assert!(
+        matches!(
+            store.close(UserId::new(), NOW).await,
+            Err(StoreError::NotFound)
+        ),
+        "an unknown account"
+    );
+
+    assert_eq!(store.erase_jobs(leaving).await.expect("erased"), 1);
+    assert!(store.job(leaving, queued.id).await.expect("read").is_none());
+    store.erase_rest(leaving).await.expect("erased");
+    store
+        .erase_rest(leaving)
+        .await
+        .expect("erasing again is harmless");
+    assert!(store.image(leaving, own.id).await.expect("read").is_none());
+    assert!(store.public_image(own.id).await.expect("read").is_none());
+    assert!(
+        store
+            .archive(leaving, archive.id)
+            .await
+            .expect("read")
+            .is_none()
+    );
+    assert!(
+        store
+            .liked_among(leaving, &[theirs.id])
+            .await
+            .expect("read")
+            .is_empty()
+    );
+    assert_eq!(
+        store
+            .image(staying, theirs.id)
+            .await
+            .expect("read")
+            .expect("theirs stays")
+            .likes,
+        0,
+        "the like is taken back from the count"
+    );
+    assert_eq!(
+        store.balance(leaving).await.expect("the wallet is kept"),
+        Credits::new(2)
+    );
+    let ledger = store
+        .history(leaving, page(10, None))
+        .await
+        .expect("the ledger is kept");
+    assert_eq!(ledger.items.len(), 2, "signup and the job's debit");
+
+    let again = store
+        .create(NewAccount {
+            id: UserId::new(),
+            email: email.clone(),
+            name: None,
+            password_hash: PasswordHash::from_phc("$argon2id$v=19$fake".into()),
+            signup_credits: Credits::new(3),
+            created_at: NOW,
+        })
+        .await;
+    assert!(
+        matches!(again, Err(StoreError::SignupCreditsUsed)),
+        "the email opens again, without signup credits: {again:?}"
+    );
+}
+
+/// An archive is recorded pending, finished once, and found only by its owner.
+pub async fn archives_are_recorded_pending_and_finished_once<
+    S: Accounts + artforge_domain::Archives,
+>(
+    store: &S,
+) {
+    use artforge_domain::{Archive, ArchiveId, ArchiveStatus, ImageId, Variant};
+    let owner = account(store, 0).await;
+    let archive = Archive {
+        id: ArchiveId::new(),
+        owner,
+        images: vec![ImageId::new(), ImageId::new()],
+        variant: Variant::Thumbnail,
+        status: ArchiveStatus::Pending,
+        bytes: None,
+        created_at: NOW,
+    };
+    store.add_archive(&archive).await.expect("added");
+    assert_eq!(
+        store.archive(owner, archive.id).await.expect("read"),
+        Some(archive.clone())
+    );
+    assert_eq!(
+        store
+            .archive(UserId::new(), archive.id)
+            .await
+            .expect("read"),
+        None,
+        "another user's archive is not found"
+    );
+    assert!(
+        store
+            .finish_archive(owner, archive.id, ArchiveStatus::Ready, Some(123))
+            .await
+            .expect("finished")
+    );
+    assert!(
+        !store
+            .finish_archive(owner, archive.id, ArchiveStatus::Failed, None)
+            .await
+            .expect("read"),
+        "finished once"
+    );
+    let ready = store
+        .archive(owner, archive.id)
+        .await
+        .expect("read")
+        .expect("kept");
+    assert_eq!(
+        (ready.status, ready.bytes),
+        (ArchiveStatus::Ready, Some(123))
+    );
+    assert!(
+        !store
+            .finish_archive(owner, ArchiveId::new(), ArchiveStatus::Ready, None)
+            .await
+            .expect("read"),
+        "no such archive"
     );
 }
 

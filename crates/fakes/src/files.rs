@@ -69,6 +69,40 @@ impl FileUploads for MemoryFiles {
     }
 }
 
+impl artforge_domain::FileTree for MemoryFiles {
+    async fn remove_under(&self, prefix: &str) -> Result<usize, StoreError> {
+        self.faults.store("remove_under")?;
+        let mut objects = self.lock();
+        let before = objects.len();
+        objects.retain(|key, _| !key.starts_with(prefix));
+        Ok(before - objects.len())
+    }
+}
+
+/// A "ZIP" in memory: the entries' names, one a line, each with its file's size; a missing
+/// file fails it, as a missing object fails the adapter.
+impl artforge_domain::Zipper for MemoryFiles {
+    async fn zip(
+        &self,
+        key: &str,
+        entries: &[artforge_domain::ZipEntry],
+    ) -> Result<u64, StoreError> {
+        self.faults.store("zip")?;
+        let mut objects = self.lock();
+        let mut manifest = String::new();
+        for entry in entries {
+            let (bytes, _) = objects.get(&entry.key).ok_or(StoreError::NotFound)?;
+            manifest.push_str(&format!("{} {}\n", entry.name, bytes.len()));
+        }
+        let size = manifest.len() as u64;
+        objects.insert(
+            key.to_owned(),
+            (manifest.into_bytes(), "application/zip".to_owned()),
+        );
+        Ok(size)
+    }
+}
+
 impl FileReads for MemoryFiles {
     async fn peek(&self, key: &str, limit: u64) -> Result<Option<Peeked>, StoreError> {
         self.faults.store("peek")?;

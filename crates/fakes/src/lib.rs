@@ -11,15 +11,19 @@
 pub mod contract;
 mod faults;
 mod files;
+mod models;
 mod provider;
 mod queue;
 mod store;
+mod tasks;
 
 pub use faults::Faults;
 pub use files::MemoryFiles;
+pub use models::FakeModels;
 pub use provider::{FakePayments, FakeProvider};
 pub use queue::MemoryQueue;
 pub use store::MemoryStore;
+pub use tasks::MemoryTasks;
 
 #[cfg(test)]
 mod tests {

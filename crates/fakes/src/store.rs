@@ -22,6 +22,8 @@ use time::OffsetDateTime;
 
 use crate::Faults;
 
+mod erasure;
+
 /// How long an idempotency key is remembered (as the adapter keeps it).
 const IDEMPOTENCY_TTL: time::Duration = time::Duration::hours(24);
 
@@ -52,6 +54,9 @@ struct State {
     resent: HashMap<(UserId, JobId), OffsetDateTime>,
     counters: HashMap<String, u64>,
     entry_seq: u64,
+    /// Closed accounts, with when they closed (their wallets and ledgers stay).
+    closed: HashMap<UserId, OffsetDateTime>,
+    archives: BTreeMap<(UserId, artforge_domain::ArchiveId), artforge_domain::Archive>,
 }
 
 /// Every storage port in memory. Clones share the state.
@@ -59,6 +64,8 @@ struct State {
 pub struct MemoryStore {
     state: Arc<Mutex<State>>,
     pub faults: Faults,
+    /// The model-lifecycle check's findings (module `models`).
+    pub(crate) notices: Arc<Mutex<HashMap<String, artforge_domain::ModelNotice>>>,
 }
 
 impl MemoryStore {

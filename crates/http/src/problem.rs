@@ -48,6 +48,8 @@ pub enum ErrorCode {
     UploadInvalid,
     /// An edit's mask is not the first source's pixel size (422, naming the field).
     MaskMismatch,
+    /// More than 100 images asked for in one archive (422).
+    ArchiveTooLarge,
     Internal,
 }
 
@@ -71,7 +73,8 @@ impl ErrorCode {
             | Self::IdempotencyKeyReused
             | Self::ContentPolicyViolation
             | Self::UploadInvalid
-            | Self::MaskMismatch => StatusCode::UNPROCESSABLE_ENTITY,
+            | Self::MaskMismatch
+            | Self::ArchiveTooLarge => StatusCode::UNPROCESSABLE_ENTITY,
             Self::TooManyAttempts | Self::RateLimited | Self::DailyQuotaExceeded => {
                 StatusCode::TOO_MANY_REQUESTS
             }
@@ -109,6 +112,7 @@ impl ErrorCode {
             Self::GenerationPaused => "generation_paused",
             Self::UploadInvalid => "upload_invalid",
             Self::MaskMismatch => "mask_mismatch",
+            Self::ArchiveTooLarge => "archive_too_large",
             Self::Internal => "internal",
         }
     }

@@ -2,7 +2,8 @@
 
 use crate::ApiError;
 use artforge_domain::{
-    Image, ImageFiles, Preset, Quality, Style, Tier, UserId, Variant, Visibility,
+    Background, Image, ImageFiles, ImageFormat, Preset, Quality, Style, Tier, UserId, Variant,
+    Visibility,
 };
 use serde::Serialize;
 use time::format_description::well_known::Rfc3339;
@@ -37,6 +38,10 @@ pub struct ImageView {
     pub quality: Quality,
     pub width: u32,
     pub height: u32,
+    /// The sized image's and thumbnail's format.
+    pub format: ImageFormat,
+    /// `transparent`: the files keep real alpha.
+    pub background: Background,
     pub tags: Vec<String>,
     pub visibility: Visibility,
     pub likes: u64,
@@ -105,6 +110,8 @@ pub async fn view<F: ImageFiles>(
         quality: image.quality,
         width: image.width,
         height: image.height,
+        format: image.variant_format,
+        background: image.background,
         tags: image.tags.iter().map(|t| t.as_str().to_owned()).collect(),
         visibility: image.visibility,
         likes: image.likes,

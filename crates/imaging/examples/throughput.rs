@@ -1,35 +1,67 @@
-//! The Rust side of `scripts/bench-pipeline`: `throughput <input.png> <iterations> <out-dir>`.
+//! The Rust side of `scripts/bench-pipeline`: `throughput <jobs.json> <passes> <out-dir>`.
 //!
-//! On one thread, `iterations` times (after a short untimed warm-up): decode the PNG, make the
-//! 1080x1080 and 1280x720 presets and the 384-pixel thumbnail (of the square preset), encode all
-//! three as JPEG q85. Prints `{"images_per_sec", "peak_rss_kib", ...}` and writes the last
-//! outputs as `rust-1080x1080.jpeg`, `rust-1280x720.jpeg`, `rust-thumb-384.jpeg`.
-//! `images_per_sec` is wall time; `images_per_cpu_sec` counts only the CPU time used.
+//! `jobs.json` is `{"quality": 85, "thumbnail_longest": 384, "jobs": [{"id", "input", "width",
+//! "height", "format": "jpeg"|"png"|"webp", "keep_alpha"}]}`. A job is what the worker does for
+//! one image: decode the source, cover-resize it to the preset, make the thumbnail, encode both
+//! ([`Pipeline::process_with`], here through its public steps so that each is timed). On one
+//! thread, after one untimed pass, every job `passes` times. Prints one JSON object:
+//! `images_per_sec` (wall), `images_per_cpu_sec` (CPU time of all threads), `peak_rss_kib`,
+//! `stages_ms` (decode, resize, encode: CPU time per image), and `bytes` per job; writes the last
+//! outputs as `<out-dir>/<id>.preset.<ext>` and `<id>.thumb.<ext>`.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use artforge_imaging::{Pipeline, PipelineConfig, PipelineError, Rendition};
+use artforge_imaging::{ImageFormat, Pipeline, PipelineConfig, PipelineError, Rendition};
+use serde_json::{Value, json};
 
-const WARM_UP: u32 = 3;
-
-struct Outputs {
-    square: Rendition,
-    landscape: Rendition,
-    thumbnail: Rendition,
+struct Job {
+    id: String,
+    input: PathBuf,
+    target: (u32, u32),
+    format: ImageFormat,
+    keep_alpha: bool,
 }
 
-fn once(pipeline: &Pipeline, source: &[u8]) -> Result<Outputs, PipelineError> {
-    let decoded = pipeline.decode(source)?;
-    let square = pipeline.cover(&decoded, (1080, 1080))?;
-    let landscape = pipeline.cover(&decoded, (1280, 720))?;
-    let thumbnail = pipeline.thumbnail(&decoded, &square)?;
-    Ok(Outputs {
-        square: pipeline.encode(&square)?,
-        landscape: pipeline.encode(&landscape)?,
-        thumbnail: pipeline.encode(&thumbnail)?,
-    })
+#[derive(Default)]
+struct Stages {
+    decode: Duration,
+    resize: Duration,
+    encode: Duration,
+}
+
+fn once(
+    pipeline: &Pipeline,
+    job: &Job,
+    stages: &mut Stages,
+) -> Result<(Rendition, Rendition), PipelineError> {
+    // Read per job, as the worker receives each source: holding the whole corpus in memory
+    // would add its 23 MB to the peak of both sides.
+    let source = std::fs::read(&job.input).unwrap_or_default();
+    let started = thread_cpu();
+    let decoded = pipeline.decode_with(&source, job.keep_alpha)?;
+    let decoded_at = thread_cpu();
+    let preset = pipeline.cover(&decoded, job.target)?;
+    let thumbnail = pipeline.thumbnail(&decoded, &preset)?;
+    let resized_at = thread_cpu();
+    let renditions = (
+        pipeline.encode_as(&preset, job.format)?,
+        pipeline.encode_as(&thumbnail, job.format)?,
+    );
+    stages.decode += decoded_at.saturating_sub(started);
+    stages.resize += resized_at.saturating_sub(decoded_at);
+    stages.encode += thread_cpu().saturating_sub(resized_at);
+    Ok(renditions)
+}
+
+/// CPU time this thread has used (`/proc/thread-self/schedstat`): the stages' figures stay
+/// right while other processes share the core.
+fn thread_cpu() -> Duration {
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse::<u64>().ok())
+        .map_or(Duration::ZERO, Duration::from_nanos)
 }
 
 /// CPU time used so far by all of this process's threads (`/proc/self/task/*/schedstat`,
@@ -51,57 +83,107 @@ fn peak_rss_kib() -> Option<u64> {
     line.split_whitespace().nth(1)?.parse().ok()
 }
 
-fn run(input: &Path, iterations: u32, out_dir: &Path) -> Result<serde_json::Value, String> {
-    let source = std::fs::read(input).map_err(|e| format!("reading {}: {e}", input.display()))?;
-    let pipeline = Pipeline::new(PipelineConfig::default()); // JPEG q85, 384 thumbnails
+fn jobs(spec: &Value) -> Result<Vec<Job>, String> {
+    let list = spec["jobs"].as_array().ok_or("jobs.json has no jobs")?;
+    list.iter()
+        .map(|job| {
+            let text = |key: &str| job[key].as_str().ok_or(format!("a job has no {key}"));
+            let side = |key: &str| {
+                job[key]
+                    .as_u64()
+                    .and_then(|v| u32::try_from(v).ok())
+                    .ok_or(format!("a job has no {key}"))
+            };
+            let input = text("input")?;
+            let format = match text("format")? {
+                "jpeg" => ImageFormat::Jpeg,
+                "png" => ImageFormat::Png,
+                "webp" => ImageFormat::Webp,
+                other => return Err(format!("unknown format {other}")),
+            };
+            std::fs::metadata(input).map_err(|e| format!("{input}: {e}"))?;
+            Ok(Job {
+                id: text("id")?.to_owned(),
+                input: PathBuf::from(input),
+                target: (side("width")?, side("height")?),
+                format,
+                keep_alpha: job["keep_alpha"].as_bool().unwrap_or(false),
+            })
+        })
+        .collect()
+}
+
+fn run(spec: &Path, passes: u32, out_dir: &Path) -> Result<Value, String> {
+    let text = std::fs::read_to_string(spec).map_err(|e| format!("{}: {e}", spec.display()))?;
+    let spec: Value = serde_json::from_str(&text).map_err(|e| format!("jobs.json: {e}"))?;
+    let jobs = jobs(&spec)?;
+    let setting = |key: &str, default: u64| spec[key].as_u64().unwrap_or(default);
+    let pipeline = Pipeline::new(PipelineConfig {
+        quality: u8::try_from(setting("quality", 85)).map_err(|_| "quality over 255")?,
+        thumbnail_longest: u32::try_from(setting("thumbnail_longest", 384))
+            .map_err(|_| "thumbnail_longest too large")?,
+        ..PipelineConfig::default()
+    });
     let fail = |e: PipelineError| format!("pipeline: {e} ({:?})", std::error::Error::source(&e));
 
-    let mut last = once(&pipeline, &source).map_err(fail)?;
-    for _ in 1..WARM_UP {
-        last = once(&pipeline, &source).map_err(fail)?;
+    let mut last = Vec::with_capacity(jobs.len());
+    for job in &jobs {
+        last.push(once(&pipeline, job, &mut Stages::default()).map_err(fail)?);
     }
+    let mut stages = Stages::default();
     let (started, cpu_started) = (Instant::now(), cpu_seconds());
-    for _ in 0..iterations {
-        last = once(&pipeline, &source).map_err(fail)?;
+    for _ in 0..passes {
+        for (job, out) in jobs.iter().zip(last.iter_mut()) {
+            *out = once(&pipeline, job, &mut stages).map_err(fail)?;
+        }
     }
     let seconds = started.elapsed().as_secs_f64();
     let cpu = cpu_seconds()
         .zip(cpu_started)
         .map(|(end, start)| end - start);
+    let images = f64::from(passes) * jobs.len() as f64;
 
     std::fs::create_dir_all(out_dir).map_err(|e| format!("{}: {e}", out_dir.display()))?;
-    let mut sizes = serde_json::Map::new();
-    for (name, rendition) in [
-        ("rust-1080x1080.jpeg", &last.square),
-        ("rust-1280x720.jpeg", &last.landscape),
-        ("rust-thumb-384.jpeg", &last.thumbnail),
-    ] {
-        let path: PathBuf = out_dir.join(name);
-        std::fs::write(&path, &rendition.bytes).map_err(|e| format!("{}: {e}", path.display()))?;
-        sizes.insert(name.into(), rendition.bytes.len().into());
+    let mut bytes = serde_json::Map::new();
+    for (job, (preset, thumbnail)) in jobs.iter().zip(&last) {
+        for (part, rendition) in [("preset", preset), ("thumb", thumbnail)] {
+            let path = out_dir.join(format!("{}.{part}.{}", job.id, job.format.ext()));
+            std::fs::write(&path, &rendition.bytes)
+                .map_err(|e| format!("{}: {e}", path.display()))?;
+        }
+        bytes.insert(
+            job.id.clone(),
+            json!({"preset": preset.bytes.len(), "thumb": thumbnail.bytes.len()}),
+        );
     }
-    Ok(serde_json::json!({
-        "images_per_sec": f64::from(iterations) / seconds,
-        "images_per_cpu_sec": cpu.map(|cpu| f64::from(iterations) / cpu),
+    let per_image = |d: Duration| d.as_secs_f64() * 1e3 / images;
+    Ok(json!({
+        "images_per_sec": images / seconds,
+        "images_per_cpu_sec": cpu.map(|cpu| images / cpu),
         "peak_rss_kib": peak_rss_kib(),
-        "iterations": iterations,
+        "images": images,
         "seconds": seconds,
         "cpu_seconds": cpu,
-        "bytes": sizes,
+        "stages_ms": {
+            "decode": per_image(stages.decode),
+            "resize": per_image(stages.resize),
+            "encode": per_image(stages.encode),
+        },
+        "bytes": bytes,
     }))
 }
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let [input, iterations, out_dir] = args.as_slice() else {
-        eprintln!("usage: throughput <input.png> <iterations> <out-dir>");
+    let [spec, passes, out_dir] = args.as_slice() else {
+        eprintln!("usage: throughput <jobs.json> <passes> <out-dir>");
         return ExitCode::FAILURE;
     };
-    let Ok(iterations) = iterations.parse::<u32>() else {
-        eprintln!("iterations must be a whole number");
+    let Ok(passes) = passes.parse::<u32>() else {
+        eprintln!("passes must be a whole number");
         return ExitCode::FAILURE;
     };
-    match run(Path::new(input), iterations.max(1), Path::new(out_dir)) {
+    match run(Path::new(spec), passes.max(1), Path::new(out_dir)) {
         Ok(report) => {
             println!("{report}");
             ExitCode::SUCCESS

@@ -18,6 +18,9 @@
 //! | `SweptJobs` | none, and `Kind`: `resent`, `never_started`, `abandoned` | Count | what the sweeper did |
 //! | `ProviderLatency` | none | Milliseconds | each image provider call |
 //! | `ProviderErrors` | none (operational kinds only), and `Kind` (every kind) | Count | failed provider calls and images |
+//! | `ModelsNeedingAttention` | none | Count | per check: configured provider models shutting down within 30 days, shut down, or not listed (0 written too) |
+//! | `ModelDaysToShutdown` | `Model` | none | per check: days left before a configured model's announced shutdown (0 once passed) |
+//! | `ModelChecksSucceeded` | none | Count | model-lifecycle checks that read the provider's list |
 
 use std::time::Duration;
 
@@ -134,6 +137,19 @@ pub fn provider_error(kind: &'static str, operational: bool) {
     counter!("ProviderErrors", "Kind" => kind).increment(1);
 }
 
+/// A model-lifecycle check read the provider's list: `attention` configured models need an
+/// operator, and each of `days_left` (model, days before its announced shutdown) is recorded.
+pub fn models_checked(attention: usize, days_left: &[(String, i64)]) {
+    // Counted per check (a flush writes what came since the last one, so a check's values
+    // are its own): the alarm reads the Maximum of ModelsNeedingAttention.
+    counter!("ModelChecksSucceeded").increment(1);
+    counter!("ModelsNeedingAttention").increment(attention as u64);
+    for (model, days) in days_left {
+        let days = u32::try_from((*days).max(0)).unwrap_or(u32::MAX);
+        histogram!("ModelDaysToShutdown", "Model" => model.clone()).record(f64::from(days));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::Value;
@@ -210,6 +226,7 @@ mod tests {
         refused("rate_limited");
         refused("rate_limited");
         refused("too_many_attempts");
+        models_checked(1, &[("gpt-image-2.5-flare".to_owned(), 12)]);
 
         let mut out = Vec::new();
         metrics.flush_to(&mut out).expect("flushed");
@@ -217,6 +234,18 @@ mod tests {
         let docs = documents(&text);
         let n = |v: Option<Value>| v.and_then(|v| v.as_u64());
         assert_eq!(n(value(&docs, "JobsSubmitted", &[])), Some(2));
+        assert_eq!(n(value(&docs, "ModelChecksSucceeded", &[])), Some(1));
+        assert_eq!(n(value(&docs, "ModelsNeedingAttention", &[])), Some(1));
+        let days = value(
+            &docs,
+            "ModelDaysToShutdown",
+            &[("Model", "gpt-image-2.5-flare")],
+        );
+        assert!(
+            days.as_ref()
+                .is_some_and(|d| d.as_f64() == Some(12.0) || *d == serde_json::json!([12.0])),
+            "{days:?}"
+        );
         assert_eq!(n(value(&docs, "JobsSucceeded", &[])), Some(1));
         assert_eq!(n(value(&docs, "JobsFailed", &[])), Some(1));
         assert_eq!(

@@ -96,6 +96,12 @@ pub(crate) fn classify_http(failure: HttpFailure) -> Failure {
     if status.is_client_error() && is_content_policy(&failure) {
         return Failure::Final(ProviderError::ContentPolicy(failure.message));
     }
+    // OpenAI answers a shut-down (or unknown) model with 404 `model_not_found`.
+    if status == StatusCode::GONE
+        || (status == StatusCode::NOT_FOUND && failure.code() == Some("model_not_found"))
+    {
+        return Failure::Final(ProviderError::ModelRetired(failure.message));
+    }
     Failure::Final(ProviderError::Rejected {
         status: status.as_u16(),
         message: failure.message,
@@ -230,6 +236,24 @@ mod tests {
             )
             .into_provider_error(),
             ProviderError::Rejected { status: 401, .. }
+        ));
+    }
+
+    #[test]
+    fn a_model_the_provider_no_longer_has_is_retired_not_a_rejection() {
+        let gone = answer(
+            404,
+            Some("invalid_request_error"),
+            Some("model_not_found"),
+            "The model `gpt-image-2.5-flare` has been shut down.",
+        );
+        assert!(matches!(
+            gone.into_provider_error(),
+            ProviderError::ModelRetired(message) if message.contains("shut down")
+        ));
+        assert!(matches!(
+            answer(404, None, None, "no such route").into_provider_error(),
+            ProviderError::Rejected { status: 404, .. }
         ));
     }
 

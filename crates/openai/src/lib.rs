@@ -37,7 +37,10 @@ mod transport;
 
 use std::{fmt, sync::Arc, time::Duration};
 
-use artforge_domain::{Background, ImageProvider, ProviderError, ProviderRequest, edit::EditFiles};
+use artforge_domain::{
+    Background, ImageProvider, ListedModel, ProviderError, ProviderModels, ProviderRequest,
+    edit::EditFiles,
+};
 use async_openai::{
     Client,
     config::OpenAIConfig,
@@ -201,6 +204,52 @@ impl ImageProvider for OpenAiProvider {
     ) -> Result<Vec<Result<Vec<u8>, ProviderError>>, ProviderError> {
         self.inner.edit(request, files).await
     }
+}
+
+impl ProviderModels for OpenAiProvider {
+    /// `GET /models`, retried as image requests are, within one deadline. A `shutdown_date`
+    /// that is not an ISO date (`YYYY-MM-DD`) is read as none announced, and logged.
+    #[tracing::instrument(name = "provider_models", skip_all)]
+    async fn models(&self) -> Result<Vec<ListedModel>, ProviderError> {
+        let deadline = Instant::now() + self.inner.deadline;
+        let client = &self.inner.client;
+        let attempts = || async { client.models().list().await.map_err(classify) };
+        let retried = attempts
+            .retry(retry::backoff())
+            .when(Failure::is_transient)
+            .adjust(move |failure: &Failure, backoff| {
+                let remaining = deadline.saturating_duration_since(Instant::now());
+                retry::next_delay(backoff?, failure.retry_after(), remaining)
+            });
+        let listed = match tokio::time::timeout_at(deadline, retried).await {
+            Ok(Ok(listed)) => listed,
+            Ok(Err(failure)) => return Err(failure.into_provider_error()),
+            Err(_elapsed) => return Err(ProviderError::DeadlineExceeded),
+        };
+        Ok(listed
+            .data
+            .into_iter()
+            .map(|model| {
+                let shutdown = model.shutdown_date.as_deref().and_then(|raw| {
+                    let parsed = shutdown_date(raw);
+                    if parsed.is_none() {
+                        tracing::warn!(model = %model.id, raw, "an unreadable shutdown_date");
+                    }
+                    parsed
+                });
+                ListedModel {
+                    id: model.id,
+                    shutdown,
+                }
+            })
+            .collect())
+    }
+}
+
+/// A `shutdown_date` as OpenAI writes it: `YYYY-MM-DD` (a longer timestamp keeps its date).
+fn shutdown_date(raw: &str) -> Option<time::Date> {
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    time::Date::parse(raw.get(..10)?, &format).ok()
 }
 
 impl Inner {
@@ -433,6 +482,7 @@ fn fan_out(error: ProviderError, slots: usize) -> Vec<ProviderError> {
         }
         ProviderError::ContentPolicy(m) => each(&|| ProviderError::ContentPolicy(m.clone())),
         ProviderError::QuotaExceeded(m) => each(&|| ProviderError::QuotaExceeded(m.clone())),
+        ProviderError::ModelRetired(m) => each(&|| ProviderError::ModelRetired(m.clone())),
         ProviderError::Rejected { status, message } => each(&|| ProviderError::Rejected {
             status,
             message: message.clone(),
@@ -496,6 +546,15 @@ mod tests {
         let body =
             serde_json::to_value(image_request(&transparent).expect("known")).expect("serialises");
         assert_eq!(body["background"], "transparent");
+    }
+
+    #[test]
+    fn shutdown_dates_are_read_as_dates_and_nonsense_as_none() {
+        let day = time::macros::date!(2027 - 05 - 04);
+        assert_eq!(shutdown_date("2027-05-04"), Some(day));
+        assert_eq!(shutdown_date("2027-05-04T00:00:00Z"), Some(day));
+        assert_eq!(shutdown_date("soon"), None);
+        assert_eq!(shutdown_date("2027-13-01"), None);
     }
 
     #[test]

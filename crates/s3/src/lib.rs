@@ -3,6 +3,11 @@
 
 use std::{sync::Arc, time::Duration};
 
+#[cfg(feature = "zip")]
+mod zipping;
+#[cfg(feature = "zip")]
+pub use zipping::PART as ZIP_PART;
+
 use artforge_domain::{
     StoreError,
     edit::{PresignedUpload, UploadMethod, UploadRequest},
@@ -176,6 +181,41 @@ impl ImageFiles for S3Files {
             ));
         }
         Ok(())
+    }
+}
+
+/// Keys per `DeleteObjects` request (S3's limit).
+const DELETE_BATCH: usize = 1000;
+
+impl artforge_domain::FileTree for S3Files {
+    async fn remove_under(&self, prefix: &str) -> Result<usize, StoreError> {
+        // Each page is deleted as it is listed: a listing never sees keys it already deleted.
+        let mut removed = 0;
+        let mut token = None;
+        loop {
+            let out = self
+                .client
+                .list_objects_v2()
+                .bucket(self.bucket.as_ref())
+                .prefix(prefix)
+                .set_continuation_token(token)
+                .send()
+                .await
+                .map_err(unavailable)?;
+            let keys: Vec<String> = out
+                .contents()
+                .iter()
+                .filter_map(|o| o.key().map(str::to_owned))
+                .collect();
+            for chunk in keys.chunks(DELETE_BATCH) {
+                self.remove(chunk).await?;
+                removed += chunk.len();
+            }
+            match out.next_continuation_token() {
+                Some(next) if out.is_truncated() == Some(true) => token = Some(next.to_owned()),
+                _ => return Ok(removed),
+            }
+        }
     }
 }
 

@@ -5,6 +5,9 @@
 
 use std::sync::Arc;
 
+mod tasks;
+pub use tasks::{SqsTasks, TaskMessage};
+
 use artforge_domain::{
     JobId, UserId,
     ports::{JobQueue, QueueError},

@@ -66,6 +66,16 @@ pub async fn fresh_files() -> artforge_s3::S3Files {
     artforge_s3::S3Files::new(client, bucket, std::time::Duration::from_secs(300))
 }
 
+/// A new, empty plain queue (the account queue's stand-in for a test): its URL.
+pub async fn fresh_queue() -> String {
+    let sqs = aws_sdk_sqs::Client::new(&sdk_config());
+    let name = unique("aq");
+    match sqs.create_queue().queue_name(&name).send().await {
+        Ok(out) => out.queue_url().unwrap_or_default().to_owned(),
+        Err(e) => panic!("creating test queue {name}: {e:?}"),
+    }
+}
+
 /// The session settings tests sign tokens with.
 pub fn session_config() -> artforge_http::session::SessionConfig {
     artforge_http::session::SessionConfig {

@@ -12,12 +12,19 @@ use axum::{
     routing::{get, post, put},
 };
 
-use crate::{Config, password::PasswordHasher, routes, usecases::Identity};
+use artforge_erasure::Eraser;
+use artforge_s3::S3Files;
+use artforge_sqs::SqsTasks;
+
+use crate::{Config, leaving::Leaving, password::PasswordHasher, routes, usecases::Identity};
 
 /// The auth function: its use cases over DynamoDB, and the session settings its handlers use.
 #[derive(Clone)]
 pub struct Auth {
     pub(crate) identity: Arc<Identity<DynamoStore>>,
+    pub(crate) leaving: Arc<Leaving<DynamoStore, S3Files, SqsTasks>>,
+    pub(crate) files: S3Files,
+    pub(crate) public_base_url: Arc<str>,
     pub(crate) tokens: Arc<TokenKeys>,
     pub(crate) cursors: Cursors,
     pub(crate) cookie: SessionCookie,
@@ -35,17 +42,29 @@ impl Auth {
     pub fn build(config: Config, aws: &SdkConfig) -> Self {
         let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(aws), config.table_name);
         let tokens = Arc::new(config.session.tokens());
+        let files = config.bucket.files(aws);
+        let identity = Arc::new(Identity {
+            store: store.clone(),
+            hasher: Arc::new(PasswordHasher::owasp()),
+            signup_credits: config.signup_credits,
+            limits: config.limits,
+        });
         Self {
             authenticator: config.session.authenticator(tokens.clone(), store.clone()),
             tokens,
             cursors: config.session.cursors(),
             cookie: config.session.cookie(),
-            identity: Arc::new(Identity {
-                store,
-                hasher: Arc::new(PasswordHasher::owasp()),
-                signup_credits: config.signup_credits,
-                limits: config.limits,
+            leaving: Arc::new(Leaving {
+                identity: identity.clone(),
+                eraser: Eraser {
+                    store,
+                    files: files.clone(),
+                },
+                tasks: SqsTasks::new(aws_sdk_sqs::Client::new(aws), config.account_queue_url),
             }),
+            identity,
+            files,
+            public_base_url: config.public_base_url.into(),
         }
     }
 
@@ -68,7 +87,13 @@ impl Auth {
             .route("/auth/register", post(routes::register))
             .route("/auth/login", post(routes::login))
             .route("/auth/logout", post(routes::logout))
-            .route("/me", get(routes::me).patch(routes::rename))
+            .route(
+                "/me",
+                get(routes::me)
+                    .patch(routes::rename)
+                    .delete(routes::delete_account),
+            )
+            .route("/me/export", get(routes::export))
             .route("/me/password", put(routes::change_password))
             .route("/me/credits", get(routes::credits))
             .with_state(self)
@@ -86,7 +111,9 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
         routes::me,
         routes::rename,
         routes::change_password,
-        routes::credits
+        routes::credits,
+        routes::delete_account,
+        routes::export
     ))]
     struct Doc;
     <Doc as utoipa::OpenApi>::openapi()

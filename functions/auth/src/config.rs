@@ -3,12 +3,20 @@
 use artforge_domain::{Credits, RateLimit};
 use artforge_http::session::SessionConfig;
 use artforge_runtime::{ConfigError, Env};
+use artforge_s3::BucketConfig;
 
 use crate::usecases::AccountLimits;
 
 #[derive(Debug)]
 pub struct Config {
     pub table_name: String,
+    /// The image bucket: an account's files are erased from it, and an export's images are
+    /// presigned in it.
+    pub bucket: BucketConfig,
+    /// `ACCOUNT_QUEUE_URL`: where a deletion queues its back-up erasure.
+    pub account_queue_url: String,
+    /// Where share links point (the export's image views carry them).
+    pub public_base_url: String,
     pub session: SessionConfig,
     pub signup_credits: Credits,
     pub limits: AccountLimits,
@@ -18,6 +26,9 @@ impl Config {
     pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
         Ok(Self {
             table_name: env.required("TABLE_NAME")?,
+            bucket: BucketConfig::from_env(env)?,
+            account_queue_url: env.required("ACCOUNT_QUEUE_URL")?,
+            public_base_url: env.url("PUBLIC_BASE_URL")?,
             session: SessionConfig::from_env(env)?,
             signup_credits: Credits::new(env.parsed_or("SIGNUP_CREDITS", 3)?),
             limits: account_limits(env)?,

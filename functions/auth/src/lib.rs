@@ -6,6 +6,7 @@
 
 mod app;
 pub mod config;
+pub mod leaving;
 pub mod password;
 pub mod requests;
 mod routes;

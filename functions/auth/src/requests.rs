@@ -52,6 +52,14 @@ pub struct ChangePasswordBody {
     pub new_password: String,
 }
 
+/// `DELETE /me`.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DeleteAccountBody {
+    /// The current password.
+    pub password: String,
+}
+
 #[cfg(test)]
 mod tests {
     use artforge_http::query;

@@ -19,9 +19,12 @@ use tracing::instrument;
 
 use crate::{
     Auth,
-    requests::{ChangePasswordBody, LoginBody, LogoutParams, RegisterBody, RenameBody},
+    leaving::Deleted,
+    requests::{
+        ChangePasswordBody, DeleteAccountBody, LoginBody, LogoutParams, RegisterBody, RenameBody,
+    },
     usecases::{Limited, Logout, Refusal},
-    views::{CreditsView, SessionView, UserView},
+    views::{CreditsView, ExportView, SessionView, UserView},
 };
 
 /// The list name cursors of the ledger are sealed for.
@@ -61,7 +64,7 @@ fn refused(refusal: Refusal) -> ApiError {
             ErrorCode::Unauthorized,
             "the session was revoked while changing the password",
         ),
-        e @ (Refusal::Hashing(_) | Refusal::Task(_)) => ApiError::internal(e),
+        e @ (Refusal::Hashing(_) | Refusal::Task(_) | Refusal::Queue(_)) => ApiError::internal(e),
         Refusal::Store(e) => e.into(),
     }
 }
@@ -255,4 +258,55 @@ pub async fn credits(
             .map(|p| app.cursors.seal(&owner, LEDGER_LIST, &p)),
         items: entries.items.into_iter().map(Into::into).collect(),
     }))
+}
+
+/// Deletes the account after checking the current password (DESIGN §11): every session ends
+/// at once, the email is free, and every image, file, like, job, upload and archive is gone
+/// before the answer; purchases and the credit ledger are kept, without email or name.
+#[utoipa::path(delete, path = "/me", tag = "auth", operation_id = "deleteMe", security(("bearer" = []), ("cookie" = [])),
+    request_body = DeleteAccountBody,
+    responses(
+        (status = 204, description = "Deleted: signed out everywhere (the cookie is cleared), every file and item of the account gone but the kept ledger and purchases."),
+        (status = 202, description = "Closed and signed out everywhere; part of its data is still being erased, within minutes."),
+        (status = 401, description = "invalid_credentials: the password is wrong; unauthorized, token_expired: no valid session.", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 429, description = "too_many_attempts: too many checks of the current password by this user (`Retry-After`).", body = ProblemBody, content_type = "application/problem+json"),
+    ))]
+#[instrument(skip_all, fields(user_id = %caller.user))]
+pub async fn delete_account(
+    State(app): State<Auth>,
+    caller: SignedIn,
+    Json(body): Json<DeleteAccountBody>,
+) -> Result<Response, ApiError> {
+    let password = Password::candidate(body.password, "password")?;
+    let deleted = app
+        .leaving
+        .delete(caller.user, password, OffsetDateTime::now_utc())
+        .await
+        .map_err(refused)?;
+    let status = match deleted {
+        Deleted::Erased => StatusCode::NO_CONTENT,
+        Deleted::Closing => StatusCode::ACCEPTED,
+    };
+    Ok((status, [(header::SET_COOKIE, app.cookie.clear())]).into_response())
+}
+
+/// Everything the service holds about the signed-in user, as one JSON document.
+#[utoipa::path(get, path = "/me/export", tag = "auth", operation_id = "exportMe", security(("bearer" = []), ("cookie" = [])),
+    responses((status = 200, description = "The account, balance, whole ledger, purchases, images (with presigned URLs), liked image ids and jobs.", body = ExportView)))]
+#[instrument(skip_all, fields(user_id = %caller.user))]
+pub async fn export(State(app): State<Auth>, caller: SignedIn) -> Result<Response, ApiError> {
+    let export = app.leaving.export(caller.user).await.map_err(refused)?;
+    let view = ExportView::render(&app.files, &app.public_base_url, export).await?;
+    let name = format!(
+        "attachment; filename=\"artforge-export-{}.json\"",
+        caller.user.to_string().to_lowercase()
+    );
+    Ok((
+        [
+            (header::CONTENT_DISPOSITION, name),
+            (header::CACHE_CONTROL, "no-store".to_owned()),
+        ],
+        Json(view),
+    )
+        .into_response())
 }

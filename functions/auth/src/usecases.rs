@@ -56,6 +56,8 @@ pub enum Refusal {
     Task(#[from] tokio::task::JoinError),
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error(transparent)]
+    Queue(#[from] artforge_domain::QueueError),
 }
 
 /// Which sessions a logout ends.
@@ -187,22 +189,7 @@ impl<S: Accounts + Sessions + LoginThrottle + RateLimits> Identity<S> {
         new: Password,
         now: OffsetDateTime,
     ) -> Result<User, Refusal> {
-        if let Verdict::Refused { retry_after } = self
-            .limits
-            .password_checks_per_user
-            .check(&self.store, RateKey::PasswordChecksBy(user), now)
-            .await?
-        {
-            return Err(Refusal::Throttled { retry_after });
-        }
-        let (_, hash) = self
-            .store
-            .credentials_of(user)
-            .await?
-            .ok_or(Refusal::NoAccount)?;
-        if !self.verify(current, Some(hash)).await? {
-            return Err(Refusal::WrongCredentials);
-        }
+        self.check_password(user, current, now).await?;
         let new_hash = self.hash(new).await?;
         let user = self
             .store
@@ -214,6 +201,33 @@ impl<S: Accounts + Sessions + LoginThrottle + RateLimits> Identity<S> {
             })?;
         info!("password changed; other sessions revoked");
         Ok(user)
+    }
+
+    /// Checks a signed-in user's current password (before a password change or a deletion),
+    /// under a per-user limit of its own, never the login back-off: the account as it is.
+    pub async fn check_password(
+        &self,
+        user: UserId,
+        password: Password,
+        now: OffsetDateTime,
+    ) -> Result<User, Refusal> {
+        if let Verdict::Refused { retry_after } = self
+            .limits
+            .password_checks_per_user
+            .check(&self.store, RateKey::PasswordChecksBy(user), now)
+            .await?
+        {
+            return Err(Refusal::Throttled { retry_after });
+        }
+        let (account, hash) = self
+            .store
+            .credentials_of(user)
+            .await?
+            .ok_or(Refusal::NoAccount)?;
+        if !self.verify(password, Some(hash)).await? {
+            return Err(Refusal::WrongCredentials);
+        }
+        Ok(account)
     }
 
     /// Ends this session, or every session of the user.

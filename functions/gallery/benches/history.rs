@@ -58,6 +58,7 @@ async fn main() {
             created_at: time::OffsetDateTime::now_utc(),
             original_format: ImageFormat::Png,
             variant_format: ImageFormat::Jpeg,
+            background: artforge_domain::Background::Auto,
             lineage: artforge_domain::edit::Lineage::default(),
         };
         store.add(&image).await.expect("add");
@@ -72,6 +73,7 @@ async fn main() {
         },
         session: artforge_testkit::session_config(),
         public_base_url: "https://artforge.example".into(),
+        account_queue_url: "http://127.0.0.1:1/unused-queue".into(),
     };
     let router = gallery::App::build(config, &aws).router();
 

@@ -10,15 +10,20 @@ use artforge_s3::S3Files;
 use axum::{
     Router,
     extract::FromRef,
-    routing::{get, put},
+    routing::{get, post, put},
 };
 
-use crate::{Config, routes, usecases::Gallery};
+use artforge_sqs::SqsTasks;
+
+use crate::{
+    Config, archives::Archiving, routes, share, usecases::Gallery, views as archive_views,
+};
 
 /// The gallery: its use cases over DynamoDB and S3, and the settings its handlers use.
 #[derive(Clone)]
 pub struct App {
     pub(crate) gallery: Arc<Gallery<DynamoStore, S3Files>>,
+    pub(crate) archiving: Arc<Archiving<DynamoStore, S3Files, SqsTasks>>,
     pub(crate) cursors: Cursors,
     pub(crate) authenticator: Authenticator,
     pub(crate) public_base_url: Arc<str>,
@@ -34,16 +39,19 @@ impl App {
     /// The gallery over `aws`, as `config` says.
     pub fn build(config: Config, aws: &SdkConfig) -> Self {
         let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(aws), config.table_name);
+        let files = config.bucket.files(aws);
         Self {
+            archiving: Arc::new(Archiving {
+                store: store.clone(),
+                files: files.clone(),
+                tasks: SqsTasks::new(aws_sdk_sqs::Client::new(aws), config.account_queue_url),
+            }),
             authenticator: config
                 .session
                 .authenticator(Arc::new(config.session.tokens()), store.clone()),
             cursors: config.session.cursors(),
             public_base_url: config.public_base_url.into(),
-            gallery: Arc::new(Gallery {
-                store,
-                files: config.bucket.files(aws),
-            }),
+            gallery: Arc::new(Gallery { store, files }),
         }
     }
 
@@ -57,7 +65,18 @@ impl App {
 
     /// The gallery as a service: its routes, finished (fallbacks, request ids).
     pub fn router(self) -> Router {
-        artforge_http::finish(self.routes())
+        let share = self.clone().share_routes();
+        artforge_http::finish(self.routes().merge(share))
+    }
+
+    /// The share pages (`/i/{id}`, `/i/{id}/image`). Apart from [`App::routes`] because the
+    /// web client has a page of its own at `/i/{id}`: the local server mounts these under
+    /// `/api` only, as CloudFront reaches them in AWS.
+    pub fn share_routes(self) -> Router {
+        Router::new()
+            .route("/i/{id}", get(share::share_page))
+            .route("/i/{id}/image", get(share::share_image))
+            .with_state(self)
     }
 
     /// The routes at their API Gateway paths, for merging with other functions' routes.
@@ -75,6 +94,8 @@ impl App {
                 put(routes::like).delete(routes::unlike),
             )
             .route("/images/{id}/download", get(routes::download))
+            .route("/images/archive", post(archive_views::request_archive))
+            .route("/images/archive/{id}", get(archive_views::archive_status))
             .route("/tags", get(routes::tags))
             .route("/feed", get(routes::feed))
             .route("/public/images/{id}", get(routes::public))
@@ -96,7 +117,11 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
         routes::download,
         routes::tags,
         routes::feed,
-        routes::public
+        routes::public,
+        archive_views::request_archive,
+        archive_views::archive_status,
+        share::share_page,
+        share::share_image
     ))]
     struct Doc;
     <Doc as utoipa::OpenApi>::openapi()

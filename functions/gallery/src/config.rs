@@ -11,6 +11,8 @@ pub struct Config {
     pub session: SessionConfig,
     /// Where share links point: the web client's origin.
     pub public_base_url: String,
+    /// `ACCOUNT_QUEUE_URL`: where archives to build are queued.
+    pub account_queue_url: String,
 }
 
 impl Config {
@@ -20,6 +22,25 @@ impl Config {
             bucket: BucketConfig::from_env(env)?,
             session: SessionConfig::from_env(env)?,
             public_base_url: env.url("PUBLIC_BASE_URL")?,
+            account_queue_url: env.required("ACCOUNT_QUEUE_URL")?,
+        })
+    }
+}
+
+/// The account worker's configuration (bin `gallery-worker`).
+#[derive(Debug)]
+pub struct WorkerConfig {
+    pub table_name: String,
+    pub bucket: BucketConfig,
+    pub account_queue_url: String,
+}
+
+impl WorkerConfig {
+    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        Ok(Self {
+            table_name: env.required("TABLE_NAME")?,
+            bucket: BucketConfig::from_env(env)?,
+            account_queue_url: env.required("ACCOUNT_QUEUE_URL")?,
         })
     }
 }

@@ -6,13 +6,18 @@
 //! and the tests.
 
 mod app;
+pub mod archives;
 pub mod config;
 pub mod requests;
 mod routes;
+pub mod share;
 pub mod usecases;
+mod views;
+pub mod worker;
 
 pub use app::{App, openapi};
-pub use config::Config;
+pub use config::{Config, WorkerConfig};
+pub use worker::AccountWorker;
 
 /// A failure to start: configuration or AWS environment missing or invalid.
 pub type Error = Box<dyn std::error::Error + Send + Sync>;

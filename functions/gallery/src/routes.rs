@@ -301,8 +301,7 @@ pub async fn tags(
     }))
 }
 
-/// `GET /feed`: everyone's public images, newest first, optionally searched (`q`). No
-/// session needed.
+/// `GET /feed`: everyone's public images, newest first; `q` searches them. No session needed.
 #[utoipa::path(get, path = "/feed", tag = "gallery", operation_id = "listFeed", security((), ("bearer" = []), ("cookie" = [])),
     params(FeedParams),
     responses((status = 200, description = "Everyone's public images, newest first; with `q`, those whose prompt and tags match.", body = Listing<ImageView>,

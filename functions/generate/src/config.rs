@@ -114,23 +114,7 @@ impl WorkerConfig {
                 reason: "must be 1 to 100".into(),
             });
         }
-        let mut provider = ProviderConfig::new(SecretString::from(
-            env.optional("OPENAI_API_KEY").unwrap_or_default(),
-        ));
-        if let Some(base) = env.optional("OPENAI_BASE_URL") {
-            provider.api_base = base;
-        }
-        provider.deadline = Duration::from_secs(
-            env.parsed_or("GENERATION_DEADLINE_SECONDS", provider.deadline.as_secs())?,
-        );
-        if let Some(hosts) = env.optional("OPENAI_DOWNLOAD_HOSTS") {
-            provider.download_hosts = hosts
-                .split(',')
-                .map(str::trim)
-                .filter(|h| !h.is_empty())
-                .map(str::to_owned)
-                .collect();
-        }
+        let provider = provider_config(env)?;
         Ok(Self {
             table_name: env.required("TABLE_NAME")?,
             bucket: BucketConfig::from_env(env)?,
@@ -147,7 +131,30 @@ impl WorkerConfig {
     }
 }
 
-/// The stuck-job sweeper.
+/// The image provider: `OPENAI_API_KEY`, `OPENAI_BASE_URL`, `GENERATION_DEADLINE_SECONDS`,
+/// `OPENAI_DOWNLOAD_HOSTS`.
+pub fn provider_config(env: &Env) -> Result<ProviderConfig, ConfigError> {
+    let mut provider = ProviderConfig::new(SecretString::from(
+        env.optional("OPENAI_API_KEY").unwrap_or_default(),
+    ));
+    if let Some(base) = env.optional("OPENAI_BASE_URL") {
+        provider.api_base = base;
+    }
+    provider.deadline = Duration::from_secs(
+        env.parsed_or("GENERATION_DEADLINE_SECONDS", provider.deadline.as_secs())?,
+    );
+    if let Some(hosts) = env.optional("OPENAI_DOWNLOAD_HOSTS") {
+        provider.download_hosts = hosts
+            .split(',')
+            .map(str::trim)
+            .filter(|h| !h.is_empty())
+            .map(str::to_owned)
+            .collect();
+    }
+    Ok(provider)
+}
+
+/// The stuck-job sweeper, and the model-lifecycle check it runs on the same schedule.
 #[derive(Debug)]
 pub struct SweeperConfig {
     pub table_name: String,
@@ -159,6 +166,10 @@ pub struct SweeperConfig {
     /// running past its lease, before it is swept; `SWEEP_BATCH` (default 500): the most jobs
     /// one sweep looks at.
     pub policy: SweepPolicy,
+    /// The configured provider models the lifecycle check looks up.
+    pub catalog: Arc<Catalog>,
+    /// Where the provider's model list is read (`GET /v1/models`).
+    pub provider: ProviderConfig,
 }
 
 impl SweeperConfig {
@@ -177,6 +188,8 @@ impl SweeperConfig {
                 after: time::Duration::seconds(i64::from(after)),
                 batch: env.parsed_or("SWEEP_BATCH", defaults.batch)?,
             },
+            catalog: Arc::new(catalog(env)?),
+            provider: provider_config(env)?,
         })
     }
 }

@@ -3,7 +3,7 @@
 //! checks its values.
 
 use artforge_domain::{
-    RawGeneration,
+    Background, ImageFormat, RawGeneration,
     edit::{RawInputs, RawSource},
 };
 use serde::Deserialize;
@@ -21,6 +21,18 @@ pub struct GenerationBody {
     pub quality: Option<String>,
     pub count: Option<u64>,
     pub tags: Option<Vec<String>>,
+    /// `auto` (default), `opaque` or `transparent` (needs `png` or `webp`).
+    pub background: Option<Background>,
+    /// The sized image's and thumbnail's format: `jpeg` (default; `png` or `webp`'s first the
+    /// tier offers for a transparent background).
+    pub format: Option<ImageFormat>,
+    /// With `preset: "custom"` only: the exact width in pixels (the longer side at most 3x the
+    /// shorter).
+    #[schema(minimum = 256, maximum = 3840)]
+    pub width: Option<u64>,
+    /// With `preset: "custom"` only: the exact height in pixels.
+    #[schema(minimum = 256, maximum = 3840)]
+    pub height: Option<u64>,
     /// Makes the job an edit of these images (1 to the tier's `edits.maxSources`, at most 16):
     /// the first is the one edited, the others are references.
     pub sources: Option<Vec<SourceBody>>,
@@ -71,6 +83,10 @@ impl From<GenerationBody> for RawGeneration {
             quality: b.quality,
             count: b.count,
             tags: b.tags,
+            background: b.background,
+            format: b.format,
+            width: b.width,
+            height: b.height,
             inputs: RawInputs {
                 sources: b
                     .sources

@@ -161,6 +161,12 @@ pub struct RequestView {
     pub quality: Quality,
     pub count: u8,
     pub tags: Vec<String>,
+    /// The finished image's exact pixels.
+    pub width: u32,
+    pub height: u32,
+    pub background: Background,
+    /// The sized image's and thumbnail's format.
+    pub format: ImageFormat,
     /// An edit's sources as asked for (empty for a generation); the first is the one edited.
     pub sources: Vec<SourceView>,
     /// Whether the edit has a mask.
@@ -238,6 +244,10 @@ pub async fn job_view<F: ImageFiles>(
             quality: r.quality,
             count: r.count,
             tags: r.tags.iter().map(|t| t.as_str().to_owned()).collect(),
+            width: r.output.width,
+            height: r.output.height,
+            background: r.output.background,
+            format: r.output.format,
             sources: job
                 .inputs
                 .edit
@@ -280,6 +290,7 @@ mod tests {
             quality: Quality::Low,
             count: 2,
             tags: Tags::default(),
+            output: artforge_domain::ImageSpec::of_preset(Preset::Story).expect("named"),
         };
         let mut job = Job::new(
             owner,

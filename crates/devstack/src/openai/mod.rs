@@ -10,8 +10,11 @@
 //! no `Authorization: Bearer <key>` (any non-empty key) is 401; a body that is not JSON, a
 //! missing `prompt` or `model`, `n` outside 1..=10, an unknown `quality`, `output_format` or
 //! `response_format`, or a `size` that is neither `auto` nor `WIDTHxHEIGHT` with both edges
-//! multiples of 16 from 256 to 3840, aspect at most 3:1 and at most 3840x2160 pixels, is 400
-//! `invalid_request_error`. `GET /v1/files/{id}` serves the pictures of URL answers (the
+//! multiples of 16 from 256 to 3840, aspect at most 3:1 and at most 3840x2160 pixels, or a
+//! `background` other than `auto`, `opaque`, `transparent` (which needs `png` or `webp`), is 400
+//! `invalid_request_error`. `background: "transparent"` draws the shapes on a fully transparent
+//! ground (real alpha). `GET /v1/models` lists models with their `shutdown_date`, and a model
+//! past it is 404 `model_not_found` (module `models`). `GET /v1/files/{id}` serves the pictures of URL answers (the
 //! latest 256), without authentication, like a signed storage URL. `POST /v1/images/edits`
 //! takes OpenAI's multipart edit (up to 16 images and a mask for the first, checked as OpenAI
 //! checks them) and answers as a generation of its text fields does, directives included
@@ -44,6 +47,7 @@
 mod directives;
 mod edits;
 mod errors;
+mod models;
 mod pictures;
 mod request;
 
@@ -69,7 +73,7 @@ pub use self::edits::EditSeen;
 use self::{
     directives::Directives,
     errors::{error, invalid, json_answer},
-    pictures::{draw, encode},
+    pictures::{draw, draw_cutout, encode, encode_rgba},
     request::{Asked, Invalid, check},
 };
 
@@ -89,6 +93,8 @@ struct Shared {
     calls: Mutex<HashMap<String, usize>>,
     files: Mutex<Files>,
     edits: Mutex<Vec<EditSeen>>,
+    /// `GET /v1/models`'s list (module `models`), the defaults until a test announces one.
+    models: Mutex<Option<std::collections::BTreeMap<String, Option<time::Date>>>>,
 }
 
 #[derive(Default)]
@@ -116,6 +122,7 @@ impl OpenAiStandIn {
             .route("/v1/images/generations", post(generations))
             .route("/v1/images/edits", post(edits::edits))
             .route("/v1/files/{id}", get(file))
+            .route("/v1/models", get(models::list))
             .with_state(self.clone())
     }
 
@@ -262,6 +269,11 @@ async fn generations(
         Ok(asked) => asked,
         Err(Invalid(param, code, message)) => return invalid(Some(param), Some(code), &message),
     };
+    if let Some(model) = body.get("model").and_then(Value::as_str)
+        && let Some(gone) = models::refuse_if_shut_down(&stand_in, model)
+    {
+        return gone;
+    }
     if directives.policy {
         return error(
             StatusCode::BAD_REQUEST,
@@ -298,10 +310,18 @@ fn answer_images(
         let bytes = if directives.corrupt.contains(&index) {
             CORRUPT.to_vec()
         } else {
-            match encode(
-                &draw(prompt, index, asked.width, asked.height),
-                asked.format,
-            ) {
+            let encoded = if asked.transparent {
+                encode_rgba(
+                    &draw_cutout(prompt, index, asked.width, asked.height),
+                    asked.format,
+                )
+            } else {
+                encode(
+                    &draw(prompt, index, asked.width, asked.height),
+                    asked.format,
+                )
+            };
+            match encoded {
                 Ok(bytes) => bytes,
                 Err(e) => {
                     return error(
@@ -336,7 +356,7 @@ fn answer_images(
         StatusCode::OK,
         &json!({
             "created": time::OffsetDateTime::now_utc().unix_timestamp(),
-            "background": "opaque",
+            "background": if asked.transparent { "transparent" } else { "opaque" },
             "data": data,
             "output_format": asked.format.name(),
             "quality": asked.quality,

@@ -74,6 +74,50 @@ pub(super) fn draw(prompt: &str, index: usize, width: u32, height: u32) -> image
     picture
 }
 
+/// [`draw`]'s shapes on a fully transparent ground: what `background: "transparent"` answers.
+pub(super) fn draw_cutout(prompt: &str, index: usize, width: u32, height: u32) -> image::RgbaImage {
+    let ground = draw(prompt, index, width, height);
+    let plain = draw_ground(prompt, index, width, height);
+    image::RgbaImage::from_fn(width, height, |x, y| {
+        let [r, g, b] = ground.get_pixel(x, y).0;
+        let alpha = if ground.get_pixel(x, y) == plain.get_pixel(x, y) {
+            0
+        } else {
+            255
+        };
+        image::Rgba([r, g, b, alpha])
+    })
+}
+
+/// The gradient alone, without the shapes.
+fn draw_ground(prompt: &str, index: usize, width: u32, height: u32) -> image::RgbImage {
+    let mut draws = Draws(fnv1a(prompt.as_bytes()) ^ (index as u64).wrapping_mul(0x9e37_79b9));
+    let (from, to) = (draws.colour(), draws.colour());
+    let span = u64::from(width) + u64::from(height);
+    image::RgbImage::from_fn(width, height, |x, y| {
+        let t = (u64::from(x) + u64::from(y)) * 255 / span.max(1);
+        let mix = |a: u8, b: u8| {
+            let v = (u64::from(a) * (255 - t) + u64::from(b) * t) / 255;
+            u8::try_from(v).unwrap_or(u8::MAX)
+        };
+        image::Rgb([
+            mix(from[0], to[0]),
+            mix(from[1], to[1]),
+            mix(from[2], to[2]),
+        ])
+    })
+}
+
+/// An RGBA picture in `format` (PNG or WebP: the ones with alpha).
+pub(super) fn encode_rgba(
+    picture: &image::RgbaImage,
+    format: Format,
+) -> Result<Vec<u8>, image::ImageError> {
+    let mut bytes = Cursor::new(Vec::new());
+    picture.write_to(&mut bytes, format.image_format())?;
+    Ok(bytes.into_inner())
+}
+
 pub(super) fn encode(
     picture: &image::RgbImage,
     format: Format,
@@ -94,5 +138,18 @@ mod tests {
         assert_ne!(a, draw("a lighthouse", 1, 256, 256));
         assert_ne!(a, draw("a lightship", 0, 256, 256));
         assert_eq!(draw("x", 0, 512, 256).dimensions(), (512, 256));
+    }
+
+    #[test]
+    fn a_cutout_has_a_transparent_ground_and_opaque_shapes() {
+        let cutout = draw_cutout("a fox sticker", 0, 256, 256);
+        let alphas: Vec<u8> = cutout.pixels().map(|p| p.0[3]).collect();
+        assert!(alphas.contains(&0) && alphas.contains(&255));
+        assert!(alphas.iter().all(|a| *a == 0 || *a == 255));
+        for format in [Format::Png, Format::Webp] {
+            let bytes = encode_rgba(&cutout, format).expect("encodes");
+            let back = image::load_from_memory(&bytes).expect("decodes");
+            assert!(back.color().has_alpha(), "{format:?}");
+        }
     }
 }

@@ -54,6 +54,8 @@ pub(super) struct Asked {
     pub(super) quality: String,
     pub(super) format: Format,
     pub(super) url: bool,
+    /// `background: "transparent"`: real alpha.
+    pub(super) transparent: bool,
 }
 
 const QUALITIES: [&str; 6] = ["low", "medium", "high", "auto", "xhigh", "max"];
@@ -150,6 +152,26 @@ pub(super) fn check(body: &Value) -> Result<Asked, Invalid> {
             ),
         ));
     };
+    let transparent = match text("background") {
+        None | Some("auto" | "opaque") => false,
+        Some("transparent") if format == Format::Jpeg => {
+            return Err(Invalid(
+                "background",
+                "invalid_value",
+                "Transparent background requires output_format 'png' or 'webp'.".into(),
+            ));
+        }
+        Some("transparent") => true,
+        Some(other) => {
+            return Err(Invalid(
+                "background",
+                "invalid_value",
+                format!(
+                    "Invalid value: '{other}'. Supported values are: 'transparent', 'opaque', and 'auto'."
+                ),
+            ));
+        }
+    };
     let url = match text("response_format") {
         None | Some("b64_json") => false,
         Some("url") => true,
@@ -168,6 +190,7 @@ pub(super) fn check(body: &Value) -> Result<Asked, Invalid> {
         quality: if quality == "auto" { "medium" } else { quality }.to_owned(),
         format,
         url,
+        transparent,
     })
 }
 

@@ -2,7 +2,8 @@
 //! them. These tests hold the two equal, so what is tested is what is deployed.
 
 use artforge_devstack::resources::{
-    GENERATION_DLQ, GENERATION_QUEUE, IMAGE_CORS, IMAGE_LIFECYCLE, LifecycleRule, QueueShape,
+    ACCOUNT_DLQ, ACCOUNT_QUEUE, GENERATION_DLQ, GENERATION_QUEUE, IMAGE_CORS, IMAGE_LIFECYCLE,
+    LifecycleRule, QueueShape,
 };
 use artforge_dynamo::schema::{KeyAttribute, TABLE};
 use serde_norway::Value;
@@ -130,6 +131,14 @@ fn the_deployed_queues_have_the_settings_the_local_stack_uses() {
     let template = template();
     assert_queue(&template, "GenerationQueue", GENERATION_QUEUE);
     assert_queue(&template, "GenerationDeadLetterQueue", GENERATION_DLQ);
+    assert_queue(&template, "AccountQueue", ACCOUNT_QUEUE);
+    assert_queue(&template, "AccountDeadLetterQueue", ACCOUNT_DLQ);
+    let worker = resource(&template, "AccountWorkerFunction");
+    let timeout: u32 = text(&worker["Timeout"]).parse().expect("timeout");
+    assert!(
+        ACCOUNT_QUEUE.visibility_timeout_secs >= 6 * timeout,
+        "the account queue's visibility is at least six times its worker's timeout"
+    );
 }
 
 #[test]
@@ -395,6 +404,8 @@ fn the_sweeper_runs_every_five_minutes_after_the_queue_would_redeliver_with_only
             "dynamodb:Query",
             "dynamodb:UpdateItem",
             "s3:DeleteObject",
+            // The provider's key, for the model-lifecycle check's GET /v1/models.
+            "secretsmanager:GetSecretValue",
             "sqs:SendMessage",
         ]
     );
@@ -483,17 +494,27 @@ struct Grant {
     partitions: &'static [&'static str],
     index: bool,
     files: &'static [&'static str],
-    /// S3 actions on `uploads/*`.
-    uploads: &'static [&'static str],
-    /// `s3:ListBucket` on the bucket (a missing key reads as 404, not 403).
-    lists_bucket: bool,
+    /// S3 actions elsewhere in the bucket: (folder, actions on `<folder>/*`).
+    folders: &'static [(&'static str, &'static [&'static str])],
+    /// The key prefixes it may list (`s3:ListBucket` on the bucket, `s3:prefix` condition).
+    lists: &'static [&'static str],
     sends_jobs: bool,
+    /// Whether it sends to the account queue.
+    sends_tasks: bool,
     secrets: &'static [&'static str],
 }
 
 const JWT: &str = "JwtSigningSecret";
 const STRIPE: &str = "StripeSecretName";
 const OPENAI: &str = "OpenAiSecretName";
+
+/// What an erasure lists and deletes: every folder of a user's files (`user_prefixes`).
+const USER_PREFIXES: &[&str] = &["images/*", "uploads/*", "previews/*", "archives/*"];
+const ERASED_FOLDERS: &[(&str, &[&str])] = &[
+    ("uploads", &["DeleteObject"]),
+    ("previews", &["DeleteObject"]),
+    ("archives", &["DeleteObject"]),
+];
 
 const GRANTS: &[Grant] = &[
     Grant {
@@ -504,14 +525,17 @@ const GRANTS: &[Grant] = &[
             "PutItem",
             "UpdateItem",
             "DeleteItem",
+            "BatchWriteItem",
             "Query",
         ],
         partitions: &["USER#*", "EMAIL#*", "LOGIN#*", "RATE#*"],
-        index: false,
-        files: &[],
-        uploads: &[],
-        lists_bucket: false,
+        // The export lists the images liked (LIKES#<user>).
+        index: true,
+        files: &["GetObject", "DeleteObject"],
         sends_jobs: false,
+        folders: ERASED_FOLDERS,
+        lists: USER_PREFIXES,
+        sends_tasks: true,
         secrets: &[JWT],
     },
     Grant {
@@ -528,20 +552,48 @@ const GRANTS: &[Grant] = &[
         partitions: &["USER#*"],
         index: true,
         files: &["GetObject", "DeleteObject"],
-        uploads: &[],
-        lists_bucket: false,
         sends_jobs: false,
+        folders: &[("archives", &["GetObject"])],
+        lists: &[],
+        sends_tasks: true,
         secrets: &[JWT],
+    },
+    Grant {
+        function: "AccountWorkerFunction",
+        table_actions: &[
+            "GetItem",
+            "BatchGetItem",
+            "UpdateItem",
+            "DeleteItem",
+            "BatchWriteItem",
+            "Query",
+        ],
+        partitions: &["USER#*"],
+        index: false,
+        files: &["GetObject", "DeleteObject"],
+        sends_jobs: false,
+        folders: &[
+            ("uploads", &["DeleteObject"]),
+            ("previews", &["DeleteObject"]),
+            (
+                "archives",
+                &["PutObject", "AbortMultipartUpload", "DeleteObject"],
+            ),
+        ],
+        lists: USER_PREFIXES,
+        sends_tasks: false,
+        secrets: &[],
     },
     Grant {
         function: "GenerateFunction",
         table_actions: &["GetItem", "BatchGetItem", "PutItem", "UpdateItem", "Query"],
-        partitions: &["USER#*", "SPEND", "RATE#*"],
+        partitions: &["USER#*", "SPEND", "RATE#*", "MODEL#*"],
         index: false,
         files: &["GetObject"],
-        uploads: &["PutObject", "GetObject"],
-        lists_bucket: true,
         sends_jobs: true,
+        folders: &[("uploads", &["PutObject", "GetObject"])],
+        lists: &["*"],
+        sends_tasks: false,
         secrets: &[JWT],
     },
     Grant {
@@ -550,9 +602,10 @@ const GRANTS: &[Grant] = &[
         partitions: &["USER#*"],
         index: false,
         files: &["PutObject", "DeleteObject", "GetObject"],
-        uploads: &["GetObject"],
-        lists_bucket: false,
         sends_jobs: false,
+        folders: &[("uploads", &["GetObject"])],
+        lists: &[],
+        sends_tasks: false,
         secrets: &[OPENAI],
     },
     Grant {
@@ -561,21 +614,23 @@ const GRANTS: &[Grant] = &[
         partitions: &["USER#*", "PAYMENT#*", "RATE#*"],
         index: false,
         files: &[],
-        uploads: &[],
-        lists_bucket: false,
         sends_jobs: false,
+        folders: &[],
+        lists: &[],
+        sends_tasks: false,
         secrets: &[JWT, STRIPE],
     },
     Grant {
         function: "GenerateSweeperFunction",
         table_actions: &["GetItem", "PutItem", "UpdateItem", "ConditionCheckItem"],
-        partitions: &["USER#*"],
+        partitions: &["USER#*", "MODEL#*"],
         index: true,
         files: &["DeleteObject"],
-        uploads: &[],
-        lists_bucket: false,
         sends_jobs: true,
-        secrets: &[],
+        folders: &[],
+        lists: &[],
+        sends_tasks: false,
+        secrets: &[OPENAI],
     },
 ];
 
@@ -647,7 +702,8 @@ fn every_function_may_use_only_the_actions_keys_files_and_secrets_it_needs() {
         };
         let (mut table, mut index, mut files, mut queue, mut secrets) =
             (Vec::new(), false, Vec::new(), false, Vec::new());
-        let (mut uploads, mut lists) = (Vec::new(), false);
+        let (mut folders, mut lists, mut tasks) =
+            (Vec::<(String, String)>::new(), Vec::new(), false);
         for statement in statements(function, name) {
             let sid = text(&statement["Sid"]);
             assert_eq!(text(&statement["Effect"]), "Allow", "{name} {sid}");
@@ -684,11 +740,37 @@ fn every_function_may_use_only_the_actions_keys_files_and_secrets_it_needs() {
                     assert_eq!(actions, ["dynamodb:Query"], "{name} {sid}");
                     index = true;
                 }
-                [r] if r.contains("${ImagesBucket.Arn}/images/*") => files.extend(actions),
-                [r] if r.contains("${ImagesBucket.Arn}/uploads/*") => uploads.extend(actions),
                 [r] if r == "!GetAtt ImagesBucket.Arn" => {
                     assert_eq!(actions, ["s3:ListBucket"], "{name} {sid}");
-                    lists = true;
+                    // Listing by prefix (s3:prefix); without a condition, the whole bucket,
+                    // written "*" in GRANTS (the generate API, so that a missing upload reads
+                    // as 404 rather than 403 on HeadObject).
+                    let condition = &statement["Condition"]["StringLike"]["s3:prefix"];
+                    if condition.is_null() {
+                        lists.push("*".to_owned());
+                    } else {
+                        lists.extend(listed(condition));
+                    }
+                }
+                [r] if r == "!GetAtt AccountQueue.Arn" => {
+                    assert_eq!(actions, ["sqs:SendMessage"], "{name} {sid}");
+                    tasks = true;
+                }
+                rs if !rs.is_empty() && rs.iter().all(|r| r.contains("${ImagesBucket.Arn}/")) => {
+                    for r in rs {
+                        let folder = r
+                            .split("${ImagesBucket.Arn}/")
+                            .nth(1)
+                            .and_then(|f| f.strip_suffix("/*"))
+                            .unwrap_or_else(|| panic!("{name} {sid}: a folder's objects: {r}"));
+                        for action in &actions {
+                            if folder == "images" {
+                                files.push(action.clone());
+                            } else {
+                                folders.push((folder.to_owned(), action.clone()));
+                            }
+                        }
+                    }
                 }
                 [r] if r == "!GetAtt GenerationQueue.Arn" => {
                     assert_eq!(actions, ["sqs:SendMessage"], "{name} {sid}");
@@ -716,12 +798,27 @@ fn every_function_may_use_only_the_actions_keys_files_and_secrets_it_needs() {
         files.sort();
         expected.sort();
         assert_eq!(files, expected, "{name}: its S3 actions on images/");
-        let mut expected: Vec<String> = grant.uploads.iter().map(|a| format!("s3:{a}")).collect();
-        uploads.sort();
-        expected.sort();
-        assert_eq!(uploads, expected, "{name}: its S3 actions on uploads/");
-        assert_eq!(lists, grant.lists_bucket, "{name}: lists the bucket");
         assert_eq!(index, grant.index, "{name}: queries gsi1");
+        let mut expected: Vec<(String, String)> = grant
+            .folders
+            .iter()
+            .flat_map(|(f, actions)| {
+                actions
+                    .iter()
+                    .map(move |a| ((*f).to_owned(), format!("s3:{a}")))
+            })
+            .collect();
+        folders.sort();
+        expected.sort();
+        assert_eq!(folders, expected, "{name}: its S3 actions outside images/");
+        lists.sort();
+        let mut expected: Vec<String> = grant.lists.iter().map(|p| (*p).to_owned()).collect();
+        expected.sort();
+        assert_eq!(lists, expected, "{name}: the prefixes it may list");
+        assert_eq!(
+            tasks, grant.sends_tasks,
+            "{name}: sends to the account queue"
+        );
         assert_eq!(queue, grant.sends_jobs, "{name}: sends to the queue");
         secrets.sort_unstable();
         let mut expected = grant.secrets.to_vec();

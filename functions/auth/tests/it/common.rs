@@ -8,9 +8,16 @@ use http::{Request, StatusCode};
 
 pub const PASSWORD: &str = "correct horse battery";
 
-pub fn config(table: &str) -> Config {
+pub fn config(table: &str, bucket: &str, queue_url: &str) -> Config {
     Config {
         table_name: table.to_owned(),
+        bucket: artforge_s3::BucketConfig {
+            bucket_name: bucket.to_owned(),
+            force_path_style: true,
+            presign_ttl: std::time::Duration::from_secs(300),
+        },
+        account_queue_url: queue_url.to_owned(),
+        public_base_url: "https://artforge.example".to_owned(),
         session: artforge_testkit::session_config(),
         signup_credits: artforge_domain::Credits::new(3),
         limits: auth::usecases::AccountLimits::default(),
@@ -21,6 +28,10 @@ pub struct App {
     pub router: Router,
     /// The function's table, read and written directly (not through the router).
     pub store: DynamoStore,
+    /// The image bucket, read and written directly.
+    pub files: artforge_s3::S3Files,
+    /// The account queue a deletion sends its back-up erasure to.
+    pub queue_url: String,
 }
 
 pub use artforge_testkit::http::Answer;
@@ -51,10 +62,17 @@ impl SessionAnswer for Answer {
 impl App {
     pub async fn new() -> Self {
         let store = artforge_testkit::fresh_store().await;
-        let auth = Auth::build(config(store.table()), &artforge_testkit::sdk_config());
+        let files = artforge_testkit::fresh_files().await;
+        let queue_url = artforge_testkit::fresh_queue().await;
+        let auth = Auth::build(
+            config(store.table(), files.bucket(), &queue_url),
+            &artforge_testkit::sdk_config(),
+        );
         Self {
             router: auth.router(),
             store,
+            files,
+            queue_url,
         }
     }
 

@@ -60,7 +60,15 @@ fn writes(requests: &BTreeMap<String, u64>) -> u64 {
 async fn a_login_costs_three_writes_at_most_and_a_held_attempt_two_with_no_read() {
     let store = artforge_testkit::fresh_store().await;
     let proxy = FaultProxy::start().await;
-    let router = auth::Auth::build(config(store.table()), &proxy.sdk_config()).router();
+    let router = auth::Auth::build(
+        config(
+            store.table(),
+            "unused-bucket",
+            "http://127.0.0.1:1/unused-queue",
+        ),
+        &proxy.sdk_config(),
+    )
+    .router();
     let right = json!({"email": "ada@example.com", "password": PASSWORD}).to_string();
     let wrong = json!({"email": "ada@example.com", "password": "not the one"}).to_string();
     let (home, guesser) = ("203.0.113.1", "198.51.100.2");

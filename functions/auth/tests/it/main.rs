@@ -6,5 +6,6 @@ mod common;
 mod concurrency;
 mod costs;
 mod events;
+mod leaving;
 mod logs;
 mod sessions;

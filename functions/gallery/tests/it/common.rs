@@ -20,6 +20,8 @@ pub struct App {
     pub router: Router,
     pub store: DynamoStore,
     pub files: S3Files,
+    /// The account queue archives are sent to.
+    pub queue_url: String,
 }
 
 pub use artforge_testkit::http::Answer;
@@ -44,7 +46,7 @@ impl Default for Spec {
 
 /// The gallery's configuration over `store`'s table and `files`' bucket (path-style, as moto
 /// needs).
-pub fn config(store: &DynamoStore, files: &S3Files) -> Config {
+pub fn config(store: &DynamoStore, files: &S3Files, queue_url: &str) -> Config {
     Config {
         table_name: store.table().to_owned(),
         bucket: BucketConfig {
@@ -54,6 +56,7 @@ pub fn config(store: &DynamoStore, files: &S3Files) -> Config {
         },
         session: artforge_testkit::session_config(),
         public_base_url: BASE_URL.to_owned(),
+        account_queue_url: queue_url.to_owned(),
     }
 }
 
@@ -61,19 +64,24 @@ impl App {
     pub async fn new() -> Self {
         let store = artforge_testkit::fresh_store().await;
         let files = artforge_testkit::fresh_files().await;
-        let router =
-            gallery::App::build(config(&store, &files), &artforge_testkit::sdk_config()).router();
+        let queue_url = artforge_testkit::fresh_queue().await;
+        let router = gallery::App::build(
+            config(&store, &files, &queue_url),
+            &artforge_testkit::sdk_config(),
+        )
+        .router();
         Self {
             router,
             store,
             files,
+            queue_url,
         }
     }
 
     /// Another gallery over the same table and bucket, its own clients going through `aws`
     /// (e.g. a fault proxy's); the test's `store` and `files` keep going direct.
     pub fn router_via(&self, aws: &SdkConfig) -> Router {
-        gallery::App::build(config(&self.store, &self.files), aws).router()
+        gallery::App::build(config(&self.store, &self.files, &self.queue_url), aws).router()
     }
 
     pub async fn user(&self) -> (UserId, String) {
@@ -161,6 +169,7 @@ fn new_image(owner: UserId, spec: Spec) -> Image {
         created_at: OffsetDateTime::now_utc(),
         original_format: ImageFormat::Png,
         variant_format: ImageFormat::Jpeg,
+        background: artforge_domain::Background::Auto,
         lineage: artforge_domain::edit::Lineage::default(),
     }
 }

@@ -4,10 +4,13 @@
 //! (`src/usecases.rs`).
 
 mod api;
+mod archives;
 mod common;
 mod concurrency;
 mod events;
 mod faults;
 mod lineage;
 mod paging;
+mod rss;
 mod search;
+mod share;

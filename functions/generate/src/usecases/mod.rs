@@ -7,6 +7,8 @@
 //!   renditions, and finish the job with the refund of what was not delivered;
 //! - [`fail`]: fail a job that will never finish (a dead letter, an unqueued job), with a full
 //!   refund, once;
+//! - [`models`]: on the sweeper's schedule, read the provider's model shutdown dates, record
+//!   them and count the configured models to switch; refuse submissions for a retired one;
 //! - [`sweep`]: on a schedule, send a stuck queued job to the queue again once, then fail and
 //!   refund it; fail and refund a running job whose worker is gone.
 //!
@@ -15,6 +17,7 @@
 
 pub mod fail;
 pub mod inputs;
+pub mod models;
 pub mod run;
 pub mod submit;
 pub mod sweep;
@@ -22,6 +25,8 @@ pub mod uploads;
 
 #[cfg(test)]
 mod edit_tests;
+#[cfg(test)]
+mod studio_tests;
 #[cfg(test)]
 mod sweep_tests;
 #[cfg(test)]

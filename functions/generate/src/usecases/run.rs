@@ -26,14 +26,14 @@ use std::{sync::Arc, time::Duration};
 
 use artforge_domain::{
     Catalog, Claim, FileReads, FileUploads, Holder, Image, ImageFiles, ImageFormat, ImageId,
-    ImageProvider, Job, JobError, JobErrorCode, JobId, JobStatus, Jobs, ProviderError, StoreError,
-    Tags, UserId, Variant, Visibility,
+    ImageProvider, ImageSpec, Job, JobError, JobErrorCode, JobId, JobStatus, Jobs, ProviderError,
+    StoreError, Tags, UserId, Variant, Visibility,
     edit::{Edit, EditFiles},
     image::object_key,
 };
 use artforge_imaging::{Pipeline, PipelineError};
 use time::OffsetDateTime;
-use tracing::{error, warn};
+use tracing::{error, info, warn};
 
 use super::fail::{GiveUp, give_up};
 
@@ -103,6 +103,10 @@ pub fn provider_error(error: &ProviderError) -> JobError {
             JobErrorCode::ProviderUnavailable,
             "the image provider is unavailable right now; your credits were refunded, try again later",
         ),
+        ProviderError::ModelRetired(_) => JobError::new(
+            JobErrorCode::ModelRetired,
+            "the image provider has retired this model; your credits were refunded, choose another model",
+        ),
         ProviderError::Rejected { .. } | ProviderError::BadAnswer(_) => JobError::new(
             JobErrorCode::GenerationFailed,
             "the image provider could not make this image; your credits were refunded",
@@ -116,6 +120,8 @@ fn observe_provider_error(error: &ProviderError) {
     let (kind, operational) = match error {
         ProviderError::ContentPolicy(_) => ("content_policy", false),
         ProviderError::Rejected { .. } => ("rejected", false),
+        // Operational: the configured model is gone, an operator must switch it.
+        ProviderError::ModelRetired(_) => ("model_retired", true),
         ProviderError::QuotaExceeded(_) => ("quota_exceeded", true),
         ProviderError::Unavailable(_) => ("unavailable", true),
         ProviderError::DeadlineExceeded => ("deadline_exceeded", true),
@@ -158,22 +164,40 @@ pub fn finished(
 }
 
 /// Every key a slot's files may have: the original in any format, the renditions in `format`
-/// (the pipeline's).
+/// (the pipeline's default) and in the format the job asked for.
 pub fn slot_keys(job: &Job, slot: ImageId, format: ImageFormat) -> Vec<String> {
     let preset = job.request.preset;
     let mut keys: Vec<String> = ImageFormat::ALL
         .iter()
         .map(|f| object_key(job.owner, slot, preset, Variant::Original, *f))
         .collect();
-    keys.push(object_key(job.owner, slot, preset, Variant::Preset, format));
-    keys.push(object_key(
-        job.owner,
-        slot,
-        preset,
-        Variant::Thumbnail,
-        format,
-    ));
+    let mut formats = vec![format];
+    if job.request.output.format != format {
+        formats.push(job.request.output.format);
+    }
+    for format in formats {
+        for variant in [Variant::Preset, Variant::Thumbnail] {
+            keys.push(object_key(job.owner, slot, preset, variant, format));
+        }
+    }
     keys
+}
+
+/// The renditions of `source` that `output` asks for: its exact pixels, in its format, with
+/// alpha kept for a transparent background.
+fn render(
+    pipeline: &Pipeline,
+    source: &[u8],
+    output: &ImageSpec,
+) -> Result<artforge_imaging::Processed, PipelineError> {
+    pipeline.process_with(
+        source,
+        (output.width, output.height),
+        artforge_imaging::Output {
+            format: output.format,
+            keep_alpha: output.keeps_alpha(),
+        },
+    )
 }
 
 /// Everything running a job takes, built once.
@@ -234,7 +258,7 @@ where
                     // Finished by someone else while this delivery ran (the dead-letter
                     // handler, a sweep): the files it just stored under slots the job does not
                     // list are nobody's, and this is the last delivery that knows of them.
-                    Ok(false) => self.after_refused_finish(owner, id).await,
+                    Ok(false) => self.after_refused_finish(&done).await,
                     Err(e) => Outcome::Retry(e),
                 }
             }
@@ -244,14 +268,26 @@ where
     /// After this delivery's finish was refused: sweep the job if it is final (the files
     /// written here are then nobody's); if another delivery holds it, come back later and
     /// sweep then.
-    async fn after_refused_finish(&self, owner: UserId, id: JobId) -> Outcome {
-        match self.jobs.job(owner, id).await {
+    /// A job that is gone was erased with its closed account (ADR 0150): it finishes into
+    /// nothing, and every file this delivery stored for it is removed.
+    async fn after_refused_finish(&self, done: &Job) -> Outcome {
+        match self.jobs.job(done.owner, done.id).await {
             Ok(Some(job)) if job.status.is_final() => match self.sweep(&job).await {
                 Ok(()) => Outcome::Skipped,
                 Err(e) => Outcome::Retry(e),
             },
             Ok(Some(_)) => Outcome::Busy,
-            Ok(None) => Outcome::Skipped,
+            Ok(None) => {
+                info!("the job is gone with its account; its files are removed");
+                let erased = Job {
+                    images: Vec::new(),
+                    ..done.clone()
+                };
+                match self.sweep(&erased).await {
+                    Ok(()) => Outcome::Skipped,
+                    Err(e) => Outcome::Retry(e),
+                }
+            }
             Err(e) => Outcome::Retry(e),
         }
     }
@@ -407,14 +443,9 @@ where
     ) -> Result<Image, ImageFailure> {
         let source = answer.map_err(ImageFailure::Provider)?;
         let pipeline = self.pipeline.clone();
-        let target = self
-            .catalog
-            .preset(job.request.preset)
-            .map(|p| (p.width, p.height))
-            .or_else(|| job.request.preset.size())
-            .unwrap_or((1024, 1024));
+        let output = job.request.output;
         let (source, processed) = tokio::task::spawn_blocking(move || {
-            let processed = pipeline.process(&source, target);
+            let processed = render(&pipeline, &source, &output);
             (source, processed)
         })
         .await
@@ -438,6 +469,7 @@ where
             created_at: OffsetDateTime::now_utc(),
             original_format: processed.source_format,
             variant_format: processed.format,
+            background: output.background,
             lineage: job.inputs.lineage(),
         };
         let uploads = futures::future::try_join3(

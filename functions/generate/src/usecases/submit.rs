@@ -11,7 +11,8 @@ use std::sync::Arc;
 use artforge_domain::{
     Admission, Catalog, Credits, DailyLimits, FieldError, FileReads, GenerationRequest,
     Idempotency, IdempotencyKey, Images, InsufficientCredits, Job, JobQueue, JobStatus, Jobs,
-    Ledger, LimitReached, QueueError, RawGeneration, Remembered, StoreError, SubmitRefusal, UserId,
+    Ledger, LimitReached, ModelNotices, QueueError, RawGeneration, Remembered, StoreError,
+    SubmitRefusal, UserId,
     edit::{InputRefs, MAX_SOURCES},
     limits::next_day_start,
 };
@@ -90,7 +91,7 @@ pub struct Generations<J, Q, F> {
     pub limits: DailyLimits,
 }
 
-impl<J: Jobs + Ledger + Images, Q: JobQueue, F: FileReads> Generations<J, Q, F> {
+impl<J: Jobs + Ledger + Images + ModelNotices, Q: JobQueue, F: FileReads> Generations<J, Q, F> {
     /// Checks `raw` against the catalogue, with its sources, mask and remix parsed and counted
     /// against the tier's edits: every bad field named at once.
     fn check(&self, mut raw: RawGeneration) -> Result<(GenerationRequest, InputRefs), Refusal> {
@@ -163,6 +164,12 @@ impl<J: Jobs + Ledger + Images, Q: JobQueue, F: FileReads> Generations<J, Q, F> 
             && let Some(first) = self.jobs.remembered(owner, &idem.key, now).await?
         {
             return self.replay(owner, idem, first).await;
+        }
+        if let Some(spec) = self.catalog.tier(job.request.tier)
+            && let Some(refusal) =
+                super::models::retired(&self.jobs, spec.id, &spec.provider_model, now).await
+        {
+            return Err(Refusal::Invalid(vec![refusal]));
         }
         let admission = Admission {
             spend_micros,

@@ -665,3 +665,60 @@ async fn a_delivery_whose_job_was_failed_meanwhile_removes_the_files_it_stored()
     );
     assert_eq!(balance(&bench.store, bench.user).await, 10, "refunded once");
 }
+
+/// A provider during whose call the job's account is closed and its jobs erased (DELETE /me).
+#[derive(Clone)]
+struct ErasedMeanwhile {
+    store: MemoryStore,
+    provider: FakeProvider,
+}
+
+impl ImageProvider for ErasedMeanwhile {
+    async fn generate(
+        &self,
+        request: &ProviderRequest,
+    ) -> Result<Vec<Result<Vec<u8>, ProviderError>>, ProviderError> {
+        use artforge_domain::Erasure;
+        for job in self.store.all_jobs() {
+            self.store.close(job.owner, now()).await.expect("closed");
+            self.store.erase_jobs(job.owner).await.expect("erased");
+        }
+        self.provider.generate(request).await
+    }
+}
+
+#[tokio::test]
+async fn a_running_job_whose_account_is_erased_finishes_into_nothing_and_removes_its_files() {
+    let bench = Bench::new().await;
+    let runner = JobRunner {
+        jobs: bench.store.clone(),
+        provider: ErasedMeanwhile {
+            store: bench.store.clone(),
+            provider: bench.provider.clone(),
+        },
+        files: bench.files.clone(),
+        catalog: catalog(),
+        pipeline: bench.runner.pipeline.clone(),
+        lease: bench.runner.lease,
+    };
+    let job = bench.submit(2).await;
+    let outcome = runner.run(bench.user, job.id).await;
+    assert!(matches!(outcome, Outcome::Skipped), "quietly: {outcome:?}");
+    assert!(bench.store.all_jobs().is_empty(), "no job recreated");
+    for slot in &job.slots {
+        assert!(
+            bench
+                .store
+                .image(bench.user, *slot)
+                .await
+                .expect("read")
+                .is_none(),
+            "no image recreated"
+        );
+    }
+    assert!(
+        bench.files.keys().is_empty(),
+        "no file left: {:?}",
+        bench.files.keys()
+    );
+}

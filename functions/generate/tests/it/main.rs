@@ -7,5 +7,6 @@ mod common;
 mod edits;
 mod events;
 mod faults;
+mod studio;
 mod sweeper;
 mod worker;

@@ -8,13 +8,17 @@ use time::OffsetDateTime;
 
 use crate::common::Stack;
 
-fn sweeper(stack: &Stack) -> JobSweeper {
+pub fn sweeper(stack: &Stack) -> JobSweeper {
+    let mut provider = artforge_openai::ProviderConfig::new("sk-test".to_owned().into());
+    provider.api_base = stack.openai_base.clone();
     let config = SweeperConfig {
         table_name: stack.store.table().to_owned(),
         queue_url: stack.queues.queue_url.clone(),
         bucket: crate::common::bucket(&stack.files),
         format: artforge_domain::ImageFormat::Jpeg,
         policy: SweepPolicy::default(),
+        catalog: crate::common::catalog(),
+        provider,
     };
     JobSweeper::build(config, &artforge_testkit::sdk_config())
 }
