@@ -235,6 +235,7 @@ mod names {
             created_at: OffsetDateTime::UNIX_EPOCH,
             original_format: crate::ImageFormat::Png,
             variant_format: crate::ImageFormat::Jpeg,
+            background: crate::Background::Auto,
             lineage: crate::edit::Lineage::default(),
         }
     }

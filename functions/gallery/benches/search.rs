@@ -223,6 +223,8 @@ async fn main() {
         },
         session: artforge_testkit::session_config(),
         public_base_url: "https://artforge.example".into(),
+        // Archives are not benched here: never sent to.
+        account_queue_url: "http://127.0.0.1:1/unused-queue".into(),
     };
     let router = gallery::App::build(config, &aws).router();
 
