@@ -221,3 +221,36 @@ async fn a_remix_of_a_public_image_carries_its_lineage_and_of_a_private_one_of_a
     assert_eq!(job["images"][0]["editedFrom"], original.as_str(), "{job}");
     assert_eq!(stack.openai.edits(&words).len(), 1);
 }
+
+#[tokio::test]
+async fn uploads_count_against_the_users_paid_request_limit() {
+    let stack = Stack::with(crate::common::Options {
+        paid: artforge_domain::PaidLimits {
+            per_address: artforge_domain::RateLimit::per_minute(60),
+            per_user: artforge_domain::RateLimit::per_minute(2),
+        },
+        ..Default::default()
+    })
+    .await;
+    let (_, token) = stack.user_with(5).await;
+    // Two a minute; a minute may turn once in the loop.
+    let mut admitted = 0;
+    let limited = loop {
+        let answer = stack
+            .send(
+                "POST",
+                "/uploads",
+                Some(&token),
+                Some(r#"{"contentType":"image/webp","size":100}"#),
+            )
+            .await;
+        if answer.status == 429 {
+            break answer;
+        }
+        assert_eq!(answer.status, 201, "{}", answer.text);
+        admitted += 1;
+        assert!(admitted <= 4, "never limited");
+    };
+    assert_eq!(limited.json["code"], "rate_limited");
+    assert!(limited.headers.contains_key("retry-after"));
+}
