@@ -237,7 +237,6 @@ mod names {
             variant_format: crate::ImageFormat::Jpeg,
             background: crate::Background::Auto,
             lineage: crate::edit::Lineage::default(),
-            background: crate::Background::Auto,
         }
     }
 

@@ -365,6 +365,7 @@ mod tests {
             quality: Quality::High,
             count: 1,
             tags: Tags::default(),
+            output: artforge_domain::ImageSpec::of_preset(Preset::Square).expect("a named preset"),
         };
         let mut job = Job::new(
             owner,

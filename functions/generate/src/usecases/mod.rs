@@ -27,6 +27,7 @@ pub mod uploads;
 
 #[cfg(test)]
 mod edit_tests;
+#[cfg(test)]
 mod previews_tests;
 #[cfg(test)]
 mod studio_tests;

@@ -57,6 +57,7 @@ impl Studio {
             catalog: catalog(),
             pipeline: Arc::new(Pipeline::new(PipelineConfig::default())),
             lease: Duration::from_secs(60),
+            previews: super::previews::PreviewPolicy::default(),
         };
         Self {
             store,

@@ -704,6 +704,7 @@ async fn a_running_job_whose_account_is_erased_finishes_into_nothing_and_removes
         catalog: catalog(),
         pipeline: bench.runner.pipeline.clone(),
         lease: bench.runner.lease,
+        previews: bench.runner.previews,
     };
     let job = bench.submit(2).await;
     let outcome = runner.run(bench.user, job.id).await;
