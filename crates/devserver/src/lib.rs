@@ -215,12 +215,15 @@ pub fn app(
 pub const LOCAL_SWEEP_INTERVAL: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// Runs the sweeper and the model-lifecycle check every `every`, as the EventBridge schedule
-/// does in AWS, until the process ends. A failed sweep is logged and the next one tries again.
+/// does in AWS, until the process ends (or the handle is aborted). A failed sweep is logged and
+/// the next one tries again. The two run side by side, as two invocations would: a check
+/// waiting on a slow or absent provider never holds a sweep back.
 pub fn run_sweeper(
     sweeper: Arc<generate::JobSweeper>,
     every: std::time::Duration,
 ) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
+    let checker = sweeper.clone();
+    let sweeps = async move {
         let mut ticks = tokio::time::interval(every);
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
@@ -228,9 +231,19 @@ pub fn run_sweeper(
             if let Err(e) = sweeper.sweep().await {
                 tracing::error!(error = %e, "the sweep failed; the next one tries again");
             }
-            // Logged by the check itself when it fails (the stand-in answers /v1/models).
-            let _report = sweeper.check_models().await;
         }
+    };
+    let checks = async move {
+        let mut ticks = tokio::time::interval(every);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticks.tick().await;
+            // Logged by the check itself when it fails (the stand-in answers /v1/models).
+            let _report = checker.check_models().await;
+        }
+    };
+    tokio::spawn(async move {
+        tokio::join!(sweeps, checks);
     })
 }
 
