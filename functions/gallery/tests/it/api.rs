@@ -273,7 +273,7 @@ async fn tags_and_visibility_change_and_bad_values_are_named() {
     for network in ["x", "facebook", "pinterest", "reddit"] {
         let link = share[network].as_str().expect("link");
         assert!(
-            link.starts_with("https://") && link.contains("artforge.example%2Fi%2F"),
+            link.starts_with("https://") && link.contains("artforge.example%2Fapi%2Fi%2F"),
             "{network}: {link}"
         );
     }
