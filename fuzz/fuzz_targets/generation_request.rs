@@ -9,7 +9,7 @@
 #![no_main]
 
 use arbitrary::Arbitrary;
-use artforge_domain::RawGeneration;
+use artforge_domain::{Background, ImageFormat, RawGeneration};
 use artforge_fuzz::{CATALOG, assert_client_error};
 use artforge_http::ApiError;
 use libfuzzer_sys::fuzz_target;
@@ -30,7 +30,19 @@ struct Input {
     quality: Option<Word>,
     count: Option<u64>,
     tags: Option<Vec<String>>,
+    /// The studio's fields: a background and a format by index, a custom size's sides.
+    background: Option<u8>,
+    format: Option<u8>,
+    width: Option<u64>,
+    height: Option<u64>,
 }
+
+const BACKGROUNDS: [Background; 3] = [
+    Background::Auto,
+    Background::Opaque,
+    Background::Transparent,
+];
+const FORMATS: [ImageFormat; 3] = [ImageFormat::Jpeg, ImageFormat::Png, ImageFormat::Webp];
 
 /// Every id the catalogue knows: tiers, styles, qualities, presets.
 fn vocabulary() -> Vec<String> {
@@ -61,6 +73,15 @@ fuzz_target!(|input: Input| {
         quality: text(input.quality, &words),
         count: input.count,
         tags: input.tags,
+        background: input
+            .background
+            .map(|i| BACKGROUNDS[usize::from(i) % BACKGROUNDS.len()]),
+        format: input
+            .format
+            .map(|i| FORMATS[usize::from(i) % FORMATS.len()]),
+        width: input.width,
+        height: input.height,
+        inputs: Default::default(),
     };
     match CATALOG.validate(raw.clone()) {
         Ok(request) => {
