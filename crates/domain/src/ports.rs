@@ -673,6 +673,19 @@ pub trait ImageProvider: Send + Sync {
             })
         }
     }
+
+    /// The same edit, asking the provider to stream `partials.wanted()` partial images of the
+    /// first image as [`ImageProvider::generate_with_previews`] does. A provider or model that
+    /// does not stream answers as [`ImageProvider::edit`] does and sends none (the default).
+    fn edit_with_previews(
+        &self,
+        request: &ProviderRequest,
+        files: &crate::edit::EditFiles,
+        _partials: &crate::Partials,
+    ) -> impl Future<Output = Result<Vec<Result<Vec<u8>, ProviderError>>, ProviderError>> + Send
+    {
+        self.edit(request, files)
+    }
 }
 
 /// Writing image files (the worker).

@@ -122,6 +122,35 @@ impl ImageProvider for FakeProvider {
         request: &ProviderRequest,
         partials: &Partials,
     ) -> Answer {
+        self.stream_partials(partials).await;
+        self.generate(request).await
+    }
+
+    /// Recorded, then answered from the same script as generations.
+    async fn edit(&self, request: &ProviderRequest, files: &EditFiles) -> Answer {
+        self.edits
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(files.clone());
+        self.generate(request).await
+    }
+
+    /// Streams as [`ImageProvider::generate_with_previews`] does, then answers as
+    /// [`ImageProvider::edit`] does.
+    async fn edit_with_previews(
+        &self,
+        request: &ProviderRequest,
+        files: &EditFiles,
+        partials: &Partials,
+    ) -> Answer {
+        self.stream_partials(partials).await;
+        self.edit(request, files).await
+    }
+}
+
+impl FakeProvider {
+    /// Records the partial images asked for and, when streaming, sends them and pauses.
+    async fn stream_partials(&self, partials: &Partials) {
         self.wanted
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
@@ -137,16 +166,6 @@ impl ImageProvider for FakeProvider {
             }
             tokio::time::sleep(stream.pause).await;
         }
-        self.generate(request).await
-    }
-
-    /// Recorded, then answered from the same script as generations.
-    async fn edit(&self, request: &ProviderRequest, files: &EditFiles) -> Answer {
-        self.edits
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .push(files.clone());
-        self.generate(request).await
     }
 }
 

@@ -25,9 +25,10 @@
 //!   still running at the deadline ends with [`ProviderError::DeadlineExceeded`].
 //! - async-openai's own retry is switched off, and the status and `Retry-After` of a failed
 //!   answer kept: see module `transport`.
-//! - Live previews ([`ImageProvider::generate_with_previews`], module `stream`): the job's
-//!   first image is asked for alone with `stream: true` and the partial images wanted (a
-//!   streamed request makes one image), the others in the usual turns at the same time; each
+//! - Live previews ([`ImageProvider::generate_with_previews`] and
+//!   [`ImageProvider::edit_with_previews`], module `stream`): the job's first image is asked
+//!   for alone with `stream: true` and the partial images wanted (a streamed request makes one
+//!   image; `generate_stream` or `edit_stream`), the others in the usual turns at the same time; each
 //!   partial image is handed on as it arrives. A streamed attempt is retried as any other (a
 //!   stream cut short is transient); a model that refuses `stream` (400 naming `stream` or
 //!   `partial_images`) or a provider that answers no event stream is asked again without
@@ -52,6 +53,7 @@ use artforge_domain::{
 use async_openai::{
     Client,
     config::OpenAIConfig,
+    error::OpenAIError,
     types::{
         InputSource,
         images::{
@@ -229,6 +231,25 @@ impl ImageProvider for OpenAiProvider {
     ) -> Result<Vec<Result<Vec<u8>, ProviderError>>, ProviderError> {
         self.inner.edit(request, files).await
     }
+
+    #[tracing::instrument(
+        name = "provider_edit",
+        skip_all,
+        fields(model = %request.model, size = %request.size, count = request.count, sources = files.sources.len(), mask = files.mask.is_some(), partials = partials.wanted())
+    )]
+    async fn edit_with_previews(
+        &self,
+        request: &ProviderRequest,
+        files: &EditFiles,
+        partials: &Partials,
+    ) -> Result<Vec<Result<Vec<u8>, ProviderError>>, ProviderError> {
+        if partials.wanted() == 0 {
+            return self.inner.edit(request, files).await;
+        }
+        self.inner
+            .edit_streaming_first(request, files, partials)
+            .await
+    }
 }
 
 impl ProviderModels for OpenAiProvider {
@@ -284,13 +305,14 @@ impl Inner {
     ) -> Result<Vec<Result<Vec<u8>, ProviderError>>, ProviderError> {
         let deadline = Instant::now() + self.deadline;
         let template = image_request(request)?;
-        self.turns(&template, request, usize::from(request.count), deadline)
-            .await
+        self.turns(request, usize::from(request.count), deadline, |n| {
+            self.generation(&template, n, deadline)
+        })
+        .await
     }
 
     /// The first image streamed alone, with its partial images handed to `partials`; the
-    /// others asked for in the usual turns meanwhile. The call fails as a whole only when the
-    /// first image and the rest (if any) both fail.
+    /// others asked for in the usual turns meanwhile.
     async fn generate_streaming_first(
         &self,
         request: &ProviderRequest,
@@ -299,95 +321,27 @@ impl Inner {
         let deadline = Instant::now() + self.deadline;
         let template = image_request(request)?;
         let others = usize::from(request.count).saturating_sub(1);
-        let (first, rest) = futures::join!(
-            self.stream_one(&template, partials, deadline),
-            self.turns(&template, request, others, deadline)
-        );
-        match (first, rest) {
-            (Err(error), Ok(rest)) if rest.is_empty() => Err(error),
-            (Err(error), Err(_)) => Err(error),
-            (first, Ok(rest)) => Ok(std::iter::once(first).chain(rest).collect()),
-            (first, Err(error)) => {
-                tracing::warn!(error = %error, "the images beside the streamed one failed");
-                let missing = fan_out(error, others).into_iter().map(Err);
-                Ok(std::iter::once(first).chain(missing).collect())
-            }
-        }
-    }
-
-    /// One image, streamed; asked again without streaming when the model does not stream.
-    async fn stream_one(
-        &self,
-        template: &CreateImageRequest,
-        partials: &Partials,
-        deadline: Instant,
-    ) -> Result<Vec<u8>, ProviderError> {
-        let ask = CreateImageRequest {
+        let client = &self.client;
+        let streamed = CreateImageRequest {
             n: Some(1),
             stream: Some(true),
             partial_images: Some(partials.wanted()),
             ..template.clone()
         };
-        let client = &self.client;
-        let streamed = with_retries(1, deadline, || {
-            let ask = ask.clone();
-            async move {
-                match client.images().generate_stream(ask).await {
-                    Ok(events) => stream::follow(events, partials).await,
-                    Err(e) if stream::refuses_streaming(&e) => Ok(Streamed::NotStreamed),
-                    Err(e) => Err(classify(e)),
-                }
-            }
-        })
-        .await?;
-        match streamed {
-            Streamed::Image(bytes) => Ok(bytes),
-            Streamed::NotStreamed => {
-                tracing::info!("the model does not stream; asked again without, no previews");
-                let ask = CreateImageRequest {
-                    n: Some(1),
-                    ..template.clone()
-                };
-                let answer = self.ask(&ask, deadline).await?;
-                let mut images = self.collect(&answer, 1, deadline).await;
-                images.pop().unwrap_or_else(|| {
-                    Err(ProviderError::BadAnswer(
-                        "the provider answered no image".into(),
-                    ))
-                })
-            }
-        }
-    }
-
-    /// `count` images in turns of at most `images_per_request`: when a later turn fails, the
-    /// earlier turns' images are kept and the rest carry its error; when the first fails, the
-    /// call fails.
-    async fn turns(
-        &self,
-        template: &CreateImageRequest,
-        request: &ProviderRequest,
-        count: usize,
-        deadline: Instant,
-    ) -> Result<Vec<Result<Vec<u8>, ProviderError>>, ProviderError> {
-        let per_request = usize::from(request.images_per_request.clamp(1, MAX_N));
-        let mut images = Vec::with_capacity(count);
-        while images.len() < count {
-            let n = (count - images.len()).min(per_request);
-            let ask = CreateImageRequest {
-                n: u8::try_from(n).ok(),
-                ..template.clone()
-            };
-            match self.ask(&ask, deadline).await {
-                Ok(answer) => images.extend(self.collect(&answer, n, deadline).await),
-                Err(error) if images.is_empty() => return Err(error),
-                Err(error) => {
-                    tracing::warn!(error = %error, delivered = images.len(), "a later turn failed");
-                    let missing = count - images.len();
-                    images.extend(fan_out(error, missing).into_iter().map(Err));
-                }
-            }
-        }
-        Ok(images)
+        let first = self.stream_one(
+            partials,
+            deadline,
+            || {
+                let ask = streamed.clone();
+                async move { client.images().generate_stream(ask).await }
+            },
+            || self.generation(&template, 1, deadline),
+        );
+        let rest = self.turns(request, others, deadline, |n| {
+            self.generation(&template, n, deadline)
+        });
+        let (first, rest) = futures::join!(first, rest);
+        first_and_rest(first, rest, others)
     }
 
     /// An edit (`POST /images/edits`, multipart), asked for in turns as generations are.
@@ -398,23 +352,106 @@ impl Inner {
     ) -> Result<Vec<Result<Vec<u8>, ProviderError>>, ProviderError> {
         let deadline = Instant::now() + self.deadline;
         let template = edit_request(request, files)?;
-        let count = usize::from(request.count);
+        self.turns(request, usize::from(request.count), deadline, |n| {
+            self.edition(&template, n, deadline)
+        })
+        .await
+    }
+
+    /// An edit whose first image is streamed alone (`edit_stream`, `image_edit.*` events), as
+    /// [`Inner::generate_streaming_first`] does for generations.
+    async fn edit_streaming_first(
+        &self,
+        request: &ProviderRequest,
+        files: &EditFiles,
+        partials: &Partials,
+    ) -> Result<Vec<Result<Vec<u8>, ProviderError>>, ProviderError> {
+        let deadline = Instant::now() + self.deadline;
+        let template = edit_request(request, files)?;
+        let others = usize::from(request.count).saturating_sub(1);
+        let client = &self.client;
+        let streamed = CreateImageEditRequest {
+            n: Some(1),
+            stream: Some(true),
+            partial_images: Some(partials.wanted()),
+            ..template.clone()
+        };
+        let first = self.stream_one(
+            partials,
+            deadline,
+            || {
+                let ask = streamed.clone();
+                async move { client.images().edit_stream(ask).await }
+            },
+            || self.edition(&template, 1, deadline),
+        );
+        let rest = self.turns(request, others, deadline, |n| {
+            self.edition(&template, n, deadline)
+        });
+        let (first, rest) = futures::join!(first, rest);
+        first_and_rest(first, rest, others)
+    }
+
+    /// One image, streamed (`open` starts one streamed attempt); asked again without streaming
+    /// (`plain`, a request of one image) when the model does not stream.
+    async fn stream_one<Open, Opened, Events, E, Plain, Answered>(
+        &self,
+        partials: &Partials,
+        deadline: Instant,
+        open: Open,
+        plain: Plain,
+    ) -> Result<Vec<u8>, ProviderError>
+    where
+        Open: Fn() -> Opened,
+        Opened: Future<Output = Result<Events, OpenAIError>>,
+        Events: futures::Stream<Item = Result<E, OpenAIError>>,
+        E: Into<stream::Event>,
+        Plain: FnOnce() -> Answered,
+        Answered: Future<Output = Result<ImagesResponse, ProviderError>>,
+    {
+        let open = &open;
+        let streamed = with_retries(1, deadline, || async move {
+            match open().await {
+                Ok(events) => stream::follow(events, partials).await,
+                Err(e) if stream::refuses_streaming(&e) => Ok(Streamed::NotStreamed),
+                Err(e) => Err(classify(e)),
+            }
+        })
+        .await?;
+        match streamed {
+            Streamed::Image(bytes) => Ok(bytes),
+            Streamed::NotStreamed => {
+                tracing::info!("the model does not stream; asked again without, no previews");
+                let answer = plain().await?;
+                let mut images = self.collect(&answer, 1, deadline).await;
+                images.pop().unwrap_or_else(|| {
+                    Err(ProviderError::BadAnswer(
+                        "the provider answered no image".into(),
+                    ))
+                })
+            }
+        }
+    }
+
+    /// `count` images in turns of at most `images_per_request` (`ask(n)` is one request of
+    /// `n`): when a later turn fails, the earlier turns' images are kept and the rest carry its
+    /// error; when the first fails, the call fails.
+    async fn turns<Ask, Asked>(
+        &self,
+        request: &ProviderRequest,
+        count: usize,
+        deadline: Instant,
+        ask: Ask,
+    ) -> Result<Vec<Result<Vec<u8>, ProviderError>>, ProviderError>
+    where
+        Ask: Fn(u8) -> Asked,
+        Asked: Future<Output = Result<ImagesResponse, ProviderError>>,
+    {
         let per_request = usize::from(request.images_per_request.clamp(1, MAX_N));
         let mut images = Vec::with_capacity(count);
         while images.len() < count {
             let n = (count - images.len()).min(per_request);
-            let ask = CreateImageEditRequest {
-                n: u8::try_from(n).ok(),
-                ..template.clone()
-            };
-            let client = &self.client;
-            let answer = self
-                .retried(ask.n.unwrap_or(1), deadline, || {
-                    let ask = ask.clone();
-                    async move { client.images().edit(ask).await }
-                })
-                .await;
-            match answer {
+            match ask(u8::try_from(n).unwrap_or(MAX_N)).await {
                 Ok(answer) => images.extend(self.collect(&answer, n, deadline).await),
                 Err(error) if images.is_empty() => return Err(error),
                 Err(error) => {
@@ -425,6 +462,39 @@ impl Inner {
             }
         }
         Ok(images)
+    }
+
+    /// One generation request of `n` images, retried.
+    async fn generation(
+        &self,
+        template: &CreateImageRequest,
+        n: u8,
+        deadline: Instant,
+    ) -> Result<ImagesResponse, ProviderError> {
+        let ask = CreateImageRequest {
+            n: Some(n),
+            ..template.clone()
+        };
+        self.ask(&ask, deadline).await
+    }
+
+    /// One edit request of `n` images, retried.
+    async fn edition(
+        &self,
+        template: &CreateImageEditRequest,
+        n: u8,
+        deadline: Instant,
+    ) -> Result<ImagesResponse, ProviderError> {
+        let ask = CreateImageEditRequest {
+            n: Some(n),
+            ..template.clone()
+        };
+        let client = &self.client;
+        self.retried(n, deadline, || {
+            let ask = ask.clone();
+            async move { client.images().edit(ask).await }
+        })
+        .await
     }
 
     /// One request, retried until it succeeds, fails for good, or the deadline comes.
@@ -450,7 +520,7 @@ impl Inner {
     ) -> Result<ImagesResponse, ProviderError>
     where
         F: Fn() -> Fut,
-        Fut: std::future::Future<Output = Result<ImagesResponse, async_openai::error::OpenAIError>>,
+        Fut: std::future::Future<Output = Result<ImagesResponse, OpenAIError>>,
     {
         let call = &call;
         with_retries(
@@ -517,6 +587,25 @@ where
         Ok(Ok(answer)) => Ok(answer),
         Ok(Err(failure)) => Err(failure.into_provider_error()),
         Err(_elapsed) => Err(ProviderError::DeadlineExceeded),
+    }
+}
+
+/// A streamed first image and the job's `others` images asked beside it, as one answer: the
+/// call fails as a whole only when the first image and the rest (if any) both fail.
+fn first_and_rest(
+    first: Result<Vec<u8>, ProviderError>,
+    rest: Result<Vec<Result<Vec<u8>, ProviderError>>, ProviderError>,
+    others: usize,
+) -> Result<Vec<Result<Vec<u8>, ProviderError>>, ProviderError> {
+    match (first, rest) {
+        (Err(error), Ok(rest)) if rest.is_empty() => Err(error),
+        (Err(error), Err(_)) => Err(error),
+        (first, Ok(rest)) => Ok(std::iter::once(first).chain(rest).collect()),
+        (first, Err(error)) => {
+            tracing::warn!(error = %error, "the images beside the streamed one failed");
+            let missing = fan_out(error, others).into_iter().map(Err);
+            Ok(std::iter::once(first).chain(missing).collect())
+        }
     }
 }
 

@@ -4,7 +4,9 @@
 //! every directive of the prompt honoured (see the module above): 400 `invalid_request_error`
 //! for no image, more than 16, a file that is not a PNG, JPEG or WebP image, or a mask that is
 //! not a PNG with an alpha channel of the first image's pixel size. A missing `size` (or
-//! `auto`) is the first image's size, rounded down to multiples of 16. What each edit received
+//! `auto`) is the first image's size, rounded down to multiples of 16. `stream: true` streams
+//! as a generation does, with `image_edit.partial_image` and `image_edit.completed` events
+//! (module `stream`). What each edit received
 //! is kept for tests ([`super::OpenAiStandIn::edits`]).
 
 use axum::{
@@ -15,7 +17,7 @@ use axum::{
 };
 use serde_json::{Map, Value};
 
-use super::{OpenAiStandIn, errors::invalid, generations, lock};
+use super::{OpenAiStandIn, errors::invalid, lock, stream::Kind};
 
 /// The most images one edit takes.
 const MAX_IMAGES: usize = 16;
@@ -143,7 +145,7 @@ pub(super) async fn edits(
         });
     }
     let body = Bytes::from(Value::Object(fields).to_string());
-    generations(State(stand_in), headers, body).await
+    super::images(&stand_in, &headers, &body, Kind::Edit).await
 }
 
 /// A form field as the JSON a generation takes: the numeric and boolean fields as such.

@@ -17,8 +17,8 @@
 //! past it is 404 `model_not_found` (module `models`). `GET /v1/files/{id}` serves the pictures of URL answers (the
 //! latest 256), without authentication, like a signed storage URL. `POST /v1/images/edits`
 //! takes OpenAI's multipart edit (up to 16 images and a mask for the first, checked as OpenAI
-//! checks them) and answers as a generation of its text fields does, directives included
-//! (module `edits`).
+//! checks them) and answers as a generation of its text fields does, directives and streaming
+//! included (module `edits`; a streamed edit's events are `image_edit.*`).
 //!
 //! # Directives
 //!
@@ -200,6 +200,17 @@ async fn generations(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    images(&stand_in, &headers, &body, stream::Kind::Generation).await
+}
+
+/// A generation's or an edit's answer to its JSON fields (an edit's form, read as a
+/// generation's fields); `kind` names a streamed answer's events.
+async fn images(
+    stand_in: &OpenAiStandIn,
+    headers: &HeaderMap,
+    body: &Bytes,
+    kind: stream::Kind,
+) -> Response {
     let bearer = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -214,7 +225,7 @@ async fn generations(
             "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).",
         );
     }
-    let Ok(body) = serde_json::from_slice::<Value>(&body) else {
+    let Ok(body) = serde_json::from_slice::<Value>(body) else {
         return invalid(
             None,
             None,
@@ -278,7 +289,7 @@ async fn generations(
         Err(Invalid(param, code, message)) => return invalid(Some(param), Some(code), &message),
     };
     if let Some(model) = body.get("model").and_then(Value::as_str)
-        && let Some(gone) = models::refuse_if_shut_down(&stand_in, model)
+        && let Some(gone) = models::refuse_if_shut_down(stand_in, model)
     {
         return gone;
     }
@@ -302,8 +313,7 @@ async fn generations(
             // Drawing and encoding three pictures is CPU work: off the server's threads.
             let (prompt, slow_ms) = (prompt.to_owned(), directives.slow_ms);
             let drawn = tokio::task::spawn_blocking(move || {
-                stream::answer(stream::Kind::Generation, &prompt, &asked, partials, slow_ms)
-                    .map_err(|e| e.to_string())
+                stream::answer(kind, &prompt, &asked, partials, slow_ms).map_err(|e| e.to_string())
             })
             .await
             .map_err(|e| e.to_string())
@@ -318,7 +328,7 @@ async fn generations(
                 )
             })
         }
-        Ok(None) => answer_images(&stand_in, &headers, prompt, &asked, &directives),
+        Ok(None) => answer_images(stand_in, headers, prompt, &asked, &directives),
     }
 }
 
@@ -552,6 +562,66 @@ mod tests {
         let (status, answer) = post(&base, Some("k"), &refused).await;
         assert_eq!(status, StatusCode::BAD_REQUEST);
         assert_eq!(answer["error"]["param"], "stream");
+    }
+
+    #[tokio::test]
+    async fn a_streamed_edit_answers_image_edit_events_and_a_model_that_cannot_stream_refuses() {
+        let (base, stand_in) = serve_openai_stand_in().await.expect("served");
+        let source = encode(&draw("source", 0, 256, 256), request::Format::Png).expect("a PNG");
+        let form = |prompt: &str| {
+            let boundary = "streams-boundary";
+            let mut body = Vec::new();
+            for (name, value) in [
+                ("prompt", prompt),
+                ("model", "m"),
+                ("size", "256x256"),
+                ("stream", "true"),
+                ("partial_images", "2"),
+            ] {
+                body.extend(
+                    format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n")
+                        .as_bytes(),
+                );
+            }
+            body.extend(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"image\"; filename=\"s.png\"\r\nContent-Type: image/png\r\n\r\n").as_bytes());
+            body.extend(&source);
+            body.extend(format!("\r\n--{boundary}--\r\n").as_bytes());
+            client()
+                .post(format!("{base}/images/edits"))
+                .bearer_auth("k")
+                .header(
+                    "content-type",
+                    format!("multipart/form-data; boundary={boundary}"),
+                )
+                .body(body)
+        };
+        let answer = form("an edit streams").send().await.expect("answered");
+        assert_eq!(answer.status().as_u16(), 200);
+        assert_eq!(answer.headers()["content-type"], "text/event-stream");
+        let text = answer.text().await.expect("the events");
+        let kinds: Vec<String> = text
+            .lines()
+            .filter_map(|line| line.strip_prefix("data: "))
+            .map(|data| serde_json::from_str::<Value>(data).expect("JSON"))
+            .filter_map(|event| event["type"].as_str().map(str::to_owned))
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                "image_edit.partial_image",
+                "image_edit.partial_image",
+                "image_edit.completed"
+            ]
+        );
+        assert_eq!(stand_in.edits("an edit streams").len(), 1);
+        let refused = form("an edit [answer:nostream]")
+            .send()
+            .await
+            .expect("answered");
+        assert_eq!(refused.status().as_u16(), 400);
+        let refused: Value =
+            serde_json::from_str(&refused.text().await.expect("a body")).expect("JSON");
+        assert_eq!(refused["error"]["param"], "stream");
     }
 
     #[tokio::test]

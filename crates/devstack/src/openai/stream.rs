@@ -30,7 +30,6 @@ const MAX_PARTIAL_IMAGES: u64 = 3;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Kind {
     Generation,
-    #[expect(dead_code, reason = "for /v1/images/edits, which streams the same way")]
     Edit,
 }
 

@@ -347,7 +347,7 @@ async fn a_file_above_the_download_cap_fails_that_image() {
 
 /// A PNG of `width` x `height`, with an alpha channel when `alpha` (a mask: transparent where
 /// to edit).
-fn png(width: u32, height: u32, alpha: bool) -> Vec<u8> {
+pub fn png(width: u32, height: u32, alpha: bool) -> Vec<u8> {
     let mut bytes = Vec::new();
     let picture = if alpha {
         image::DynamicImage::ImageRgba8(image::RgbaImage::from_pixel(

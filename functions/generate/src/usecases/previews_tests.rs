@@ -4,8 +4,9 @@
 use std::{io::Cursor, sync::Arc, time::Duration};
 
 use artforge_domain::{
-    Catalog, Claim, Credits, DailyLimits, Job, JobStatus, Jobs, ProviderError, RawGeneration,
-    UserId,
+    Catalog, Claim, Credits, DailyLimits, FileUploads, Job, JobStatus, Jobs, ProviderError,
+    RawGeneration, UploadId, UserId,
+    edit::{RawInputs, RawSource, upload_key},
     preview::{preview_key, preview_keys},
 };
 use artforge_fakes::{FakeProvider, MemoryFiles, MemoryQueue, MemoryStore, contract::account};
@@ -84,8 +85,8 @@ impl Stage {
         Self::new(provider, PreviewPolicy::default()).await
     }
 
-    async fn submit(&self, count: u64) -> Job {
-        let generations = Generations {
+    fn generations(&self) -> Generations<MemoryStore, MemoryQueue, MemoryFiles> {
+        Generations {
             jobs: self.store.clone(),
             queue: MemoryQueue::new(),
             files: self.files.clone(),
@@ -95,7 +96,10 @@ impl Stage {
                 spend_cap_micros: 100_000_000,
                 free_spend_cap_micros: 100_000_000,
             },
-        };
+        }
+    }
+
+    async fn submit(&self, count: u64) -> Job {
         let raw = RawGeneration {
             prompt: Some("a forming nebula".into()),
             model: Some("v2".into()),
@@ -103,11 +107,43 @@ impl Stage {
             count: Some(count),
             ..RawGeneration::default()
         };
-        generations
+        self.generations()
             .submit(self.user, raw, None, OffsetDateTime::now_utc())
             .await
             .expect("accepted")
             .job
+    }
+
+    /// An edit job of one image: an upload of the user's as its source.
+    async fn submit_edit(&self) -> Job {
+        let upload = UploadId::new();
+        FileUploads::put(
+            &self.files,
+            &upload_key(self.user, upload),
+            png(256, 256, 40),
+            "image/png",
+        )
+        .await
+        .expect("uploaded");
+        let raw = RawGeneration {
+            prompt: Some("the nebula, purple".into()),
+            model: Some("v2".into()),
+            preset: Some("square".into()),
+            count: Some(1),
+            inputs: RawInputs {
+                sources: Some(vec![RawSource::Upload(upload.to_string())]),
+                ..RawInputs::default()
+            },
+            ..RawGeneration::default()
+        };
+        let job = self
+            .generations()
+            .submit(self.user, raw, None, OffsetDateTime::now_utc())
+            .await
+            .expect("accepted")
+            .job;
+        assert!(job.inputs.edit.is_some(), "an edit job");
+        job
     }
 
     async fn job(&self, job: &Job) -> Job {
@@ -187,6 +223,41 @@ async fn partial_images_are_stored_as_small_jpegs_and_listed_while_the_job_runs(
         "{:?}",
         stage.files.keys()
     );
+}
+
+#[tokio::test]
+async fn an_edit_jobs_partial_images_are_listed_while_it_runs_and_removed_when_it_ends() {
+    let provider = FakeProvider::answering(png(64, 64, 200))
+        .streaming(partials_of(256, 256), Duration::from_millis(1500));
+    let stage = Stage::new(provider, PreviewPolicy::default()).await;
+    let job = stage.submit_edit().await;
+    let running = stage.run(&job);
+    let seen = stage.seen_with_previews(&job, 2).await;
+    assert_eq!(seen.status, JobStatus::Running);
+    assert_eq!(stage.previews_stored(&job).len(), 2);
+    let outcome = running.await.expect("the run ends");
+    assert!(matches!(outcome, Outcome::Finished), "{outcome:?}");
+    assert_eq!(stage.provider.edits().len(), 1, "asked as an edit");
+    assert_eq!(stage.provider.partials_asked(), [2]);
+    let done = stage.job(&job).await;
+    assert_eq!((done.status, done.previews), (JobStatus::Succeeded, 0));
+    assert!(
+        stage.previews_stored(&job).is_empty(),
+        "{:?}",
+        stage.files.keys()
+    );
+}
+
+#[tokio::test]
+async fn an_edit_with_previews_turned_off_asks_for_no_stream() {
+    let provider = FakeProvider::answering(png(64, 64, 200)).streaming(partials(), Duration::ZERO);
+    let stage = Stage::new(provider, PreviewPolicy::off()).await;
+    let job = stage.submit_edit().await;
+    let outcome = stage.runner.run(stage.user, job.id).await;
+    assert!(matches!(outcome, Outcome::Finished), "{outcome:?}");
+    assert_eq!(stage.provider.edits().len(), 1);
+    assert!(stage.provider.partials_asked().is_empty());
+    assert_eq!(stage.store.faults.calls("list_previews"), 0);
 }
 
 #[tokio::test]

@@ -22,8 +22,8 @@
 //! the job's final state or removed by a later delivery of its message (docs/reliability.md,
 //! "No orphaned image files").
 //!
-//! Live previews (module [`super::previews`]): while the provider makes the images, the partial
-//! images it streams are stored and listed on the job; they are files a delivery stores too,
+//! Live previews (module [`super::previews`]): while the provider makes the images (of a
+//! generation or an edit), the partial images it streams are stored and listed on the job; they are files a delivery stores too,
 //! so every removal above (after a finish, a refused finish, a dead letter) includes the job's
 //! preview keys, and a runner that asks for previews removes them once it finished the job.
 
@@ -376,11 +376,7 @@ where
             },
         };
         let started = std::time::Instant::now();
-        // Edits do not stream (yet): their jobs show no previews.
-        let (answered, previewed) = match &edit {
-            None => self.ask(job, lease, &request).await,
-            Some(files) => (self.provider.edit(&request, files).await, false),
-        };
+        let (answered, previewed) = self.ask(job, lease, &request, edit.as_ref()).await;
         artforge_metrics::provider_call(started.elapsed());
         let answers = match answered {
             Ok(answers) => answers,
@@ -416,20 +412,26 @@ where
         (images, first_error, stranded, previewed)
     }
 
-    /// The provider's answer, with the partial images it streams meanwhile stored and listed as
-    /// the job's previews (none when the policy asks for none), and whether any was stored.
+    /// The provider's answer (a generation, or an edit of `edit`'s files), with the partial
+    /// images it streams meanwhile stored and listed as the job's previews (none when the
+    /// policy asks for none), and whether any was stored.
     async fn ask(
         &self,
         job: &Job,
         lease: &Lease,
         request: &ProviderRequest,
+        edit: Option<&EditFiles>,
     ) -> (
         Result<Vec<Result<Vec<u8>, ProviderError>>, ProviderError>,
         bool,
     ) {
         let wanted = self.previews.partial_images();
         if wanted == 0 {
-            return (self.provider.generate(request).await, false);
+            let answered = match edit {
+                None => self.provider.generate(request).await,
+                Some(files) => self.provider.edit(request, files).await,
+            };
+            return (answered, false);
         }
         let (sender, receiver) = tokio::sync::mpsc::unbounded_channel();
         let partials = Partials::new(wanted, move |partial| {
@@ -439,7 +441,10 @@ where
         });
         let provider = &self.provider;
         let asked = async move {
-            let answered = provider.generate_with_previews(request, &partials).await;
+            let answered = match edit {
+                None => provider.generate_with_previews(request, &partials).await,
+                Some(files) => provider.edit_with_previews(request, files, &partials).await,
+            };
             // Closes the channel: the recorder stores what came and ends.
             drop(partials);
             answered

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 
 use crate::common::{Stack, job_id, prompt};
 
-fn png(width: u32, height: u32, alpha: bool) -> Vec<u8> {
+pub fn png(width: u32, height: u32, alpha: bool) -> Vec<u8> {
     let picture = if alpha {
         image::DynamicImage::ImageRgba8(image::RgbaImage::from_pixel(
             width,
@@ -32,7 +32,7 @@ fn png(width: u32, height: u32, alpha: bool) -> Vec<u8> {
 }
 
 /// Asks for an upload of `bytes` as `content_type` and sends them as the answer says; the id.
-async fn upload(stack: &Stack, token: &str, bytes: Vec<u8>, content_type: &str) -> String {
+pub async fn upload(stack: &Stack, token: &str, bytes: Vec<u8>, content_type: &str) -> String {
     let answer = stack
         .send(
             "POST",

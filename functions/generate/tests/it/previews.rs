@@ -1,15 +1,19 @@
 //! Live previews end to end: the worker streams from the OpenAI stand-in through async-openai,
 //! stores the partial images in S3 on moto and lists them on the job in DynamoDB; a client
-//! polling `GET /generations/{id}` sees them while the job runs and sees them gone after.
+//! polling `GET /generations/{id}` sees them while the job runs and sees them gone after,
+//! for generations and edits alike.
 
 use std::time::{Duration, Instant};
 
 use http::StatusCode;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use generate::usecases::previews::PreviewPolicy;
 
-use crate::common::{Options, Stack, body, job_id, prompt};
+use crate::{
+    common::{Options, Stack, body, job_id, prompt},
+    edits::{png, upload},
+};
 
 /// A stack whose worker asks for live previews, as deployed.
 async fn stack() -> Stack {
@@ -145,4 +149,54 @@ async fn a_model_that_does_not_stream_makes_its_images_without_previews() {
         3,
         "the streamed request refused, asked again plainly, and the second image beside it"
     );
+}
+
+#[tokio::test]
+async fn an_edit_jobs_previews_are_seen_while_it_runs_and_are_gone_after() {
+    let stack = stack().await;
+    let (user, token) = stack.user_with(5).await;
+    let source = upload(&stack, &token, png(512, 256, false), "image/png").await;
+    // Each streamed event of the edit, the final image included, comes 1.5 s after the last.
+    let words = prompt("[fault:slow=1500] the nebula, purple");
+    let answer = stack
+        .submit(
+            &token,
+            &json!({"prompt": words, "model": "v2", "preset": "square",
+                "sources": [{"upload": source}]}),
+        )
+        .await;
+    assert_eq!(answer.status, StatusCode::ACCEPTED, "{}", answer.text);
+    let id = job_id(&answer);
+    let (worked, seen) = tokio::join!(stack.work(), watch(&stack, &token, &id));
+    assert_eq!(worked, 1);
+    let counts: Vec<usize> = seen
+        .iter()
+        .map(|j| j["previews"].as_array().map_or(0, Vec::len))
+        .collect();
+    assert_eq!(
+        counts.last(),
+        Some(&2),
+        "both listed while it ran: {counts:?}"
+    );
+    let urls: Vec<String> = seen
+        .last()
+        .and_then(|j| j["previews"].as_array())
+        .into_iter()
+        .flatten()
+        .filter_map(|u| u.as_str().map(str::to_owned))
+        .collect();
+    assert_eq!(stack.openai.edits(&words).len(), 1, "one streamed edit");
+
+    let job = stack.job(&token, &id).await.json;
+    assert_eq!(job["status"], "succeeded", "{job}");
+    assert_eq!(job["images"][0]["edited"], true);
+    assert_eq!(job["previews"], json!([]));
+    assert!(
+        stack.previews(user).await.is_empty(),
+        "the previews' files are removed"
+    );
+    for url in &urls {
+        let gone = http().get(url).send().await.expect("S3 answers");
+        assert_eq!(gone.status().as_u16(), 404, "{url}");
+    }
 }
