@@ -49,7 +49,7 @@ pub use ports::{
     NewAccount, Page, PageRequest, PaymentError, Payments, PurchaseSettlement, Purchases,
     QueueError, RateLimits, Remembered, SessionState, Sessions, Settled, StoreError, SubmitRefusal,
 };
-pub use ports::{FileReads, Peeked, StuckJobs, Unfinished, UploadUrls};
+pub use ports::{FileReads, Peeked, StuckJobs, Unfinished, UnindexedImages, UploadUrls};
 pub use preview::{PartialImage, Partials};
 pub use rate::{ClientAddress, PaidLimits, PaidRequests, RateKey, RateLimit, Verdict};
 pub use search::Search;

@@ -304,6 +304,21 @@ pub trait Images: Send + Sync {
     ) -> impl Future<Output = Result<Page<Image>, StoreError>> + Send;
 }
 
+/// The walk of the one-off search backfill (ADR 0140): images written before search have no
+/// words and no index entries, and are found here to be re-filed through [`Images::update`].
+pub trait UnindexedImages: Send + Sync {
+    /// The live images without search words among the next `limit` stored items after
+    /// `after` (the `next` of the page before; `None`: from the start), and where the walk
+    /// goes on (`None`: it is over). Items read are not all images, so a page may be empty
+    /// and still have a `next`. An `after` this store did not answer is
+    /// [`StoreError::BadPosition`].
+    fn unindexed_images(
+        &self,
+        after: Option<&str>,
+        limit: usize,
+    ) -> impl Future<Output = Result<Page<Image>, StoreError>> + Send;
+}
+
 /// Likes: one per user and image, with an exact count on the image.
 pub trait Likes: Send + Sync {
     /// Likes `image` (own or public) once; liking again changes nothing. The image's count.

@@ -10,11 +10,13 @@
 //! - One module per port: `accounts`, `sessions`, `throttle` (login attempts), `rate` (rate
 //!   windows), `images` (with the image item in `image_item` and the feed's search index in
 //!   `search`), `likes`, `jobs` (with the daily
-//!   `limits`), `purchases`, and `stuck` (the sweeper's index of unfinished jobs).
+//!   `limits`), `purchases`, `stuck` (the sweeper's index of unfinished jobs), and `backfill`
+//!   (the one-off search backfill's walk of images without words).
 
 mod accounts;
 mod archives;
 mod attrs;
+mod backfill;
 pub mod erasure;
 mod error;
 mod image_item;

@@ -14,8 +14,8 @@ use artforge_domain::{
     JobStatus, Jobs, Lease, Ledger, LedgerEntry, LedgerOutcome, Likes, LimitReached, LoginThrottle,
     Movement, NewAccount, Page, PageRequest, PasswordHash, Payment, Purchase, PurchaseSettlement,
     PurchaseStatus, Purchases, RateKey, RateLimits, Remembered, Search, Sessions, Settled,
-    Settlement, StoreError, SubmitRefusal, Tag, Tags, User, UserId, Visibility, Wallet,
-    limits::utc_day, settle,
+    Settlement, StoreError, SubmitRefusal, Tag, Tags, UnindexedImages, User, UserId, Visibility,
+    Wallet, limits::utc_day, settle,
 };
 use artforge_domain::{StuckJobs, Unfinished};
 use time::OffsetDateTime;
@@ -43,6 +43,9 @@ struct State {
     rates: HashMap<(String, OffsetDateTime), (u64, OffsetDateTime)>,
     /// Images, with whether they are retired (being deleted).
     images: BTreeMap<(UserId, ImageId), (Image, bool)>,
+    /// Images written before search (no words, no index entries): searches miss them until
+    /// an update re-files them (ADR 0140).
+    unindexed: HashSet<(UserId, ImageId)>,
     /// Likes: (liker, image) -> (like order, the image's owner).
     likes: BTreeMap<(UserId, ImageId), (u64, UserId)>,
     like_seq: u64,
@@ -105,6 +108,12 @@ impl MemoryStore {
         }
     }
 
+    /// Makes a stored image one written before search (ADR 0140): without words or index
+    /// entries, so searches miss it until an update re-files it.
+    pub fn unindex(&self, owner: UserId, id: ImageId) {
+        self.lock().unindexed.insert((owner, id));
+    }
+
     /// Every job of every user (for tests that look at what a use case left).
     pub fn all_jobs(&self) -> Vec<Job> {
         self.lock().jobs.values().map(|(j, _)| j.clone()).collect()
@@ -135,6 +144,12 @@ fn page_of<T>(
 }
 
 impl State {
+    /// Whether an image can be found by a list that searches (`searching`): only once it is
+    /// indexed.
+    fn searchable(&self, key: &(UserId, ImageId), searching: bool) -> bool {
+        !searching || !self.unindexed.contains(key)
+    }
+
     fn wallet(&self, user: UserId) -> Result<Wallet, StoreError> {
         self.wallets.get(&user).copied().ok_or(StoreError::NotFound)
     }
@@ -472,12 +487,14 @@ impl Images for MemoryStore {
         page: PageRequest,
     ) -> Result<Page<Image>, StoreError> {
         self.faults.store("images")?;
-        let found: Vec<Image> = self
-            .lock()
+        let state = self.lock();
+        let found: Vec<Image> = state
             .images
             .range((owner, ImageId::MIN)..=(owner, ImageId::MAX))
             .rev()
-            .filter(|(_, (i, retired))| !retired && filter.matches(i))
+            .filter(|(key, (i, retired))| {
+                !retired && filter.matches(i) && state.searchable(key, filter.search.is_some())
+            })
             .map(|(_, (i, _))| i.clone())
             .collect();
         page_of(found, &page, |i| i.id.to_string())
@@ -500,7 +517,9 @@ impl Images for MemoryStore {
                 if let Some(visibility) = visibility {
                     image.visibility = visibility;
                 }
-                Ok(image.clone())
+                let image = image.clone();
+                state.unindexed.remove(&(owner, id));
+                Ok(image)
             }
             _ => Err(StoreError::NotFound),
         }
@@ -517,7 +536,9 @@ impl Images for MemoryStore {
 
     async fn forget(&self, owner: UserId, id: ImageId) -> Result<(), StoreError> {
         self.faults.store("forget")?;
-        self.lock().images.remove(&(owner, id));
+        let mut state = self.lock();
+        state.images.remove(&(owner, id));
+        state.unindexed.remove(&(owner, id));
         Ok(())
     }
 
@@ -560,17 +581,62 @@ impl Images for MemoryStore {
         page: PageRequest,
     ) -> Result<Page<Image>, StoreError> {
         self.faults.store("search_feed")?;
-        let mut found: Vec<Image> = self
-            .lock()
+        let state = self.lock();
+        let mut found: Vec<Image> = state
             .images
-            .values()
-            .filter(|(i, retired)| {
-                !retired && i.visibility == Visibility::Public && search.matches(i)
+            .iter()
+            .filter(|(key, (i, retired))| {
+                !retired
+                    && i.visibility == Visibility::Public
+                    && search.matches(i)
+                    && state.searchable(key, true)
             })
+            .map(|(_, v)| v)
             .map(|(i, _)| i.clone())
             .collect();
         found.sort_by_key(|i| std::cmp::Reverse(i.id));
         page_of(found, &page, |i| i.id.to_string())
+    }
+}
+
+/// Positions are `<owner>/<imageId>`, in the order of the images' keys.
+impl UnindexedImages for MemoryStore {
+    async fn unindexed_images(
+        &self,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Page<Image>, StoreError> {
+        self.faults.store("unindexed_images")?;
+        let from = match after {
+            None => None,
+            Some(position) => {
+                let (owner, id) = position.split_once('/').ok_or(StoreError::BadPosition)?;
+                Some((
+                    owner.parse().map_err(|_| StoreError::BadPosition)?,
+                    id.parse().map_err(|_| StoreError::BadPosition)?,
+                ))
+            }
+        };
+        let state = self.lock();
+        let mut read = state
+            .images
+            .iter()
+            .filter(|(key, _)| from.is_none_or(|from| **key > from));
+        let mut items = Vec::new();
+        let mut last = None;
+        for (key, (image, retired)) in read.by_ref().take(limit.max(1)) {
+            if !retired && state.unindexed.contains(key) {
+                items.push(image.clone());
+            }
+            last = Some(*key);
+        }
+        let more = read.next().is_some();
+        Ok(Page {
+            items,
+            next: last
+                .filter(|_| more)
+                .map(|(owner, id)| format!("{owner}/{id}")),
+        })
     }
 }
 
@@ -659,7 +725,11 @@ impl Likes for MemoryStore {
             .filter_map(|((_, id), (seq, owner))| {
                 state
                     .live_image(*owner, *id)
-                    .filter(|i| i.is_visible_to(Some(user)) && filter.matches(i))
+                    .filter(|i| {
+                        i.is_visible_to(Some(user))
+                            && filter.matches(i)
+                            && state.searchable(&(*owner, *id), filter.search.is_some())
+                    })
                     .map(|i| (*seq, i.clone()))
             })
             .collect();

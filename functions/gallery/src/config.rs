@@ -44,3 +44,33 @@ impl WorkerConfig {
         })
     }
 }
+
+/// The search backfill's configuration (bin `search-backfill`, docs/operations.md).
+#[derive(Debug)]
+pub struct BackfillConfig {
+    pub table_name: String,
+    /// `BACKFILL_AFTER`: the position a previous run reported, to resume from.
+    pub after: Option<String>,
+    /// `BACKFILL_BATCH`: items read per page, 1 to [`crate::backfill::MAX_BATCH`].
+    pub batch: usize,
+}
+
+impl BackfillConfig {
+    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        let batch = env.parsed_or("BACKFILL_BATCH", crate::backfill::DEFAULT_BATCH)?;
+        if !(1..=crate::backfill::MAX_BATCH).contains(&batch) {
+            return Err(ConfigError::Invalid {
+                name: "BACKFILL_BATCH",
+                reason: format!("must be 1 to {}", crate::backfill::MAX_BATCH),
+            });
+        }
+        Ok(Self {
+            table_name: env.required("TABLE_NAME")?,
+            after: env
+                .optional("BACKFILL_AFTER")
+                .map(|after| after.trim().to_owned())
+                .filter(|after| !after.is_empty()),
+            batch,
+        })
+    }
+}

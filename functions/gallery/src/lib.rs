@@ -7,6 +7,7 @@
 
 mod app;
 pub mod archives;
+pub mod backfill;
 pub mod config;
 pub mod requests;
 mod routes;
@@ -16,7 +17,7 @@ mod views;
 pub mod worker;
 
 pub use app::{App, openapi};
-pub use config::{Config, WorkerConfig};
+pub use config::{BackfillConfig, Config, WorkerConfig};
 pub use worker::AccountWorker;
 
 /// A failure to start: configuration or AWS environment missing or invalid.

@@ -5,6 +5,7 @@
 
 mod api;
 mod archives;
+mod backfill;
 mod common;
 mod concurrency;
 mod events;
