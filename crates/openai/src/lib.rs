@@ -311,8 +311,8 @@ impl Inner {
         .await
     }
 
-    /// The first image streamed alone, with its partial images handed to `partials`; the
-    /// others asked for in the usual turns meanwhile.
+    /// A generation whose first image is streamed (`generate_stream`, `image_generation.*`
+    /// events), the others asked for in the usual turns meanwhile.
     async fn generate_streaming_first(
         &self,
         request: &ProviderRequest,
@@ -320,7 +320,6 @@ impl Inner {
     ) -> Result<Vec<Result<Vec<u8>, ProviderError>>, ProviderError> {
         let deadline = Instant::now() + self.deadline;
         let template = image_request(request)?;
-        let others = usize::from(request.count).saturating_sub(1);
         let client = &self.client;
         let streamed = CreateImageRequest {
             n: Some(1),
@@ -328,20 +327,17 @@ impl Inner {
             partial_images: Some(partials.wanted()),
             ..template.clone()
         };
-        let first = self.stream_one(
+        self.streaming_first(
+            request,
             partials,
             deadline,
             || {
                 let ask = streamed.clone();
                 async move { client.images().generate_stream(ask).await }
             },
-            || self.generation(&template, 1, deadline),
-        );
-        let rest = self.turns(request, others, deadline, |n| {
-            self.generation(&template, n, deadline)
-        });
-        let (first, rest) = futures::join!(first, rest);
-        first_and_rest(first, rest, others)
+            |n| self.generation(&template, n, deadline),
+        )
+        .await
     }
 
     /// An edit (`POST /images/edits`, multipart), asked for in turns as generations are.
@@ -368,7 +364,6 @@ impl Inner {
     ) -> Result<Vec<Result<Vec<u8>, ProviderError>>, ProviderError> {
         let deadline = Instant::now() + self.deadline;
         let template = edit_request(request, files)?;
-        let others = usize::from(request.count).saturating_sub(1);
         let client = &self.client;
         let streamed = CreateImageEditRequest {
             n: Some(1),
@@ -376,20 +371,54 @@ impl Inner {
             partial_images: Some(partials.wanted()),
             ..template.clone()
         };
-        let first = self.stream_one(
+        self.streaming_first(
+            request,
             partials,
             deadline,
             || {
                 let ask = streamed.clone();
                 async move { client.images().edit_stream(ask).await }
             },
-            || self.edition(&template, 1, deadline),
+            |n| self.edition(&template, n, deadline),
+        )
+        .await
+    }
+
+    /// The first image streamed alone (`open` starts one streamed attempt), with its partial
+    /// images handed to `partials`; the others asked for in turns (`ask(n)`, a plain request
+    /// of `n`) meanwhile. The call fails as a whole only when the first image and the rest (if
+    /// any) both fail.
+    async fn streaming_first<Open, Opened, Events, E, Ask, Asked>(
+        &self,
+        request: &ProviderRequest,
+        partials: &Partials,
+        deadline: Instant,
+        open: Open,
+        ask: Ask,
+    ) -> Result<Vec<Result<Vec<u8>, ProviderError>>, ProviderError>
+    where
+        Open: Fn() -> Opened,
+        Opened: Future<Output = Result<Events, OpenAIError>>,
+        Events: futures::Stream<Item = Result<E, OpenAIError>>,
+        E: Into<stream::Event>,
+        Ask: Fn(u8) -> Asked,
+        Asked: Future<Output = Result<ImagesResponse, ProviderError>>,
+    {
+        let others = usize::from(request.count).saturating_sub(1);
+        let (first, rest) = futures::join!(
+            self.stream_one(partials, deadline, open, || ask(1)),
+            self.turns(request, others, deadline, &ask)
         );
-        let rest = self.turns(request, others, deadline, |n| {
-            self.edition(&template, n, deadline)
-        });
-        let (first, rest) = futures::join!(first, rest);
-        first_and_rest(first, rest, others)
+        match (first, rest) {
+            (Err(error), Ok(rest)) if rest.is_empty() => Err(error),
+            (Err(error), Err(_)) => Err(error),
+            (first, Ok(rest)) => Ok(std::iter::once(first).chain(rest).collect()),
+            (first, Err(error)) => {
+                tracing::warn!(error = %error, "the images beside the streamed one failed");
+                let missing = fan_out(error, others).into_iter().map(Err);
+                Ok(std::iter::once(first).chain(missing).collect())
+            }
+        }
     }
 
     /// One image, streamed (`open` starts one streamed attempt); asked again without streaming
@@ -587,25 +616,6 @@ where
         Ok(Ok(answer)) => Ok(answer),
         Ok(Err(failure)) => Err(failure.into_provider_error()),
         Err(_elapsed) => Err(ProviderError::DeadlineExceeded),
-    }
-}
-
-/// A streamed first image and the job's `others` images asked beside it, as one answer: the
-/// call fails as a whole only when the first image and the rest (if any) both fail.
-fn first_and_rest(
-    first: Result<Vec<u8>, ProviderError>,
-    rest: Result<Vec<Result<Vec<u8>, ProviderError>>, ProviderError>,
-    others: usize,
-) -> Result<Vec<Result<Vec<u8>, ProviderError>>, ProviderError> {
-    match (first, rest) {
-        (Err(error), Ok(rest)) if rest.is_empty() => Err(error),
-        (Err(error), Err(_)) => Err(error),
-        (first, Ok(rest)) => Ok(std::iter::once(first).chain(rest).collect()),
-        (first, Err(error)) => {
-            tracing::warn!(error = %error, "the images beside the streamed one failed");
-            let missing = fan_out(error, others).into_iter().map(Err);
-            Ok(std::iter::once(first).chain(missing).collect())
-        }
     }
 }
 
