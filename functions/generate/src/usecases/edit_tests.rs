@@ -2,30 +2,21 @@
 //! use, what is refused before anything is charged (and with which field named), what an edit
 //! costs, what the provider is sent, what the images carry, and that every failure refunds.
 
-use std::{io::Cursor, sync::Arc, time::Duration};
+use std::io::Cursor;
 
 use artforge_domain::{
-    Catalog, Credits, DailyLimits, FileUploads, IdempotencyKey, Image, ImageFormat, ImageId,
-    Images, JobStatus, Jobs, Ledger, Preset, ProviderError, RawGeneration, UploadId, UserId,
-    Variant, Visibility,
+    Credits, FileUploads, IdempotencyKey, Image, ImageFormat, ImageId, Images, JobStatus, Jobs,
+    Preset, ProviderError, RawGeneration, UploadId, UserId, Variant, Visibility,
     edit::{MAX_UPLOAD_BYTES, RawInputs, RawSource, SourceRef, upload_key},
 };
-use artforge_fakes::{FakeProvider, MemoryFiles, MemoryQueue, MemoryStore, contract};
-use artforge_imaging::{Pipeline, PipelineConfig};
-use time::OffsetDateTime;
+use artforge_fakes::{FakeProvider, MemoryFiles, MemoryStore, contract};
 
 use super::{
+    fixture::{Fixture, now},
+    previews::PreviewPolicy,
     run::{JobRunner, Outcome},
-    submit::{Generations, Refusal, Submission},
+    submit::{Refusal, Submission},
 };
-
-fn catalog() -> Arc<Catalog> {
-    Arc::new(Catalog::from_json(crate::config::SHIPPED_CATALOG).expect("the shipped catalogue"))
-}
-
-fn now() -> OffsetDateTime {
-    OffsetDateTime::now_utc()
-}
 
 fn encoded(picture: image::DynamicImage, format: image::ImageFormat) -> Vec<u8> {
     let mut bytes = Vec::new();
@@ -49,52 +40,25 @@ fn jpeg(width: u32, height: u32) -> Vec<u8> {
     )
 }
 
-/// A user's store, files, queue, provider and the use cases over them.
-struct Studio {
-    store: MemoryStore,
-    files: MemoryFiles,
-    queue: MemoryQueue,
-    provider: FakeProvider,
-    user: UserId,
+/// A user's store, files, queue, provider and the use cases over them; the provider answers
+/// a transparent 256x256 PNG.
+struct Studio(Fixture);
+
+impl std::ops::Deref for Studio {
+    type Target = Fixture;
+
+    fn deref(&self) -> &Fixture {
+        &self.0
+    }
 }
 
 impl Studio {
     async fn new(credits: u64) -> Self {
-        let store = MemoryStore::new();
-        let user = contract::account(&store, credits).await;
-        Self {
-            store,
-            files: MemoryFiles::new(),
-            queue: MemoryQueue::new(),
-            provider: FakeProvider::answering(png(256, 256)),
-            user,
-        }
-    }
-
-    fn generations(&self) -> Generations<MemoryStore, MemoryQueue, MemoryFiles> {
-        Generations {
-            jobs: self.store.clone(),
-            queue: self.queue.clone(),
-            files: self.files.clone(),
-            catalog: catalog(),
-            limits: DailyLimits {
-                images_per_user: 100,
-                spend_cap_micros: 100_000_000,
-                free_spend_cap_micros: 100_000_000,
-            },
-        }
+        Self(Fixture::new(FakeProvider::answering(png(256, 256)), credits).await)
     }
 
     fn runner(&self) -> JobRunner<MemoryStore, FakeProvider, MemoryFiles> {
-        JobRunner {
-            jobs: self.store.clone(),
-            provider: self.provider.clone(),
-            files: self.files.clone(),
-            catalog: catalog(),
-            pipeline: Arc::new(Pipeline::new(PipelineConfig::default())),
-            lease: Duration::from_secs(60),
-            previews: super::previews::PreviewPolicy::default(),
-        }
+        self.0.runner(PreviewPolicy::default())
     }
 
     /// An upload of `owner` as the client sent it: `bytes` declared as `content_type`.
@@ -134,10 +98,6 @@ impl Studio {
         self.generations()
             .submit(self.user, edit_of(inputs), None, now())
             .await
-    }
-
-    async fn balance(&self) -> u64 {
-        self.store.balance(self.user).await.expect("balance").get()
     }
 }
 

@@ -28,6 +28,8 @@ pub mod uploads;
 #[cfg(test)]
 mod edit_tests;
 #[cfg(test)]
+mod fixture;
+#[cfg(test)]
 mod previews_tests;
 #[cfg(test)]
 mod studio_tests;

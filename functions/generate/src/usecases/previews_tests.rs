@@ -4,27 +4,21 @@
 use std::{io::Cursor, sync::Arc, time::Duration};
 
 use artforge_domain::{
-    Catalog, Claim, Credits, DailyLimits, FileUploads, Job, JobStatus, Jobs, ProviderError,
-    RawGeneration, UploadId, UserId,
+    Claim, Credits, FileUploads, Job, JobStatus, Jobs, ProviderError, RawGeneration, UploadId,
     edit::{RawInputs, RawSource, upload_key},
     preview::{preview_key, preview_keys},
 };
-use artforge_fakes::{FakeProvider, MemoryFiles, MemoryQueue, MemoryStore, contract::account};
-use artforge_imaging::{Pipeline, PipelineConfig};
+use artforge_fakes::{FakeProvider, MemoryFiles, MemoryQueue, MemoryStore};
 use time::OffsetDateTime;
 
 use super::{
+    fixture::Fixture,
     previews::{PreviewPolicy, small_jpeg},
     run::{JobRunner, Outcome},
-    submit::Generations,
     sweep::{SweepPolicy, Sweeper, Swept},
 };
 
 type Runner = JobRunner<MemoryStore, FakeProvider, MemoryFiles>;
-
-fn catalog() -> Arc<Catalog> {
-    Arc::new(Catalog::from_json(crate::config::SHIPPED_CATALOG).expect("the shipped catalogue"))
-}
 
 fn png(width: u32, height: u32, shade: u8) -> Vec<u8> {
     let mut bytes = Vec::new();
@@ -49,54 +43,31 @@ fn partials() -> Vec<Vec<u8>> {
     partials_of(96, 144)
 }
 
+/// A user with 10 credits and a worker asking for previews as `previews` says.
 struct Stage {
-    store: MemoryStore,
-    files: MemoryFiles,
-    provider: FakeProvider,
+    fixture: Fixture,
     runner: Arc<Runner>,
-    user: UserId,
+}
+
+impl std::ops::Deref for Stage {
+    type Target = Fixture;
+
+    fn deref(&self) -> &Fixture {
+        &self.fixture
+    }
 }
 
 impl Stage {
     async fn new(provider: FakeProvider, previews: PreviewPolicy) -> Self {
-        let (store, files) = (MemoryStore::new(), MemoryFiles::new());
-        let user = account(&store, 10).await;
-        let runner = Arc::new(JobRunner {
-            jobs: store.clone(),
-            provider: provider.clone(),
-            files: files.clone(),
-            catalog: catalog(),
-            pipeline: Arc::new(Pipeline::new(PipelineConfig::default())),
-            lease: Duration::from_secs(60),
-            previews,
-        });
-        Self {
-            store,
-            files,
-            provider,
-            runner,
-            user,
-        }
+        let fixture = Fixture::new(provider, 10).await;
+        let runner = Arc::new(fixture.runner(previews));
+        Self { fixture, runner }
     }
 
     /// A stage whose provider streams the partial images, then waits `pause` and answers.
     async fn streaming(pause: Duration) -> Self {
         let provider = FakeProvider::answering(png(64, 96, 200)).streaming(partials(), pause);
         Self::new(provider, PreviewPolicy::default()).await
-    }
-
-    fn generations(&self) -> Generations<MemoryStore, MemoryQueue, MemoryFiles> {
-        Generations {
-            jobs: self.store.clone(),
-            queue: MemoryQueue::new(),
-            files: self.files.clone(),
-            catalog: catalog(),
-            limits: DailyLimits {
-                images_per_user: 100,
-                spend_cap_micros: 100_000_000,
-                free_spend_cap_micros: 100_000_000,
-            },
-        }
     }
 
     async fn submit(&self, count: u64) -> Job {
@@ -144,14 +115,6 @@ impl Stage {
             .job;
         assert!(job.inputs.edit.is_some(), "an edit job");
         job
-    }
-
-    async fn job(&self, job: &Job) -> Job {
-        self.store
-            .job(self.user, job.id)
-            .await
-            .expect("read")
-            .expect("the job")
     }
 
     fn previews_stored(&self, job: &Job) -> Vec<String> {

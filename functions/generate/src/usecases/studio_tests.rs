@@ -1,25 +1,16 @@
 //! The studio's rules on fakes (DESIGN §10): backgrounds and formats, custom sizes, real alpha
 //! kept end to end, and retired models, each refused before any charge or refunded in full.
 
-use std::{io::Cursor, sync::Arc, time::Duration};
+use std::io::Cursor;
 
 use artforge_domain::{
-    Background, Catalog, Credits, DailyLimits, ImageFormat, Images as _, Job, JobErrorCode,
-    JobStatus, Jobs, Ledger, ModelNotice, ModelNotices as _, ProviderError, RawGeneration, UserId,
-    Variant,
+    Background, Credits, ImageFormat, Images as _, Job, JobErrorCode, JobStatus, ModelNotice,
+    ModelNotices as _, ProviderError, RawGeneration, Variant,
 };
-use artforge_fakes::{FakeProvider, MemoryFiles, MemoryQueue, MemoryStore, contract::account};
-use artforge_imaging::{Pipeline, PipelineConfig};
+use artforge_fakes::{FakeProvider, MemoryFiles, MemoryStore};
 use time::OffsetDateTime;
 
-use super::{
-    run::JobRunner,
-    submit::{Generations, Refusal},
-};
-
-fn catalog() -> Arc<Catalog> {
-    Arc::new(Catalog::from_json(crate::config::SHIPPED_CATALOG).expect("the shipped catalogue"))
-}
+use super::{fixture::Fixture, previews::PreviewPolicy, run::JobRunner, submit::Refusal};
 
 /// A 96x64 PNG whose left half is fully transparent, right half opaque red.
 fn transparent_png() -> Vec<u8> {
@@ -37,49 +28,25 @@ fn transparent_png() -> Vec<u8> {
     bytes
 }
 
+/// A user with 10 credits and a worker whose provider answers [`transparent_png`].
 struct Studio {
-    store: MemoryStore,
-    files: MemoryFiles,
-    provider: FakeProvider,
+    fixture: Fixture,
     runner: JobRunner<MemoryStore, FakeProvider, MemoryFiles>,
-    user: UserId,
+}
+
+impl std::ops::Deref for Studio {
+    type Target = Fixture;
+
+    fn deref(&self) -> &Fixture {
+        &self.fixture
+    }
 }
 
 impl Studio {
     async fn new() -> Self {
-        let (store, files) = (MemoryStore::new(), MemoryFiles::new());
-        let provider = FakeProvider::answering(transparent_png());
-        let user = account(&store, 10).await;
-        let runner = JobRunner {
-            jobs: store.clone(),
-            provider: provider.clone(),
-            files: files.clone(),
-            catalog: catalog(),
-            pipeline: Arc::new(Pipeline::new(PipelineConfig::default())),
-            lease: Duration::from_secs(60),
-            previews: super::previews::PreviewPolicy::default(),
-        };
-        Self {
-            store,
-            files,
-            provider,
-            runner,
-            user,
-        }
-    }
-
-    fn generations(&self) -> Generations<MemoryStore, MemoryQueue, MemoryFiles> {
-        Generations {
-            jobs: self.store.clone(),
-            queue: MemoryQueue::new(),
-            files: self.files.clone(),
-            catalog: catalog(),
-            limits: DailyLimits {
-                images_per_user: 100,
-                spend_cap_micros: 100_000_000,
-                free_spend_cap_micros: 100_000_000,
-            },
-        }
+        let fixture = Fixture::new(FakeProvider::answering(transparent_png()), 10).await;
+        let runner = fixture.runner(PreviewPolicy::default());
+        Self { fixture, runner }
     }
 
     async fn submit(&self, raw: RawGeneration) -> Result<Job, Refusal> {
@@ -98,19 +65,7 @@ impl Studio {
 
     async fn run(&self, job: &Job) -> Job {
         self.runner.run(self.user, job.id).await;
-        self.store
-            .job(self.user, job.id)
-            .await
-            .expect("read")
-            .expect("the job")
-    }
-
-    async fn balance(&self) -> u64 {
-        self.store
-            .balance(self.user)
-            .await
-            .expect("a balance")
-            .get()
+        self.job(job).await
     }
 
     /// The decoded file of `variant` of the job's first image, with its content type.

@@ -3,17 +3,18 @@
 //! (the sweeper reads, the worker finishes, the sweeper acts; and the other way round), and
 //! then raced for real.
 
-use std::{io::Cursor, sync::Arc, time::Duration};
+use std::time::Duration;
 
 use artforge_domain::{
-    Admission, Catalog, Claim, Credits, DailyLimits, FileUploads, Holder, Job, JobStatus, Jobs,
-    Lease, Ledger, StuckJobs, UserId,
+    Admission, Claim, Credits, FileUploads, Holder, Job, JobStatus, Jobs, Lease, Ledger, StuckJobs,
+    UserId,
 };
 use artforge_fakes::{FakeProvider, MemoryFiles, MemoryQueue, MemoryStore, contract::account};
-use artforge_imaging::{Pipeline, PipelineConfig};
+use artforge_imaging::PipelineConfig;
 use time::OffsetDateTime;
 
 use super::{
+    fixture,
     previews::PreviewPolicy,
     run::{JobRunner, Outcome},
     sweep::{Report, SweepPolicy, Sweeper, Swept},
@@ -25,20 +26,12 @@ const LEASE: Duration = Duration::from_secs(300);
 fn admission() -> Admission {
     Admission {
         spend_micros: 1,
-        limits: DailyLimits {
-            images_per_user: 100,
-            spend_cap_micros: 100_000_000,
-            free_spend_cap_micros: 100_000_000,
-        },
+        limits: fixture::limits(),
     }
 }
 
 fn png() -> Vec<u8> {
-    let mut bytes = Vec::new();
-    image::RgbImage::from_pixel(64, 96, image::Rgb([20, 80, 200]))
-        .write_to(&mut Cursor::new(&mut bytes), image::ImageFormat::Png)
-        .expect("encodes");
-    bytes
+    fixture::png(64, 96, [20, 80, 200])
 }
 
 struct Bench {
@@ -115,15 +108,13 @@ impl Bench {
 
     fn runner(&self) -> JobRunner<MemoryStore, FakeProvider, MemoryFiles> {
         JobRunner {
-            jobs: self.store.clone(),
-            provider: FakeProvider::answering(png()),
-            files: self.files.clone(),
-            catalog: Arc::new(
-                Catalog::from_json(crate::config::SHIPPED_CATALOG).expect("catalogue"),
-            ),
-            pipeline: Arc::new(Pipeline::new(PipelineConfig::default())),
             lease: LEASE,
-            previews: PreviewPolicy::default(),
+            ..fixture::runner(
+                &self.store,
+                FakeProvider::answering(png()),
+                &self.files,
+                PreviewPolicy::default(),
+            )
         }
     }
 

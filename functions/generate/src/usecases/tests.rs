@@ -2,50 +2,27 @@
 //! repetition, concurrency and failures midway. Milliseconds each; the adapters' side of the
 //! same rules is the contract suite, and a few end-to-end tests run them over moto.
 
-use std::{io::Cursor, sync::Arc, time::Duration};
+use std::time::Duration;
 
 use artforge_domain::{
-    Catalog, Credits, DailyLimits, IdempotencyKey, ImageProvider, JobErrorCode, JobStatus, Jobs,
-    Ledger, LimitReached, ProviderError, ProviderRequest, RawGeneration, UserId, Variant,
+    Credits, IdempotencyKey, ImageProvider, JobErrorCode, JobStatus, Jobs, Ledger, LimitReached,
+    ProviderError, ProviderRequest, RawGeneration, UserId, Variant,
 };
 use artforge_fakes::{FakeProvider, MemoryFiles, MemoryQueue, MemoryStore, contract::account};
-use artforge_imaging::{Pipeline, PipelineConfig};
-use time::OffsetDateTime;
 
 use super::{
     fail::{GiveUp, give_up},
+    fixture::{self, Fixture, now},
     previews::PreviewPolicy,
     run::{JobRunner, Outcome, provider_error},
     submit::{Generations, Refusal},
 };
 
-fn catalog() -> Arc<Catalog> {
-    Arc::new(Catalog::from_json(crate::config::SHIPPED_CATALOG).expect("the shipped catalogue"))
-}
-
 fn generations(
     store: &MemoryStore,
     queue: &MemoryQueue,
 ) -> Generations<MemoryStore, MemoryQueue, MemoryFiles> {
-    generations_over(store, queue, &MemoryFiles::new())
-}
-
-fn generations_over(
-    store: &MemoryStore,
-    queue: &MemoryQueue,
-    files: &MemoryFiles,
-) -> Generations<MemoryStore, MemoryQueue, MemoryFiles> {
-    Generations {
-        jobs: store.clone(),
-        queue: queue.clone(),
-        files: files.clone(),
-        catalog: catalog(),
-        limits: DailyLimits {
-            images_per_user: 100,
-            spend_cap_micros: 100_000_000,
-            free_spend_cap_micros: 100_000_000,
-        },
-    }
+    fixture::generations(store, queue, &MemoryFiles::new())
 }
 
 fn v2(count: u64) -> RawGeneration {
@@ -60,10 +37,6 @@ fn v2(count: u64) -> RawGeneration {
 
 fn key(text: &str) -> Option<IdempotencyKey> {
     Some(IdempotencyKey::parse(text).expect("a key"))
-}
-
-fn now() -> OffsetDateTime {
-    OffsetDateTime::now_utc()
 }
 
 async fn balance(store: &MemoryStore, user: UserId) -> u64 {
@@ -347,58 +320,36 @@ async fn a_refund_gives_free_credits_back_as_free() {
 
 /// A small PNG the pipeline can read.
 fn png() -> Vec<u8> {
-    let mut bytes = Vec::new();
-    image::RgbImage::from_pixel(64, 96, image::Rgb([200, 80, 30]))
-        .write_to(&mut Cursor::new(&mut bytes), image::ImageFormat::Png)
-        .expect("encodes");
-    bytes
+    fixture::png(64, 96, [200, 80, 30])
 }
 
+/// A user with 10 credits and a worker whose provider answers [`png`].
 struct Bench {
-    store: MemoryStore,
-    files: MemoryFiles,
-    provider: FakeProvider,
+    fixture: Fixture,
     runner: JobRunner<MemoryStore, FakeProvider, MemoryFiles>,
-    user: UserId,
+}
+
+impl std::ops::Deref for Bench {
+    type Target = Fixture;
+
+    fn deref(&self) -> &Fixture {
+        &self.fixture
+    }
 }
 
 impl Bench {
     async fn new() -> Self {
-        let (store, files) = (MemoryStore::new(), MemoryFiles::new());
-        let provider = FakeProvider::answering(png());
-        let user = account(&store, 10).await;
-        let runner = JobRunner {
-            jobs: store.clone(),
-            provider: provider.clone(),
-            files: files.clone(),
-            catalog: catalog(),
-            pipeline: Arc::new(Pipeline::new(PipelineConfig::default())),
-            lease: Duration::from_secs(60),
-            previews: PreviewPolicy::default(),
-        };
-        Self {
-            store,
-            files,
-            provider,
-            runner,
-            user,
-        }
+        let fixture = Fixture::new(FakeProvider::answering(png()), 10).await;
+        let runner = fixture.runner(PreviewPolicy::default());
+        Self { fixture, runner }
     }
 
     async fn submit(&self, count: u64) -> artforge_domain::Job {
-        generations(&self.store, &MemoryQueue::new())
+        self.generations()
             .submit(self.user, v2(count), None, now())
             .await
             .expect("accepted")
             .job
-    }
-
-    async fn job(&self, job: &artforge_domain::Job) -> artforge_domain::Job {
-        self.store
-            .job(self.user, job.id)
-            .await
-            .expect("read")
-            .expect("the job")
     }
 }
 
@@ -550,16 +501,9 @@ async fn a_duplicate_delivery_meets_the_lease_and_a_late_one_finds_the_job_done(
 #[tokio::test]
 async fn a_failed_finish_is_retried_over_the_same_keys_and_charged_once() {
     let bench = Bench::new().await;
-    let mut runner_lease = bench.runner.lease;
-    runner_lease = runner_lease.min(Duration::from_millis(50));
     let runner = JobRunner {
-        lease: runner_lease,
-        jobs: bench.store.clone(),
-        provider: bench.provider.clone(),
-        files: bench.files.clone(),
-        catalog: catalog(),
-        pipeline: bench.runner.pipeline.clone(),
-        previews: bench.runner.previews,
+        lease: Duration::from_millis(50),
+        ..bench.runner(PreviewPolicy::default())
     };
     let job = bench.submit(2).await;
     bench.store.faults.fail("finish", 1);
@@ -644,18 +588,15 @@ impl ImageProvider for FailedMeanwhile {
 #[tokio::test]
 async fn a_delivery_whose_job_was_failed_meanwhile_removes_the_files_it_stored() {
     let bench = Bench::new().await;
-    let runner = JobRunner {
-        jobs: bench.store.clone(),
-        provider: FailedMeanwhile {
+    let runner = fixture::runner(
+        &bench.store,
+        FailedMeanwhile {
             store: bench.store.clone(),
             provider: bench.provider.clone(),
         },
-        files: bench.files.clone(),
-        catalog: catalog(),
-        pipeline: bench.runner.pipeline.clone(),
-        lease: bench.runner.lease,
-        previews: bench.runner.previews,
-    };
+        &bench.files,
+        PreviewPolicy::default(),
+    );
     let job = bench.submit(2).await;
     let outcome = runner.run(bench.user, job.id).await;
     assert!(matches!(outcome, Outcome::Skipped), "{outcome:?}");
@@ -694,18 +635,15 @@ impl ImageProvider for ErasedMeanwhile {
 #[tokio::test]
 async fn a_running_job_whose_account_is_erased_finishes_into_nothing_and_removes_its_files() {
     let bench = Bench::new().await;
-    let runner = JobRunner {
-        jobs: bench.store.clone(),
-        provider: ErasedMeanwhile {
+    let runner = fixture::runner(
+        &bench.store,
+        ErasedMeanwhile {
             store: bench.store.clone(),
             provider: bench.provider.clone(),
         },
-        files: bench.files.clone(),
-        catalog: catalog(),
-        pipeline: bench.runner.pipeline.clone(),
-        lease: bench.runner.lease,
-        previews: bench.runner.previews,
-    };
+        &bench.files,
+        PreviewPolicy::default(),
+    );
     let job = bench.submit(2).await;
     let outcome = runner.run(bench.user, job.id).await;
     assert!(matches!(outcome, Outcome::Skipped), "quietly: {outcome:?}");
