@@ -178,6 +178,76 @@ async fn more_than_a_hundred_ids_or_one_foreign_id_fail_the_whole_request() {
     assert_eq!(app.deliver(&app.worker()).await, 0, "nothing queued");
 }
 
+#[tokio::test]
+async fn archives_past_the_users_paid_limit_are_429_and_queue_nothing_while_status_reads_go_on() {
+    let app = App::new().await;
+    let router = gallery::App::build(
+        gallery::Config {
+            paid: artforge_domain::PaidLimits {
+                per_address: artforge_domain::RateLimit::per_minute(60),
+                per_user: artforge_domain::RateLimit::per_minute(2),
+            },
+            ..crate::common::config(&app.store, &app.files, &app.queue_url)
+        },
+        &artforge_testkit::sdk_config(),
+    )
+    .router();
+    let (user, token) = app.user().await;
+    let image = app.sized_image(user, "mine", 10).await;
+    let body = json!({"ids": [image.id.to_string()]}).to_string();
+    let ask = || {
+        let request =
+            artforge_testkit::http::request("POST", "/images/archive", Some(&token), Some(&body));
+        artforge_testkit::http::send(
+            &router,
+            artforge_testkit::http::from_address(request, "203.0.113.20"),
+        )
+    };
+    // Two a minute for this user; a minute may turn once in the loop.
+    let mut admitted = Vec::new();
+    let limited = loop {
+        let answer = ask().await;
+        if answer.status == StatusCode::TOO_MANY_REQUESTS {
+            break answer;
+        }
+        assert_eq!(answer.status, StatusCode::ACCEPTED, "{}", answer.text);
+        admitted.push(answer.json["id"].as_str().expect("an id").to_owned());
+        assert!(admitted.len() <= 4, "never limited");
+    };
+    assert!(admitted.len() >= 2, "limited after {}", admitted.len());
+    assert_eq!(limited.code(), "rate_limited", "{}", limited.text);
+    assert_eq!(
+        limited.headers[http::header::CONTENT_TYPE],
+        "application/problem+json"
+    );
+    let wait: u64 = limited.headers[http::header::RETRY_AFTER]
+        .to_str()
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .expect("Retry-After in seconds");
+    assert!((1..=60).contains(&wait), "{wait}");
+    for id in &admitted {
+        for _ in 0..5 {
+            let status = artforge_testkit::http::send(
+                &router,
+                artforge_testkit::http::request(
+                    "GET",
+                    &format!("/images/archive/{id}"),
+                    Some(&token),
+                    None,
+                ),
+            )
+            .await;
+            assert_eq!(status.status, StatusCode::OK, "reads are not limited");
+        }
+    }
+    assert_eq!(
+        app.deliver(&app.worker()).await,
+        admitted.len(),
+        "the refused archive queued nothing"
+    );
+}
+
 /// The memory figure in docs/performance.md: run alone, it prints how far the test process's
 /// resident memory rose while the worker built a ZIP of 100 images of 1 MiB each (100 MiB of
 /// files read and written).
