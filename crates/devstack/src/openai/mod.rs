@@ -565,6 +565,42 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_streamed_transparent_request_keeps_real_alpha_in_every_event() {
+        let (base, _stand_in) = serve_openai_stand_in().await.expect("served");
+        let body = json!({"model": "m", "prompt": "a cut-out", "size": "256x256", "stream": true,
+            "partial_images": 2, "background": "transparent", "output_format": "png"});
+        let text = client()
+            .post(format!("{base}/images/generations"))
+            .bearer_auth("k")
+            .header("content-type", "application/json")
+            .body(body.to_string())
+            .send()
+            .await
+            .expect("the stand-in answers")
+            .text()
+            .await
+            .expect("the events");
+        let events: Vec<Value> = text
+            .lines()
+            .filter_map(|line| line.strip_prefix("data: "))
+            .map(|data| serde_json::from_str(data).expect("JSON"))
+            .collect();
+        assert_eq!(events.len(), 3);
+        for event in &events {
+            assert_eq!(event["background"], "transparent");
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(event["b64_json"].as_str().expect("b64_json"))
+                .expect("base64");
+            let picture = image::load_from_memory(&bytes).expect("decodes").to_rgba8();
+            assert!(
+                picture.pixels().any(|p| p.0[3] == 0),
+                "{}: transparent pixels",
+                event["type"]
+            );
+        }
+    }
+
+    #[tokio::test]
     async fn a_streamed_edit_answers_image_edit_events_and_a_model_that_cannot_stream_refuses() {
         let (base, stand_in) = serve_openai_stand_in().await.expect("served");
         let source = encode(&draw("source", 0, 256, 256), request::Format::Png).expect("a PNG");

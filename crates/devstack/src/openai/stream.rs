@@ -3,7 +3,8 @@
 //! then one `<kind>.completed` event with the final image and its usage, where `<kind>` is
 //! `image_generation` (generations) or `image_edit` (edits). A streamed request makes one
 //! image: `n` above 1 is a 400 (the completed event carries no image index). Partial images are
-//! the final picture, coarser the earlier they come. `[fault:slow=MS]` waits MS before each
+//! the final picture, coarser the earlier they come; a `background: "transparent"` request's
+//! are cut-outs with real alpha, as its plain answer is. `[fault:slow=MS]` waits MS before each
 //! event, `completed` included, so a client sees the partial images arrive;
 //! `[answer:nostream]` answers `stream: true` as a model that cannot stream does (400, param
 //! `stream`).
@@ -19,7 +20,7 @@ use base64::Engine;
 use serde_json::{Value, json};
 
 use super::{
-    pictures::{draw, encode},
+    pictures::{draw, draw_cutout, encode, encode_rgba},
     request::{Asked, Invalid},
 };
 
@@ -87,13 +88,22 @@ pub(super) fn answer(
     partials: u8,
     slow_ms: u64,
 ) -> Result<Response, image::ImageError> {
-    let picture = draw(prompt, 0, asked.width, asked.height);
+    // A transparent request is drawn as a cut-out with real alpha, as a plain answer is.
+    let picture = if asked.transparent {
+        image::DynamicImage::ImageRgba8(draw_cutout(prompt, 0, asked.width, asked.height))
+    } else {
+        image::DynamicImage::ImageRgb8(draw(prompt, 0, asked.width, asked.height))
+    };
+    let encoded = |picture: &image::DynamicImage| match picture {
+        image::DynamicImage::ImageRgba8(rgba) => encode_rgba(rgba, asked.format),
+        other => encode(&other.to_rgb8(), asked.format),
+    };
     let size = format!("{}x{}", asked.width, asked.height);
     let common = json!({
         "created_at": time::OffsetDateTime::now_utc().unix_timestamp(),
         "size": size,
         "quality": asked.quality,
-        "background": "opaque",
+        "background": if asked.transparent { "transparent" } else { "opaque" },
         "output_format": asked.format.name(),
     });
     let event = |name: &str, fields: Value| {
@@ -110,14 +120,14 @@ pub(super) fn answer(
         let coarse = coarsened(&picture, partials - index);
         events.push(event(
             &format!("{}.partial_image", kind.prefix()),
-            json!({"b64_json": b64(&encode(&coarse, asked.format)?), "partial_image_index": index}),
+            json!({"b64_json": b64(&encoded(&coarse)?), "partial_image_index": index}),
         ));
     }
     let text_tokens = prompt.split_whitespace().count();
     events.push(event(
         &format!("{}.completed", kind.prefix()),
         json!({
-            "b64_json": b64(&encode(&picture, asked.format)?),
+            "b64_json": b64(&encoded(&picture)?),
             "usage": {
                 "input_tokens": text_tokens,
                 "input_tokens_details": {"text_tokens": text_tokens, "image_tokens": 0},
@@ -147,16 +157,16 @@ pub(super) fn answer(
 
 /// `picture` in blocks of `8 << level` pixels, for a partial image: the higher the level, the
 /// coarser.
-fn coarsened(picture: &image::RgbImage, level: u8) -> image::RgbImage {
+fn coarsened(picture: &image::DynamicImage, level: u8) -> image::DynamicImage {
     let block = 8_u32 << level.min(4);
-    let (w, h) = picture.dimensions();
-    let small = image::imageops::resize(
-        picture,
-        (w / block).max(1),
-        (h / block).max(1),
-        image::imageops::FilterType::Triangle,
-    );
-    image::imageops::resize(&small, w, h, image::imageops::FilterType::Nearest)
+    let (w, h) = (picture.width(), picture.height());
+    picture
+        .resize_exact(
+            (w / block).max(1),
+            (h / block).max(1),
+            image::imageops::FilterType::Triangle,
+        )
+        .resize_exact(w, h, image::imageops::FilterType::Nearest)
 }
 
 #[cfg(test)]
@@ -204,7 +214,9 @@ mod tests {
                 .map(|(a, b)| u64::from(a.abs_diff(*b)))
                 .sum()
         };
-        let (first, last) = (coarsened(&picture, 2), coarsened(&picture, 1));
+        let drawn = image::DynamicImage::ImageRgb8(picture.clone());
+        let (first, last) = (coarsened(&drawn, 2), coarsened(&drawn, 1));
+        let (first, last) = (first.to_rgb8(), last.to_rgb8());
         assert_eq!(first.dimensions(), (256, 256));
         assert!(distance(&first) > distance(&last));
     }
