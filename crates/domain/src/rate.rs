@@ -1,7 +1,7 @@
 //! Request rates per client address and per user, so no single client can starve another:
 //! fixed windows of a counter that only grows (one atomic add per request), refused past the
 //! limit until the window closes. [`PaidRequests`] is the pair of limits every paid route
-//! (generations, checkouts, and later uploads and archives) admits its requests through.
+//! (generations, uploads, checkouts, archives) admits its requests through.
 
 use std::{
     fmt,

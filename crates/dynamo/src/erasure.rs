@@ -10,15 +10,17 @@
 use std::time::Duration;
 
 use artforge_domain::{Email, Erasure, Standing, StoreError, UserId};
-use aws_sdk_dynamodb::types::{Delete, DeleteRequest, Update, WriteRequest};
+use aws_sdk_dynamodb::types::{Delete, Update};
 use time::OffsetDateTime;
 use tracing::info;
 
 use crate::{
     DynamoStore,
     attrs::{self, Item, get_s},
+    batch::Insist,
     error::{malformed, unavailable},
     keys,
+    likes::Part,
     transaction::{Refusal, Transaction},
 };
 
@@ -32,10 +34,6 @@ pub const KEPT: &[&str] = &[
     keys::PURCHASE_PREFIX,
 ];
 
-/// Deletes per `BatchWriteItem` (DynamoDB's limit).
-const BATCH: usize = 25;
-/// Rounds for unprocessed deletes before the erasure counts as unavailable (it is retried).
-const UNPROCESSED_ROUNDS: u32 = 5;
 /// Attempts at a transaction that collides with another write of the same items.
 const ATTEMPTS: u32 = 5;
 
@@ -53,12 +51,6 @@ fn kept(sk: &str) -> bool {
 enum Closing {
     Profile,
     Lock,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Unliking {
-    Like,
-    Count,
 }
 
 impl DynamoStore {
@@ -90,43 +82,6 @@ impl DynamoStore {
         }
     }
 
-    /// Deletes the items at `keys`, 25 a request, retrying what DynamoDB left unprocessed.
-    async fn delete_all(&self, keys: Vec<Item>) -> Result<usize, StoreError> {
-        let count = keys.len();
-        let mut pending: Vec<WriteRequest> = keys
-            .into_iter()
-            .map(|key| {
-                DeleteRequest::builder()
-                    .set_key(Some(key))
-                    .build()
-                    .map(|d| WriteRequest::builder().delete_request(d).build())
-                    .map_err(malformed)
-            })
-            .collect::<Result<_, _>>()?;
-        let mut rounds = 0;
-        while !pending.is_empty() {
-            let chunk: Vec<WriteRequest> = pending.drain(..pending.len().min(BATCH)).collect();
-            let out = self
-                .client()
-                .batch_write_item()
-                .request_items(self.table(), chunk)
-                .send()
-                .await
-                .map_err(unavailable)?;
-            if let Some(left) = out.unprocessed_items().and_then(|u| u.get(self.table()))
-                && !left.is_empty()
-            {
-                rounds += 1;
-                if rounds > UNPROCESSED_ROUNDS {
-                    return Err(StoreError::Unavailable("batch delete throttled".into()));
-                }
-                tokio::time::sleep(Duration::from_millis(50 << rounds)).await;
-                pending.extend(left.iter().cloned());
-            }
-        }
-        Ok(count)
-    }
-
     /// Takes a like back from its image's count and deletes it; a like of an image that is
     /// gone (or whose count is already zero) is simply deleted.
     async fn take_back(&self, user: UserId, like: &Item) -> Result<(), StoreError> {
@@ -139,33 +94,15 @@ impl DynamoStore {
         let owner = attrs::get_opt_s(like, "imageOwner")?;
         let like_key = attrs::key(keys::user(user), sk);
         if let Some(owner) = owner {
-            let remove = Delete::builder()
-                .table_name(self.table())
-                .set_key(Some(like_key.clone()))
-                .condition_expression("attribute_exists(pk)")
-                .build()
-                .map_err(malformed)?;
-            let count = Update::builder()
-                .table_name(self.table())
-                .set_key(Some(attrs::key(format!("USER#{owner}"), image_sk)))
-                .update_expression("ADD likes :minus")
-                .condition_expression("attribute_exists(pk) AND likes > :zero")
-                .expression_attribute_values(":minus", attrs::n(-1))
-                .expression_attribute_values(":zero", attrs::n(0))
-                .build();
-            let mut tx = Transaction::new();
-            tx.push(
-                Unliking::Like,
-                aws_sdk_dynamodb::types::TransactWriteItem::builder()
-                    .delete(remove)
-                    .build(),
-            );
-            tx.update(Unliking::Count, count)?;
+            let tx = self.unliking(
+                like_key.clone(),
+                attrs::key(format!("USER#{owner}"), image_sk),
+            )?;
             for _ in 0..ATTEMPTS {
                 match tx.commit(self.client()).await {
                     Ok(()) => return Ok(()),
                     // The like is gone already: nothing to take back.
-                    Err(refusal) if refusal.refused(&Unliking::Like) => return Ok(()),
+                    Err(refusal) if refusal.refused(&Part::Like) => return Ok(()),
                     // The image is gone (or counts nothing): only the like is left to delete.
                     Err(Refusal::Conditions(_)) => break,
                     Err(Refusal::Conflict) => {
@@ -175,7 +112,9 @@ impl DynamoStore {
                 }
             }
         }
-        self.delete_all(vec![like_key]).await.map(drop)
+        self.delete_all(vec![like_key], Insist::PATIENTLY)
+            .await
+            .map(drop)
     }
 }
 
@@ -258,7 +197,7 @@ impl Erasure for DynamoStore {
             .into_iter()
             .map(|item| key_of(&item))
             .collect::<Result<Vec<_>, _>>()?;
-        self.delete_all(keys).await
+        self.delete_all(keys, Insist::PATIENTLY).await
     }
 
     async fn erase_rest(&self, user: UserId) -> Result<usize, StoreError> {
@@ -276,7 +215,7 @@ impl Erasure for DynamoStore {
                 plain.push(key_of(&item)?);
             }
         }
-        erased += self.delete_all(plain).await?;
+        erased += self.delete_all(plain, Insist::PATIENTLY).await?;
         info!(user_id = %user, erased, "account data erased");
         Ok(erased)
     }

@@ -6,7 +6,8 @@
 //!   balance update, effect guard and ledger entry.
 //! - `error`, `transaction`: the one path from SDK failures to the domain's errors, and
 //!   transactions whose refused items are named, not numbered.
-//! - `reads`, `rounds`: reading items by key, in pages, in batches, and filtered pages.
+//! - `reads`, `rounds`: reading items by key, in pages, in batches, and filtered pages;
+//!   `batch`: writing in batches.
 //! - One module per port: `accounts`, `sessions`, `throttle` (login attempts), `rate` (rate
 //!   windows), `images` (with the image item in `image_item` and the feed's search index in
 //!   `search`), `likes`, `jobs` (with the daily
@@ -15,6 +16,7 @@
 mod accounts;
 mod archives;
 mod attrs;
+mod batch;
 pub mod erasure;
 mod error;
 mod image_item;

@@ -26,12 +26,43 @@ const LIKES_ROUND: usize = 100;
 
 /// The two items of a like or an unlike.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Part {
+pub(crate) enum Part {
     Like,
     Count,
 }
 
 impl DynamoStore {
+    /// The transaction that takes the like at `like` back from the image at `image`: the
+    /// like's removal (refused when it is gone) and the image's count down by one (refused when
+    /// the image is gone or counts none).
+    pub(crate) fn unliking(
+        &self,
+        like: Item,
+        image: Item,
+    ) -> Result<Transaction<Part>, StoreError> {
+        let remove = Delete::builder()
+            .table_name(self.table())
+            .set_key(Some(like))
+            .condition_expression("attribute_exists(pk)")
+            .build()
+            .map_err(malformed)?;
+        let count = Update::builder()
+            .table_name(self.table())
+            .set_key(Some(image))
+            .update_expression("ADD likes :minus")
+            .condition_expression("attribute_exists(pk) AND likes > :zero")
+            .expression_attribute_values(":minus", attrs::n(-1))
+            .expression_attribute_values(":zero", attrs::n(0))
+            .build();
+        let mut tx = Transaction::new();
+        tx.push(
+            Part::Like,
+            TransactWriteItem::builder().delete(remove).build(),
+        );
+        tx.update(Part::Count, count)?;
+        Ok(tx)
+    }
+
     async fn likes_count(&self, image: &Image) -> Result<u64, StoreError> {
         match self.image_item(image.owner, image.id).await? {
             Some(item) => get_n(&item, "likes"),
@@ -103,26 +134,8 @@ impl Likes for DynamoStore {
     }
 
     async fn unlike(&self, user: UserId, image: &Image) -> Result<u64, StoreError> {
-        let remove = Delete::builder()
-            .table_name(self.table())
-            .set_key(Some(attrs::key(keys::user(user), keys::like(image.id))))
-            .condition_expression("attribute_exists(pk)")
-            .build()
-            .map_err(malformed)?;
-        let count = Update::builder()
-            .table_name(self.table())
-            .set_key(Some(image_key(image)))
-            .update_expression("ADD likes :minus")
-            .condition_expression("attribute_exists(pk) AND likes > :zero")
-            .expression_attribute_values(":minus", attrs::n(-1))
-            .expression_attribute_values(":zero", attrs::n(0))
-            .build();
-        let mut tx = Transaction::new();
-        tx.push(
-            Part::Like,
-            TransactWriteItem::builder().delete(remove).build(),
-        );
-        tx.update(Part::Count, count)?;
+        let like = attrs::key(keys::user(user), keys::like(image.id));
+        let tx = self.unliking(like, image_key(image))?;
         self.change_like(image, tx).await
     }
 

@@ -18,22 +18,18 @@ use std::{
 use artforge_domain::{
     Image, ImageId, Page, PageRequest, Search, StoreError, UserId, Visibility, search,
 };
-use aws_sdk_dynamodb::types::{DeleteRequest, PutRequest, WriteRequest};
+use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
 
 use crate::{
     DynamoStore,
     attrs::{self, Item, get_s},
-    error::{malformed, unavailable},
+    batch::Insist,
+    error::malformed,
     image_item::corrupt,
     keys,
     rounds::{Filter, Round, fill_page},
     schema,
 };
-
-/// `BatchWriteItem` takes at most 25 requests.
-const MAX_WRITES: usize = 25;
-/// Rounds for writes left unprocessed before the write counts as unavailable.
-const UNPROCESSED_ROUNDS: u32 = 3;
 
 /// The stems `image` is filed under: those of its words while it is public, none otherwise.
 pub(crate) fn filed_under(image: &Image) -> BTreeSet<String> {
@@ -77,7 +73,7 @@ impl DynamoStore {
                 .map_err(malformed)?;
             writes.push(WriteRequest::builder().put_request(put).build());
         }
-        self.batch_write(writes).await
+        self.batch_write(writes, Insist::BRIEFLY).await
     }
 
     /// Removes the image's entries under any stem but `keep`.
@@ -91,45 +87,15 @@ impl DynamoStore {
         let entries = self
             .all_of(owner, &prefix, |query| query.projection_expression("sk"))
             .await?;
-        let mut writes = Vec::new();
+        let mut stale = Vec::new();
         for entry in entries {
             let sk = get_s(&entry, keys::SK)?;
             if keep.contains(sk.trim_start_matches(prefix.as_str())) {
                 continue;
             }
-            let delete = DeleteRequest::builder()
-                .set_key(Some(attrs::key(keys::user(owner), sk)))
-                .build()
-                .map_err(malformed)?;
-            writes.push(WriteRequest::builder().delete_request(delete).build());
+            stale.push(attrs::key(keys::user(owner), sk));
         }
-        self.batch_write(writes).await
-    }
-
-    /// Writes in `BatchWriteItem`s of 25, asking again for what DynamoDB left unprocessed a
-    /// bounded number of times.
-    async fn batch_write(&self, mut pending: Vec<WriteRequest>) -> Result<(), StoreError> {
-        let mut rounds = 0;
-        while !pending.is_empty() {
-            let chunk: Vec<WriteRequest> = pending.drain(..pending.len().min(MAX_WRITES)).collect();
-            let out = self
-                .client()
-                .batch_write_item()
-                .request_items(self.table(), chunk)
-                .send()
-                .await
-                .map_err(unavailable)?;
-            if let Some(left) = out.unprocessed_items().and_then(|u| u.get(self.table()))
-                && !left.is_empty()
-            {
-                rounds += 1;
-                if rounds > UNPROCESSED_ROUNDS {
-                    return Err(StoreError::Unavailable("batch write throttled".into()));
-                }
-                pending.extend(left.iter().cloned());
-            }
-        }
-        Ok(())
+        self.delete_all(stale, Insist::BRIEFLY).await.map(drop)
     }
 
     /// A page of public images matching `search`, newest first, read from the index partition

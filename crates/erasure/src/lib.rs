@@ -119,6 +119,41 @@ mod tests {
                 .expect("put");
         }
 
+        /// A job of the user's, submitted (one credit debited) and not finished.
+        async fn running_job(&self) -> artforge_domain::Job {
+            let job = artforge_fakes::contract::job(self.user, 1);
+            let admission = artforge_domain::Admission {
+                spend_micros: 1,
+                limits: artforge_domain::DailyLimits {
+                    images_per_user: 10,
+                    spend_cap_micros: 1_000_000,
+                    free_spend_cap_micros: 1_000_000,
+                },
+            };
+            self.store
+                .submit(&job, None, &admission, NOW)
+                .await
+                .expect("submitted");
+            job
+        }
+
+        /// Whether the store still has the image of `image`'s owner and id.
+        async fn has(&self, image: &artforge_domain::Image) -> bool {
+            self.store
+                .image(image.owner, image.id)
+                .await
+                .expect("read")
+                .is_some()
+        }
+
+        async fn has_job(&self, job: &artforge_domain::Job) -> bool {
+            self.store
+                .job(self.user, job.id)
+                .await
+                .expect("read")
+                .is_some()
+        }
+
         fn users_files(&self) -> Vec<String> {
             let user = self.user.to_string();
             self.files
@@ -141,14 +176,7 @@ mod tests {
             bench.eraser.erase(UserId::new()).await.expect("ran"),
             Erased::NotClosed
         );
-        assert!(
-            bench
-                .store
-                .image(bench.user, mine.id)
-                .await
-                .expect("read")
-                .is_some()
-        );
+        assert!(bench.has(&mine).await);
         assert_eq!(bench.users_files().len(), 6);
     }
 
@@ -156,24 +184,7 @@ mod tests {
     async fn a_closed_account_loses_every_file_image_like_and_job_and_keeps_its_ledger() {
         let bench = Bench::new().await;
         let (mine, theirs) = bench.data().await;
-        let job = artforge_fakes::contract::job(bench.user, 1);
-        bench
-            .store
-            .submit(
-                &job,
-                None,
-                &artforge_domain::Admission {
-                    spend_micros: 1,
-                    limits: artforge_domain::DailyLimits {
-                        images_per_user: 10,
-                        spend_cap_micros: 1_000_000,
-                        free_spend_cap_micros: 1_000_000,
-                    },
-                },
-                NOW,
-            )
-            .await
-            .expect("submitted");
+        let job = bench.running_job().await;
         bench.store.close(bench.user, NOW).await.expect("closed");
         let erased = bench.eraser.erase(bench.user).await.expect("erased");
         assert_eq!(
@@ -183,22 +194,8 @@ mod tests {
         );
         assert!(bench.users_files().is_empty(), "{:?}", bench.users_files());
         assert_eq!(bench.files.keys().len(), 3, "the other user's files stay");
-        assert!(
-            bench
-                .store
-                .image(bench.user, mine.id)
-                .await
-                .expect("read")
-                .is_none()
-        );
-        assert!(
-            bench
-                .store
-                .job(bench.user, job.id)
-                .await
-                .expect("read")
-                .is_none()
-        );
+        assert!(!bench.has(&mine).await);
+        assert!(!bench.has_job(&job).await);
         let counted = bench
             .store
             .image(bench.other, theirs.id)
@@ -226,43 +223,13 @@ mod tests {
     async fn jobs_go_before_any_file_so_a_run_stopped_at_the_files_leaves_no_job_to_finish() {
         let bench = Bench::new().await;
         let (mine, _) = bench.data().await;
-        let job = artforge_fakes::contract::job(bench.user, 1);
-        bench
-            .store
-            .submit(
-                &job,
-                None,
-                &artforge_domain::Admission {
-                    spend_micros: 1,
-                    limits: artforge_domain::DailyLimits {
-                        images_per_user: 10,
-                        spend_cap_micros: 1_000_000,
-                        free_spend_cap_micros: 1_000_000,
-                    },
-                },
-                NOW,
-            )
-            .await
-            .expect("submitted");
+        let job = bench.running_job().await;
         bench.store.close(bench.user, NOW).await.expect("closed");
         bench.files.faults.fail_after("remove_under", 1, 1);
         assert!(bench.eraser.erase(bench.user).await.is_err());
+        assert!(!bench.has_job(&job).await, "the job went first");
         assert!(
-            bench
-                .store
-                .job(bench.user, job.id)
-                .await
-                .expect("read")
-                .is_none(),
-            "the job went first"
-        );
-        assert!(
-            bench
-                .store
-                .image(bench.user, mine.id)
-                .await
-                .expect("read")
-                .is_some(),
+            bench.has(&mine).await,
             "the image still names its files while some remain"
         );
         bench
@@ -271,13 +238,6 @@ mod tests {
             .await
             .expect("the retry finishes it");
         assert!(bench.users_files().is_empty());
-        assert!(
-            bench
-                .store
-                .image(bench.user, mine.id)
-                .await
-                .expect("read")
-                .is_none()
-        );
+        assert!(!bench.has(&mine).await);
     }
 }

@@ -55,7 +55,8 @@ pub fn rate_limited(retry_after: time::Duration, what: &str) -> ApiError {
 }
 
 /// Admits `user`'s paid request from `from`, or answers 429 `rate_limited`: the one gate of
-/// every paid route (generations, checkouts, and later uploads and archives).
+/// the paid routes that decide nothing before it (generations, uploads, checkouts); an
+/// archive is admitted through the same [`PaidRequests`] by its use case (ADR 0152).
 pub async fn admit_paid<R: RateLimits>(
     paid: &PaidRequests<R>,
     user: UserId,

@@ -54,6 +54,9 @@ pub enum Fault {
     TransactionConflict,
     /// A 500 internal error of the service.
     Internal,
+    /// DynamoDB `BatchWriteItem`: a 200 that leaves every request unprocessed (nothing is
+    /// written), as a throttled partition does; other operations: an internal error.
+    Unprocessed,
     /// No answer for an hour: the caller is stuck mid-call (a test then kills it).
     Stall,
 }
@@ -402,6 +405,16 @@ fn fault_answer(fault: Fault, operation: &str, body: &[u8]) -> Response {
                     "Message": format!("Transaction cancelled, please refer cancellation reasons for specific reasons [{}]", codes.join(", ")),
                     "CancellationReasons": reasons,
                 }),
+            )
+        }
+        ("dynamodb", Fault::Unprocessed) if operation == "dynamodb:BatchWriteItem" => {
+            let requested = serde_json::from_slice::<serde_json::Value>(body)
+                .map(|v| v["RequestItems"].clone())
+                .unwrap_or_default();
+            json_error(
+                StatusCode::OK,
+                DYNAMO,
+                json!({"UnprocessedItems": requested}),
             )
         }
         ("dynamodb", _) => dynamo(

@@ -74,6 +74,7 @@ async fn main() {
         session: artforge_testkit::session_config(),
         public_base_url: "https://artforge.example".into(),
         account_queue_url: "http://127.0.0.1:1/unused-queue".into(),
+        paid: artforge_domain::PaidLimits::default(),
     };
     let router = gallery::App::build(config, &aws).router();
 

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use artforge_aws::SdkConfig;
+use artforge_domain::PaidRequests;
 use artforge_dynamo::DynamoStore;
 use artforge_http::{Authenticator, cursor::Cursors};
 use artforge_s3::S3Files;
@@ -24,6 +25,8 @@ use crate::{
 pub struct App {
     pub(crate) gallery: Arc<Gallery<DynamoStore, S3Files>>,
     pub(crate) archiving: Arc<Archiving<DynamoStore, S3Files, SqsTasks>>,
+    /// The paid requests' limits (archives are paid requests).
+    pub(crate) paid: Arc<PaidRequests<DynamoStore>>,
     pub(crate) cursors: Cursors,
     pub(crate) authenticator: Authenticator,
     pub(crate) public_base_url: Arc<str>,
@@ -50,6 +53,10 @@ impl App {
                 .session
                 .authenticator(Arc::new(config.session.tokens()), store.clone()),
             cursors: config.session.cursors(),
+            paid: Arc::new(PaidRequests {
+                store: store.clone(),
+                limits: config.paid,
+            }),
             public_base_url: config.public_base_url.into(),
             gallery: Arc::new(Gallery { store, files }),
         }

@@ -6,8 +6,9 @@
 use std::time::Duration;
 
 use artforge_domain::{
-    AccountTask, AccountTasks, Archive, ArchiveId, ArchiveStatus, Archives, Download, ImageFiles,
-    ImageId, Images, QueueError, StoreError, UserId, Variant, ZipEntry, Zipper, archive_name,
+    AccountTask, AccountTasks, Archive, ArchiveId, ArchiveStatus, Archives, ClientAddress,
+    Download, ImageFiles, ImageId, Images, PaidRequests, QueueError, RateLimits, StoreError,
+    UserId, Variant, Verdict, ZipEntry, Zipper, archive_name,
 };
 use time::OffsetDateTime;
 use tracing::{info, warn};
@@ -23,6 +24,9 @@ pub enum Refusal {
     TooLarge(usize),
     #[error("an archive needs at least one image")]
     Empty,
+    /// Past the paid requests' limit of the user or of the client address (DESIGN §9).
+    #[error("too many paid requests; try again in {retry_after}")]
+    RateLimited { retry_after: time::Duration },
     /// An id that is not one of the caller's images (or no archive of the caller's).
     #[error("no such image")]
     NotFound,
@@ -58,10 +62,15 @@ where
     F: ImageFiles + Zipper,
     Q: AccountTasks,
 {
-    /// Starts an archive of `ids` (own images, in this order, repeats dropped) in `variant`.
-    pub async fn request(
+    /// Starts an archive of `ids` (own images, in this order, repeats dropped) in `variant`,
+    /// asked for by `owner` from `from`. An archive is a paid request: it is admitted under
+    /// `paid`'s limits once its ids are known to be few enough, before any look-up or write of
+    /// its own (ADR 0152).
+    pub async fn request<R: RateLimits>(
         &self,
+        paid: &PaidRequests<R>,
         owner: UserId,
+        from: ClientAddress,
         ids: &[ImageId],
         variant: Variant,
         now: OffsetDateTime,
@@ -77,6 +86,9 @@ where
         }
         if unique.is_empty() {
             return Err(Refusal::Empty);
+        }
+        if let Verdict::Refused { retry_after } = paid.admit(owner, from, now).await? {
+            return Err(Refusal::RateLimited { retry_after });
         }
         let found = self.store.images_by_id(owner, &unique).await?;
         if found.len() != unique.len() {
@@ -192,7 +204,7 @@ where
 
 #[cfg(test)]
 mod tests {
-    use artforge_domain::{Erasure, FileUploads, Image, Preset};
+    use artforge_domain::{Erasure, FileUploads, Image, PaidLimits, Preset, RateLimit};
     use artforge_fakes::{
         MemoryFiles, MemoryStore, MemoryTasks,
         contract::{account, image},
@@ -201,12 +213,14 @@ mod tests {
     use super::*;
 
     const NOW: OffsetDateTime = time::macros::datetime!(2026-12-03 12:00 UTC);
+    const FROM: ClientAddress = ClientAddress::Unknown;
 
     struct Bench {
         store: MemoryStore,
         files: MemoryFiles,
         tasks: MemoryTasks,
         archiving: Archiving<MemoryStore, MemoryFiles, MemoryTasks>,
+        paid: PaidRequests<MemoryStore>,
         owner: UserId,
     }
 
@@ -220,6 +234,10 @@ mod tests {
                     store: store.clone(),
                     files: files.clone(),
                     tasks: tasks.clone(),
+                },
+                paid: PaidRequests {
+                    store: store.clone(),
+                    limits: PaidLimits::default(),
                 },
                 store,
                 files,
@@ -249,13 +267,141 @@ mod tests {
         bench.store.faults.fail("images_by_id", 1);
         let refused = bench
             .archiving
-            .request(bench.owner, &ids, Variant::Preset, NOW)
+            .request(&bench.paid, bench.owner, FROM, &ids, Variant::Preset, NOW)
             .await;
         assert!(
             matches!(refused, Err(Refusal::TooLarge(101))),
             "{refused:?}"
         );
         assert_eq!(bench.store.faults.calls("images_by_id"), 0, "no look-up");
+    }
+
+    #[tokio::test]
+    async fn an_archive_past_the_users_paid_limit_is_refused_and_nothing_is_written_or_queued() {
+        let mut bench = Bench::new().await;
+        bench.paid.limits = PaidLimits {
+            per_address: RateLimit::per_minute(60),
+            per_user: RateLimit::per_minute(2),
+        };
+        let a = bench.image(bench.owner, "x").await;
+        for _ in 0..2 {
+            bench
+                .archiving
+                .request(
+                    &bench.paid,
+                    bench.owner,
+                    FROM,
+                    &[a.id],
+                    Variant::Preset,
+                    NOW,
+                )
+                .await
+                .expect("within the limit");
+        }
+        let (looked_up, archives) = (
+            bench.store.faults.calls("images_by_id"),
+            bench.store.faults.calls("add_archive"),
+        );
+        let refused = bench
+            .archiving
+            .request(
+                &bench.paid,
+                bench.owner,
+                FROM,
+                &[a.id],
+                Variant::Preset,
+                NOW,
+            )
+            .await;
+        assert!(
+            matches!(
+                refused,
+                Err(Refusal::RateLimited { retry_after }) if retry_after == time::Duration::MINUTE
+            ),
+            "{refused:?}"
+        );
+        assert_eq!(
+            bench.store.faults.calls("images_by_id"),
+            looked_up,
+            "no look-up"
+        );
+        assert_eq!(
+            bench.store.faults.calls("add_archive"),
+            archives,
+            "no archive"
+        );
+        assert_eq!(bench.tasks.sent().len(), 2, "nothing more queued");
+        let other = account(&bench.store, 0).await;
+        let b = bench.image(other, "y").await;
+        bench
+            .archiving
+            .request(&bench.paid, other, FROM, &[b.id], Variant::Preset, NOW)
+            .await
+            .expect("another user is not held back");
+    }
+
+    #[tokio::test]
+    async fn an_archive_from_an_address_past_its_paid_limit_is_refused_whoever_asks() {
+        let mut bench = Bench::new().await;
+        bench.paid.limits = PaidLimits {
+            per_address: RateLimit::per_minute(1),
+            per_user: RateLimit::per_minute(30),
+        };
+        let from = ClientAddress::parse("203.0.113.7").expect("an address");
+        let a = bench.image(bench.owner, "x").await;
+        bench
+            .archiving
+            .request(
+                &bench.paid,
+                bench.owner,
+                from,
+                &[a.id],
+                Variant::Preset,
+                NOW,
+            )
+            .await
+            .expect("the first");
+        let other = account(&bench.store, 0).await;
+        let b = bench.image(other, "y").await;
+        let refused = bench
+            .archiving
+            .request(&bench.paid, other, from, &[b.id], Variant::Preset, NOW)
+            .await;
+        assert!(
+            matches!(refused, Err(Refusal::RateLimited { .. })),
+            "{refused:?}"
+        );
+        assert_eq!(bench.tasks.sent().len(), 1, "one archive queued");
+    }
+
+    #[tokio::test]
+    async fn too_many_ids_are_refused_without_counting_against_the_paid_limit() {
+        let mut bench = Bench::new().await;
+        bench.paid.limits.per_user = RateLimit::per_minute(1);
+        let ids: Vec<ImageId> = (0..101).map(|_| ImageId::new()).collect();
+        for _ in 0..3 {
+            let refused = bench
+                .archiving
+                .request(&bench.paid, bench.owner, FROM, &ids, Variant::Preset, NOW)
+                .await;
+            assert!(
+                matches!(refused, Err(Refusal::TooLarge(101))),
+                "{refused:?}"
+            );
+        }
+        let a = bench.image(bench.owner, "x").await;
+        bench
+            .archiving
+            .request(
+                &bench.paid,
+                bench.owner,
+                FROM,
+                &[a.id],
+                Variant::Preset,
+                NOW,
+            )
+            .await
+            .expect("the limit is whole");
     }
 
     #[tokio::test]
@@ -267,7 +413,7 @@ mod tests {
         for ids in [vec![mine.id, theirs.id], vec![mine.id, ImageId::new()]] {
             let refused = bench
                 .archiving
-                .request(bench.owner, &ids, Variant::Preset, NOW)
+                .request(&bench.paid, bench.owner, FROM, &ids, Variant::Preset, NOW)
                 .await;
             assert!(matches!(refused, Err(Refusal::NotFound)), "{refused:?}");
         }
@@ -281,7 +427,14 @@ mod tests {
         let b = bench.image(bench.owner, "Sea").await;
         let archive = bench
             .archiving
-            .request(bench.owner, &[a.id, b.id, a.id], Variant::Original, NOW)
+            .request(
+                &bench.paid,
+                bench.owner,
+                FROM,
+                &[a.id, b.id, a.id],
+                Variant::Original,
+                NOW,
+            )
             .await
             .expect("asked");
         assert_eq!(archive.images, [a.id, b.id], "repeats dropped");
@@ -356,7 +509,14 @@ mod tests {
         let a = bench.image(bench.owner, "x").await;
         let archive = bench
             .archiving
-            .request(bench.owner, &[a.id], Variant::Preset, NOW)
+            .request(
+                &bench.paid,
+                bench.owner,
+                FROM,
+                &[a.id],
+                Variant::Preset,
+                NOW,
+            )
             .await
             .expect("asked");
         bench.files.faults.fail("zip", 1);
@@ -383,7 +543,14 @@ mod tests {
         bench.tasks.faults.fail("send", 1);
         let refused = bench
             .archiving
-            .request(bench.owner, &[a.id], Variant::Preset, NOW)
+            .request(
+                &bench.paid,
+                bench.owner,
+                FROM,
+                &[a.id],
+                Variant::Preset,
+                NOW,
+            )
             .await;
         assert!(matches!(refused, Err(Refusal::Queue(_))), "{refused:?}");
     }
@@ -394,7 +561,14 @@ mod tests {
         let a = bench.image(bench.owner, "x").await;
         let archive = bench
             .archiving
-            .request(bench.owner, &[a.id], Variant::Preset, NOW)
+            .request(
+                &bench.paid,
+                bench.owner,
+                FROM,
+                &[a.id],
+                Variant::Preset,
+                NOW,
+            )
             .await
             .expect("asked");
         bench.store.close(bench.owner, NOW).await.expect("closed");

@@ -13,6 +13,9 @@ pub struct Config {
     pub public_base_url: String,
     /// `ACCOUNT_QUEUE_URL`: where archives to build are queued.
     pub account_queue_url: String,
+    /// `PAID_REQUESTS_PER_ADDRESS_PER_MINUTE` and `PAID_REQUESTS_PER_USER_PER_MINUTE`: an
+    /// archive is a paid request.
+    pub paid: artforge_domain::PaidLimits,
 }
 
 impl Config {
@@ -23,6 +26,7 @@ impl Config {
             session: SessionConfig::from_env(env)?,
             public_base_url: env.url("PUBLIC_BASE_URL")?,
             account_queue_url: env.required("ACCOUNT_QUEUE_URL")?,
+            paid: artforge_http::client::paid_limits(env)?,
         })
     }
 }

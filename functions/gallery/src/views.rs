@@ -2,7 +2,11 @@
 //! /images/archive/{id}` says where it is and, once ready, gives a presigned URL.
 
 use artforge_domain::{Archive, ArchiveId, ImageId, Variant};
-use artforge_http::{ApiError, ErrorCode, Json, SignedIn, problem::ProblemBody};
+use artforge_http::{
+    ApiError, ErrorCode, Json, SignedIn,
+    client::{ClientIp, rate_limited},
+    problem::ProblemBody,
+};
 use axum::{
     extract::{Path, State},
     response::{IntoResponse, Response},
@@ -68,6 +72,7 @@ fn refused(refusal: Refusal) -> ApiError {
             "name at least one image",
         )]),
         Refusal::NotFound => ApiError::new(ErrorCode::NotFound, "no such image"),
+        Refusal::RateLimited { retry_after } => rate_limited(retry_after, "paid requests"),
         Refusal::Store(e) => e.into(),
         e @ Refusal::Queue(_) => ApiError::internal(e),
     }
@@ -80,11 +85,13 @@ fn refused(refusal: Refusal) -> ApiError {
             links(("GetArchive" = (operation_id = "getArchive", parameters(("id" = "$response.body#/id")))))),
         (status = 404, description = "not_found: an id is not one of the caller's images (the whole request fails).", body = ProblemBody, content_type = "application/problem+json"),
         (status = 422, description = "archive_too_large: more than 100 ids (checked before any look-up); validation_failed: no id, or an unknown variant.", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 429, description = "rate_limited: too many paid requests from this user or client address this minute (`Retry-After`).", body = ProblemBody, content_type = "application/problem+json"),
     ))]
 #[instrument(skip_all, fields(user_id = %caller.user))]
 pub async fn request_archive(
     State(app): State<App>,
     caller: SignedIn,
+    ClientIp(from): ClientIp,
     Json(body): Json<ArchiveBody>,
 ) -> Result<Response, ApiError> {
     if body.ids.len() > MAX_IMAGES {
@@ -99,7 +106,14 @@ pub async fn request_archive(
         .map_err(|_| refused(Refusal::NotFound))?;
     let archive = app
         .archiving
-        .request(caller.user, &ids, variant, OffsetDateTime::now_utc())
+        .request(
+            &app.paid,
+            caller.user,
+            from,
+            &ids,
+            variant,
+            OffsetDateTime::now_utc(),
+        )
         .await
         .map_err(refused)?;
     let location = format!("/images/archive/{}", archive.id);

@@ -337,6 +337,18 @@ fn every_function_that_limits_clients_is_given_its_limits_at_the_documented_defa
             "30",
         ),
         (
+            "GalleryFunction",
+            "PAID_REQUESTS_PER_ADDRESS_PER_MINUTE",
+            "PaidRequestsPerAddressPerMinute",
+            "60",
+        ),
+        (
+            "GalleryFunction",
+            "PAID_REQUESTS_PER_USER_PER_MINUTE",
+            "PaidRequestsPerUserPerMinute",
+            "30",
+        ),
+        (
             "BillingFunction",
             "PAID_REQUESTS_PER_ADDRESS_PER_MINUTE",
             "PaidRequestsPerAddressPerMinute",
@@ -554,7 +566,8 @@ const GRANTS: &[Grant] = &[
             "BatchWriteItem",
             "Query",
         ],
-        partitions: &["USER#*"],
+        // RATE#: archives are paid requests (ADR 0152).
+        partitions: &["USER#*", "RATE#*"],
         index: true,
         files: &["GetObject", "DeleteObject"],
         sends_jobs: false,

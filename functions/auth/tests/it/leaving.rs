@@ -215,20 +215,84 @@ async fn the_export_holds_the_account_ledger_images_likes_and_says_what_deletion
 async fn a_deletion_body_must_be_json_with_the_password_only() {
     let app = App::new().await;
     let token = app.register("ada@example.com").await.token();
-    for (body, status) in [
-        ("{", StatusCode::BAD_REQUEST),
-        (r#"{"password": 1}"#, StatusCode::UNPROCESSABLE_ENTITY),
+    let oversize = json!({ "password": "x".repeat(100_000) }).to_string();
+    for (body, status, code) in [
+        ("{", StatusCode::BAD_REQUEST, "invalid_json"),
+        (
+            r#"{"password": 1}"#,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+        ),
         (
             r#"{"password": "x", "also": 1}"#,
             StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
         ),
-        (r#"{}"#, StatusCode::UNPROCESSABLE_ENTITY),
+        (
+            r#"{}"#,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+        ),
+        (
+            "null",
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+        ),
+        (
+            oversize.as_str(),
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+        ),
     ] {
         let answer = app.call("DELETE", "/me", Some(&token), Some(body)).await;
-        assert_eq!(answer.status, status, "{body}: {}", answer.text);
+        let what: String = body.chars().take(40).collect();
+        assert_eq!(answer.status, status, "{what}: {}", answer.text);
+        assert_eq!(answer.code(), code, "{what}");
+        assert_eq!(
+            answer.headers[http::header::CONTENT_TYPE],
+            "application/problem+json",
+            "{what}"
+        );
     }
     assert_eq!(
         app.call("GET", "/me", Some(&token), None).await.status,
         StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn an_expired_session_can_neither_delete_nor_export_the_account() {
+    let app = App::new().await;
+    let registered = app.register("ada@example.com").await;
+    let ring = artforge_http::token::Keyring::parse(artforge_testkit::JWT_KEYS).expect("keys");
+    let expired = artforge_http::token::TokenKeys::new(
+        &ring,
+        artforge_testkit::JWT_ISSUER,
+        artforge_testkit::JWT_AUDIENCE,
+        time::Duration::hours(1),
+    )
+    .issue(
+        registered.user_id(),
+        0,
+        time::OffsetDateTime::now_utc() - time::Duration::hours(2),
+    )
+    .expect("issued")
+    .token;
+    let deleted = app.delete_me(&expired, PASSWORD).await;
+    let exported = app.call("GET", "/me/export", Some(&expired), None).await;
+    for answer in [&deleted, &exported] {
+        assert_eq!(answer.status, StatusCode::UNAUTHORIZED, "{}", answer.text);
+        assert_eq!(answer.code(), "token_expired");
+        assert_eq!(
+            answer.headers[http::header::CONTENT_TYPE],
+            "application/problem+json"
+        );
+    }
+    assert_eq!(
+        app.call("GET", "/me", Some(&registered.token()), None)
+            .await
+            .status,
+        StatusCode::OK,
+        "the account is still there"
     );
 }

@@ -178,6 +178,247 @@ async fn more_than_a_hundred_ids_or_one_foreign_id_fail_the_whole_request() {
     assert_eq!(app.deliver(&app.worker()).await, 0, "nothing queued");
 }
 
+#[tokio::test]
+async fn archives_past_the_users_paid_limit_are_429_and_queue_nothing_while_status_reads_go_on() {
+    let app = App::new().await;
+    let router = gallery::App::build(
+        gallery::Config {
+            paid: artforge_domain::PaidLimits {
+                per_address: artforge_domain::RateLimit::per_minute(60),
+                per_user: artforge_domain::RateLimit::per_minute(2),
+            },
+            ..crate::common::config(&app.store, &app.files, &app.queue_url)
+        },
+        &artforge_testkit::sdk_config(),
+    )
+    .router();
+    let (user, token) = app.user().await;
+    let image = app.sized_image(user, "mine", 10).await;
+    let body = json!({"ids": [image.id.to_string()]}).to_string();
+    let ask = || {
+        let request =
+            artforge_testkit::http::request("POST", "/images/archive", Some(&token), Some(&body));
+        artforge_testkit::http::send(
+            &router,
+            artforge_testkit::http::from_address(request, "203.0.113.20"),
+        )
+    };
+    // Two a minute for this user; a minute may turn once in the loop.
+    let mut admitted = Vec::new();
+    let limited = loop {
+        let answer = ask().await;
+        if answer.status == StatusCode::TOO_MANY_REQUESTS {
+            break answer;
+        }
+        assert_eq!(answer.status, StatusCode::ACCEPTED, "{}", answer.text);
+        admitted.push(answer.json["id"].as_str().expect("an id").to_owned());
+        assert!(admitted.len() <= 4, "never limited");
+    };
+    assert!(admitted.len() >= 2, "limited after {}", admitted.len());
+    assert_eq!(limited.code(), "rate_limited", "{}", limited.text);
+    assert_eq!(
+        limited.headers[http::header::CONTENT_TYPE],
+        "application/problem+json"
+    );
+    let wait: u64 = limited.headers[http::header::RETRY_AFTER]
+        .to_str()
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .expect("Retry-After in seconds");
+    assert!((1..=60).contains(&wait), "{wait}");
+    for id in &admitted {
+        for _ in 0..5 {
+            let status = artforge_testkit::http::send(
+                &router,
+                artforge_testkit::http::request(
+                    "GET",
+                    &format!("/images/archive/{id}"),
+                    Some(&token),
+                    None,
+                ),
+            )
+            .await;
+            assert_eq!(status.status, StatusCode::OK, "reads are not limited");
+        }
+    }
+    assert_eq!(
+        app.deliver(&app.worker()).await,
+        admitted.len(),
+        "the refused archive queued nothing"
+    );
+}
+
+#[tokio::test]
+async fn bad_archive_requests_answer_a_4xx_problem_and_queue_nothing() {
+    let app = App::new().await;
+    let (user, token) = app.user().await;
+    let (other, theirs) = app.user().await;
+    let mine = app.sized_image(user, "mine", 10).await;
+    let foreign = app.sized_image(other, "theirs", 10).await;
+    let asked = app
+        .call(
+            "POST",
+            "/images/archive",
+            Some(&theirs),
+            Some(&json!({"ids": [foreign.id.to_string()]}).to_string()),
+        )
+        .await;
+    assert_eq!(asked.status, StatusCode::ACCEPTED, "{}", asked.text);
+    let their_archive = asked.json["id"].as_str().expect("an id").to_owned();
+    let expired = {
+        let ring = artforge_http::token::Keyring::parse(artforge_testkit::JWT_KEYS).expect("keys");
+        artforge_http::token::TokenKeys::new(
+            &ring,
+            artforge_testkit::JWT_ISSUER,
+            artforge_testkit::JWT_AUDIENCE,
+            time::Duration::hours(1),
+        )
+        .issue(
+            user,
+            0,
+            time::OffsetDateTime::now_utc() - time::Duration::hours(2),
+        )
+        .expect("issued")
+        .token
+    };
+    let id = mine.id.to_string();
+    let oversize = json!({"ids": vec![id.clone(); 5_000]}).to_string();
+    let one = format!(r#"{{"ids": ["{id}"]}}"#);
+    let ours = Some(token.as_str());
+    // (method, path, body, bearer, status, code)
+    let cases = [
+        (
+            "POST",
+            None,
+            r#"{"ids": ["#.to_owned(),
+            ours,
+            400,
+            "invalid_json",
+        ),
+        (
+            "POST",
+            None,
+            format!("{one} and more"),
+            ours,
+            400,
+            "invalid_json",
+        ),
+        (
+            "POST",
+            None,
+            "null".to_owned(),
+            ours,
+            422,
+            "validation_failed",
+        ),
+        (
+            "POST",
+            None,
+            r#"{"ids": "x"}"#.to_owned(),
+            ours,
+            422,
+            "validation_failed",
+        ),
+        (
+            "POST",
+            None,
+            r#"{"ids": [1, 2]}"#.to_owned(),
+            ours,
+            422,
+            "validation_failed",
+        ),
+        (
+            "POST",
+            None,
+            format!(r#"{{"ids": ["{id}"], "variant": 5}}"#),
+            ours,
+            422,
+            "validation_failed",
+        ),
+        (
+            "POST",
+            None,
+            format!(r#"{{"ids": ["{id}"], "variant": "huge"}}"#),
+            ours,
+            422,
+            "validation_failed",
+        ),
+        (
+            "POST",
+            None,
+            format!(r#"{{"ids": ["{id}"], "zip": true}}"#),
+            ours,
+            422,
+            "validation_failed",
+        ),
+        ("POST", None, oversize, ours, 413, "payload_too_large"),
+        (
+            "POST",
+            None,
+            format!(r#"{{"ids": ["{}"]}}"#, foreign.id),
+            ours,
+            404,
+            "not_found",
+        ),
+        (
+            "POST",
+            None,
+            one.clone(),
+            Some(expired.as_str()),
+            401,
+            "token_expired",
+        ),
+        ("POST", None, one.clone(), None, 401, "unauthorized"),
+        (
+            "GET",
+            Some(their_archive.as_str()),
+            String::new(),
+            ours,
+            404,
+            "not_found",
+        ),
+        ("GET", Some("%2e%2e"), String::new(), ours, 404, "not_found"),
+        (
+            "GET",
+            Some(their_archive.as_str()),
+            String::new(),
+            Some(expired.as_str()),
+            401,
+            "token_expired",
+        ),
+    ];
+    for (method, archive, body, bearer, status, code) in cases {
+        let path = archive.map_or_else(
+            || "/images/archive".to_owned(),
+            |a| format!("/images/archive/{a}"),
+        );
+        let answer = app
+            .call(
+                method,
+                &path,
+                bearer,
+                (!body.is_empty()).then_some(body.as_str()),
+            )
+            .await;
+        let what = format!(
+            "{method} {path} {}",
+            body.chars().take(60).collect::<String>()
+        );
+        assert_eq!(answer.status.as_u16(), status, "{what}: {}", answer.text);
+        assert_eq!(answer.code(), code, "{what}");
+        assert_eq!(
+            answer.headers[http::header::CONTENT_TYPE],
+            "application/problem+json",
+            "{what}"
+        );
+    }
+    assert_eq!(
+        app.deliver(&app.worker()).await,
+        1,
+        "only the other user's archive was queued"
+    );
+}
+
 /// The memory figure in docs/performance.md: run alone, it prints how far the test process's
 /// resident memory rose while the worker built a ZIP of 100 images of 1 MiB each (100 MiB of
 /// files read and written).

@@ -57,6 +57,7 @@ pub fn config(store: &DynamoStore, files: &S3Files, queue_url: &str) -> Config {
         session: artforge_testkit::session_config(),
         public_base_url: BASE_URL.to_owned(),
         account_queue_url: queue_url.to_owned(),
+        paid: artforge_domain::PaidLimits::default(),
     }
 }
 

@@ -64,5 +64,49 @@ async fn a_private_or_unknown_image_has_no_page_and_no_image() {
         assert!(!page.text.contains(&private.prompt), "nothing of it shows");
         let image = app.call("GET", &format!("/i/{id}/image"), None, None).await;
         assert_eq!(image.status, StatusCode::NOT_FOUND, "{id}");
+        assert_eq!(
+            image.headers[http::header::CONTENT_TYPE],
+            "application/problem+json",
+            "{id}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn share_pages_ignore_sessions_and_take_only_get() {
+    let app = App::new().await;
+    let (owner, _) = app.user().await;
+    let public = app
+        .image(
+            owner,
+            Spec {
+                visibility: Visibility::Public,
+                ..Spec::default()
+            },
+        )
+        .await;
+    for path in [
+        format!("/i/{}", public.id),
+        format!("/i/{}/image", public.id),
+    ] {
+        let with_junk = app.call("GET", &path, Some("not-a-jwt"), None).await;
+        assert!(
+            with_junk.status.is_success() || with_junk.status.is_redirection(),
+            "{path}: {}",
+            with_junk.status
+        );
+        for method in ["POST", "PUT", "DELETE"] {
+            let refused = app.call(method, &path, None, Some("{}")).await;
+            assert_eq!(
+                refused.status,
+                StatusCode::METHOD_NOT_ALLOWED,
+                "{method} {path}"
+            );
+            assert_eq!(
+                refused.headers[http::header::CONTENT_TYPE],
+                "application/problem+json",
+                "{method} {path}"
+            );
+        }
     }
 }
