@@ -121,7 +121,7 @@ fn run(spec: &Path, passes: u32, out_dir: &Path) -> Result<Value, String> {
     let jobs = jobs(&spec)?;
     let setting = |key: &str, default: u64| spec[key].as_u64().unwrap_or(default);
     let pipeline = Pipeline::new(PipelineConfig {
-        quality: u8::try_from(setting("quality", 85)).map_err(|_| "quality over 255")?,
+        quality: u8::try_from(setting("quality", 83)).map_err(|_| "quality over 255")?,
         thumbnail_longest: u32::try_from(setting("thumbnail_longest", 384))
             .map_err(|_| "thumbnail_longest too large")?,
         ..PipelineConfig::default()

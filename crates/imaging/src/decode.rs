@@ -94,13 +94,19 @@ fn drop_alpha(rgba: &[u8]) -> Vec<u8> {
 pub(crate) fn flatten_onto_white(rgba: &[u8]) -> Vec<u8> {
     let mut rgb = vec![0; rgba.len() / 4 * 3];
     for (out, px) in rgb.chunks_exact_mut(3).zip(rgba.chunks_exact(4)) {
-        if let [r, g, b, a] = *px {
-            let a = u16::from(a);
-            let white = 255 * (255 - a) + 127;
-            for (o, c) in out.iter_mut().zip([r, g, b]) {
-                // At most (255 * 255 + 127) / 255 = 255: the cast cannot truncate.
-                *o = ((u16::from(c) * a + white) / 255) as u8;
+        match *px {
+            // Most pixels of a cut-out are fully opaque or fully transparent: no arithmetic.
+            [r, g, b, u8::MAX] => out.copy_from_slice(&[r, g, b]),
+            [_, _, _, 0] => out.fill(u8::MAX),
+            [r, g, b, a] => {
+                let a = u16::from(a);
+                let white = 255 * (255 - a) + 127;
+                for (o, c) in out.iter_mut().zip([r, g, b]) {
+                    // At most (255 * 255 + 127) / 255 = 255: the cast cannot truncate.
+                    *o = ((u16::from(c) * a + white) / 255) as u8;
+                }
             }
+            _ => {}
         }
     }
     rgb
@@ -109,6 +115,21 @@ pub(crate) fn flatten_onto_white(rgba: &[u8]) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn flattening_matches_the_formula_for_every_alpha() {
+        for a in 0..=u8::MAX {
+            for c in [0u8, 1, 77, 128, 254, 255] {
+                let expected =
+                    ((u16::from(c) * u16::from(a) + 255 * (255 - u16::from(a)) + 127) / 255) as u8;
+                assert_eq!(
+                    flatten_onto_white(&[c, c, c, a]),
+                    [expected; 3],
+                    "c {c} a {a}"
+                );
+            }
+        }
+    }
 
     #[test]
     fn flattening_keeps_opaque_pixels_and_whitens_transparent_ones() {

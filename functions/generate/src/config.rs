@@ -109,7 +109,7 @@ pub struct WorkerConfig {
 impl WorkerConfig {
     pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
         let format: ImageFormat = env.parsed_or("IMAGE_FORMAT", ImageFormat::Jpeg)?;
-        let quality: u8 = env.parsed_or("IMAGE_QUALITY", 85)?;
+        let quality: u8 = env.parsed_or("IMAGE_QUALITY", 83)?;
         if !(1..=100).contains(&quality) {
             return Err(ConfigError::Invalid {
                 name: "IMAGE_QUALITY",

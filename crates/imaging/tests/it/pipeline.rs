@@ -200,6 +200,61 @@ fn renditions_decode_back_in_the_configured_format_at_the_stated_size() {
 }
 
 #[test]
+fn renditions_hold_no_spare_capacity() {
+    // A rendition is held until it is stored; a buffer sized for the worst case kept several
+    // times its bytes (docs/performance.md, ADR 0105).
+    let source = gradient_png(1024, 1536);
+    for format in [Format::Jpeg, Format::Png, Format::Webp] {
+        let out = pipeline(format)
+            .process(&source, (1080, 1920))
+            .expect("processes");
+        for rendition in [&out.preset, &out.thumbnail] {
+            assert_eq!(
+                rendition.bytes.capacity(),
+                rendition.bytes.len(),
+                "{format}"
+            );
+        }
+    }
+}
+
+/// The JPEG markers of `bytes` (the byte after each 0xFF that is not stuffing, a fill byte or a
+/// restart marker), in order.
+fn jpeg_markers(bytes: &[u8]) -> Vec<u8> {
+    bytes
+        .windows(2)
+        .filter(|w| w[0] == 0xFF && !matches!(w[1], 0x00 | 0xFF | 0xD0..=0xD7))
+        .map(|w| w[1])
+        .collect()
+}
+
+#[test]
+fn a_jpeg_rendition_is_one_interleaved_scan_with_the_standard_tables() {
+    // Tables optimised per image would need a scan per component over every block held in
+    // memory (ADR 0105): one scan of the three components, and the standard tables' DHT.
+    let out = pipeline(Format::Jpeg)
+        .process(&gradient_png(1024, 1536), (1080, 1920))
+        .expect("processes");
+    for rendition in [&out.preset, &out.thumbnail] {
+        let bytes = &rendition.bytes;
+        let markers = jpeg_markers(bytes);
+        assert_eq!(
+            markers.iter().filter(|&&m| m == 0xDA).count(),
+            1,
+            "{markers:x?}"
+        );
+        let sos = bytes
+            .windows(2)
+            .position(|w| w == [0xFF, 0xDA])
+            .expect("has a scan");
+        assert_eq!(bytes[sos + 4], 3, "components in the scan");
+        // The luminance DC table of Annex K: code lengths 0 1 5 1 1 1 1 1 1 0 0 0 0 0 0 0.
+        let standard_dc = [0, 1, 5, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0];
+        assert!(bytes.windows(16).any(|w| w == standard_dc));
+    }
+}
+
+#[test]
 fn a_truncated_png_is_undecodable() {
     let bytes = gradient_png(256, 256);
     let truncated = &bytes[..bytes.len() / 2];
